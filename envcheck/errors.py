@@ -1,0 +1,60 @@
+"""The exception hierarchy and exit codes; translated to text in one place, the CLI boundary."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILED = 1  # a check failed, or setup could not finish
+    USAGE = 2  # bad option, unknown or malformed profile, no such environment
+    UNUSABLE = 3  # the environment cannot be examined: no python there, the probe cannot start
+    INTERRUPTED = 130  # Ctrl-C or SIGTERM
+
+
+class EnvcheckError(Exception):
+    """An error that envcheck explains to the user: one line of message, one line of hint."""
+
+    exit_code: ExitCode = ExitCode.FAILED
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(EnvcheckError):
+    exit_code = ExitCode.USAGE
+
+
+class ProfileError(UsageError):
+    """A profile or requirements file that cannot be used as given."""
+
+
+class NoEnvironmentError(UsageError):
+    """The environment the user pointed at does not exist."""
+
+
+class EnvironmentUnusableError(EnvcheckError):
+    exit_code = ExitCode.UNUSABLE
+
+
+class ProgramNotFoundError(EnvironmentUnusableError):
+    """A program envcheck needs to run (an interpreter, conda) is missing or not executable."""
+
+
+class SetupError(EnvcheckError):
+    """Creating or updating an environment failed; what this run created has been removed."""
+
+
+class RefusedError(EnvcheckError):
+    """envcheck will not touch a directory it did not create."""
+
+    exit_code = ExitCode.USAGE
+
+
+class Interrupted(EnvcheckError):
+    """Ctrl-C or SIGTERM arrived; raised after cleaning up."""
+
+    exit_code = ExitCode.INTERRUPTED

@@ -1,0 +1,60 @@
+"""The completion marker: written last by setup, so an environment without it is known to be incomplete."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from envcheck.locations import MARKER_NAME
+
+MARKER_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class Marker:
+    profile: str
+    profile_digest: str
+    backend: str
+    installer: str
+    python: str
+    versions: dict[str, str] = field(default_factory=dict)
+    kernel: str | None = None
+    created: str = ""
+    envcheck_version: str = ""
+    schema: int = MARKER_SCHEMA
+
+
+def marker_path(prefix: Path) -> Path:
+    return prefix / MARKER_NAME
+
+
+def read_marker(prefix: Path) -> Marker | None:
+    """The marker of a complete environment, or None (missing, unreadable, or from another schema)."""
+    try:
+        raw: Any = json.loads(marker_path(prefix).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(raw, dict) or raw.get("schema") != MARKER_SCHEMA:
+        return None
+    try:
+        return Marker(**{k: raw[k] for k in Marker.__dataclass_fields__ if k in raw})
+    except TypeError:
+        return None
+
+
+def write_marker(prefix: Path, marker: Marker) -> None:
+    path = marker_path(prefix)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(marker), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def remove_marker(prefix: Path) -> None:
+    """Called before an environment is changed, so an interrupted change leaves it marked incomplete."""
+    try:
+        marker_path(prefix).unlink()
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,72 @@
+"""Running probes: stand-alone, standard-library-only scripts executed by the target's own interpreter.
+
+A probe is started as ``python -I <script> <control-dir>``; it reads ``input.json`` from the control directory
+and writes its answer to ``output.json`` there (replacing it atomically, so a probe may write partial answers
+as it goes and a crash still leaves the last one). stdout and stderr belong to whatever the probe imports
+(TensorFlow writes freely to both); the host keeps them only as evidence. ``-I`` keeps the probes' own folder
+and the user's site-packages off ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from envcheck import runner
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    """What a probe left: its JSON answer (``data``, possibly partial) and how its process ended."""
+
+    name: str
+    data: dict[str, Any] | None
+    completed: runner.Completed
+
+    @property
+    def ok(self) -> bool:
+        return self.completed.ok and self.data is not None
+
+    @property
+    def failure(self) -> str | None:
+        """One line on why the probe did not answer, or None when it did."""
+        if self.ok:
+            return None
+        if not self.completed.ok:
+            return f"the probe {self.completed.describe_exit()}"
+        return "the probe exited without writing its answer"
+
+
+def script_path(name: str) -> Path:
+    return Path(str(resources.files("envcheck.probes") / f"{name}.py"))
+
+
+def run_probe(
+    python: Path,
+    name: str,
+    payload: Mapping[str, Any] | None = None,
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+) -> ProbeOutcome:
+    """Run probe ``name`` with ``python``; a crash, a hang or garbage output is returned, never raised."""
+    with tempfile.TemporaryDirectory(prefix="envcheck-probe-") as control:
+        control_dir = Path(control)
+        (control_dir / "input.json").write_text(json.dumps(dict(payload or {})), encoding="utf-8")
+        completed = runner.run(
+            [str(python), "-I", str(script_path(name)), str(control_dir)], timeout=timeout, env=env
+        )
+        return ProbeOutcome(name=name, data=_read_answer(control_dir / "output.json"), completed=completed)
+
+
+def _read_answer(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

@@ -1,0 +1,291 @@
+"""Profiles: what an environment holds, loaded from environments/*.toml or a user's file and validated."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from packaging.markers import InvalidMarker, Marker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+
+from envcheck.errors import ProfileError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+DEFAULT_PROFILE = "deep-learning"
+DEVICES = ("cpu", "gpu")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_TOP_KEYS = {"schema", "name", "description", "python", "device", "disk_gb", "kernel", "conda", "package"}
+_PACKAGE_KEYS = {"name", "requirement", "import", "core", "conda"}
+_CONDA_KEYS = {"channels"}
+# Import names that differ from the distribution name, for requirements.txt files that cannot say so.
+KNOWN_IMPORT_NAMES = {
+    "scikit-learn": "sklearn",
+    "tensorflow-cpu": "tensorflow",
+    "tensorflow-intel": "tensorflow",
+    "tf-nightly": "tensorflow",
+    "tensorflow-metal": "tensorflow",
+    "pillow": "PIL",
+    "pyyaml": "yaml",
+    "opencv-python": "cv2",
+    "beautifulsoup4": "bs4",
+}
+# The five packages of the tutorial; the rest of an environment is supporting cast.
+CORE_PACKAGES = ("tensorflow", "keras", "pandas", "scikit-learn", "matplotlib")
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str  # canonical distribution name
+    requirements: tuple[Requirement, ...]  # one or more, told apart by environment markers
+    import_name: str | None
+    core: bool = True
+    conda: bool | str = True  # False: installed with pip; True: the conda package of that name; str: a spec
+
+    def applicable(self, marker_env: Mapping[str, str] | None = None) -> tuple[Requirement, ...]:
+        """The requirements whose markers hold on the target (all of them when no target is known)."""
+        return tuple(
+            r for r in self.requirements if r.marker is None or r.marker.evaluate(dict(marker_env or {}))
+        )
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    python: SpecifierSet
+    device: str
+    disk_gb: float
+    kernel: bool
+    packages: tuple[Package, ...]
+    conda_channels: tuple[str, ...]
+    source: Path
+    digest: str  # of the parsed content, so that a comment edit does not rebuild an environment
+
+    def requirement_strings(self) -> list[str]:
+        return [str(r) for p in self.packages for r in p.requirements]
+
+    def package(self, name: str) -> Package | None:
+        wanted = canonicalize_name(name)
+        return next((p for p in self.packages if p.name == wanted), None)
+
+    @property
+    def kernel_name(self) -> str:
+        return f"envcheck-{self.name}"
+
+
+def profiles_dir() -> Path:
+    return Path(str(resources.files("envcheck.profiles_data")))
+
+
+def available_profiles() -> list[str]:
+    return sorted(p.stem for p in profiles_dir().glob("*.toml"))
+
+
+def load_profile(name: str | None = None, file: Path | None = None) -> Profile:
+    """The profile called ``name`` in environments/, or the user's ``file`` (.toml or requirements.txt)."""
+    if name is not None and file is not None:
+        raise ProfileError("--profile and --file cannot be used together", "pick one of them")
+    if file is not None:
+        return load_file(file)
+    name = name or DEFAULT_PROFILE
+    if not _NAME.match(name):
+        raise ProfileError(
+            f"invalid profile name {name!r}",
+            "a profile name is a plain word such as 'deep-learning'; use --file PATH for a file elsewhere",
+        )
+    path = profiles_dir() / f"{name}.toml"
+    if not path.is_file():
+        raise ProfileError(
+            f"unknown profile {name!r}",
+            f"available profiles: {', '.join(available_profiles())}; or pass your own with --file PATH",
+        )
+    return load_file(path)
+
+
+def load_file(path: Path) -> Profile:
+    path = Path(path)
+    if not path.is_file():
+        raise ProfileError(f"{path}: no such file", "check the path given to --file")
+    if path.suffix == ".toml":
+        return parse_toml(path.read_bytes(), path)
+    if path.suffix in (".yml", ".yaml"):
+        from envcheck.condafile import parse_environment_yml
+
+        return parse_environment_yml(path.read_text(encoding="utf-8"), path)
+    return parse_requirements(path.read_text(encoding="utf-8"), path)
+
+
+def parse_toml(data: bytes, path: Path) -> Profile:
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{path}: not valid TOML: {exc}", "fix the file's syntax") from exc
+    _reject_unknown(doc, _TOP_KEYS, path, "")
+    if doc.get("schema", 1) != 1:
+        raise ProfileError(f"{path}: unsupported schema {doc.get('schema')!r}", "this envcheck reads schema 1")
+    name = _typed(doc, "name", str, path, default=path.stem)
+    if not _NAME.match(name):
+        raise ProfileError(f"{path}: invalid name {name!r}", "use letters, digits, '.', '_' and '-'")
+    python = _specifier(_typed(doc, "python", str, path, default=""), path, "python")
+    device = _typed(doc, "device", str, path, default="cpu")
+    if device not in DEVICES:
+        raise ProfileError(f"{path}: device must be one of {', '.join(DEVICES)}, not {device!r}", None)
+    disk_gb = _typed(doc, "disk_gb", (int, float), path, default=2.5)
+    conda = _typed(doc, "conda", dict, path, default={})
+    _reject_unknown(conda, _CONDA_KEYS, path, "conda.")
+    channels = _typed(conda, "channels", list, path, default=["conda-forge"], where="conda.")
+    raw_packages = _typed(doc, "package", list, path, default=[])
+    if not raw_packages:
+        raise ProfileError(f"{path}: no [[package]] entries", "list at least one package")
+    packages = tuple(_package(entry, i, path) for i, entry in enumerate(raw_packages))
+    return _profile(
+        name=name,
+        description=_typed(doc, "description", str, path, default=""),
+        python=python,
+        device=device,
+        disk_gb=float(disk_gb),
+        kernel=_typed(doc, "kernel", bool, path, default=True),
+        packages=packages,
+        conda_channels=tuple(str(c) for c in channels),
+        source=path,
+    )
+
+
+def parse_requirements(text: str, path: Path) -> Profile:
+    """A plain requirements.txt: one PEP 508 requirement a line; pip options are refused, not ignored."""
+    packages: dict[str, list[Requirement]] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("-"):
+            raise ProfileError(
+                f"{path}:{number}: pip option lines are not supported: {line}",
+                "pass index options to envcheck (--index-url, --extra-index-url, --find-links)",
+            )
+        requirement = _requirement(line, path, f"line {number}")
+        packages.setdefault(canonicalize_name(requirement.name), []).append(requirement)
+    if not packages:
+        raise ProfileError(f"{path}: no requirements found", "list one requirement per line")
+    return _profile(
+        name=_safe_name(path.stem),
+        description=f"requirements from {path.name}",
+        python=SpecifierSet(),
+        device="cpu",
+        disk_gb=2.5,
+        kernel=True,
+        packages=tuple(
+            Package(
+                name=name,
+                requirements=tuple(reqs),
+                import_name=KNOWN_IMPORT_NAMES.get(name, name.replace("-", "_")),
+                core=name in CORE_PACKAGES,
+                conda=not name.startswith("tensorflow") and name != "keras",
+            )
+            for name, reqs in packages.items()
+        ),
+        conda_channels=("conda-forge",),
+        source=path,
+    )
+
+
+def _profile(**fields: Any) -> Profile:
+    canonical = {
+        "name": fields["name"],
+        "python": str(fields["python"]),
+        "device": fields["device"],
+        "kernel": fields["kernel"],
+        "channels": list(fields["conda_channels"]),
+        "packages": [
+            [p.name, [str(r) for r in p.requirements], p.import_name, p.core, p.conda] for p in fields["packages"]
+        ],
+    }
+    digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+    return Profile(digest=digest, **fields)
+
+
+def _package(entry: Any, index: int, path: Path) -> Package:
+    where = f"package[{index}]."
+    if not isinstance(entry, dict):
+        raise ProfileError(f"{path}: package[{index}] must be a table", "write it as [[package]]")
+    _reject_unknown(entry, _PACKAGE_KEYS, path, where)
+    raw = entry.get("requirement")
+    if raw is None:
+        raise ProfileError(f"{path}: {where}requirement is missing", "give a PEP 508 string like 'pandas>=2.0'")
+    raw_list = raw if isinstance(raw, list) else [raw]
+    if not raw_list or not all(isinstance(r, str) for r in raw_list):
+        raise ProfileError(f"{path}: {where}requirement must be a string or a list of strings", None)
+    requirements = tuple(_requirement(r, path, f"{where}requirement") for r in raw_list)
+    name = canonicalize_name(_typed(entry, "name", str, path, default=requirements[0].name, where=where))
+    for r in requirements:
+        if canonicalize_name(r.name) != name:
+            raise ProfileError(f"{path}: {where}requirement {str(r)!r} is not for package {name!r}", None)
+    conda = entry.get("conda", True)
+    if not isinstance(conda, (bool, str)):
+        raise ProfileError(f"{path}: {where}conda must be true, false or a conda spec string", None)
+    return Package(
+        name=name,
+        requirements=requirements,
+        import_name=_typed(entry, "import", str, path, default=name.replace("-", "_"), where=where),
+        core=_typed(entry, "core", bool, path, default=True, where=where),
+        conda=conda,
+    )
+
+
+def _requirement(text: str, path: Path, where: str) -> Requirement:
+    try:
+        requirement = Requirement(text)
+        if requirement.marker is not None:
+            Marker(str(requirement.marker))
+    except (InvalidRequirement, InvalidMarker) as exc:
+        raise ProfileError(
+            f"{path}: {where}: invalid requirement {text!r}: {exc}".splitlines()[0],
+            "write a PEP 508 requirement, for example 'pandas>=2.0'",
+        ) from exc
+    return requirement
+
+
+def _specifier(text: str, path: Path, key: str) -> SpecifierSet:
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier as exc:
+        raise ProfileError(f"{path}: {key}: invalid version range {text!r}", "write it like '>=3.10,<3.14'") from exc
+
+
+def _typed(
+    table: Mapping[str, Any], key: str, kind: Any, path: Path, *, default: Any, where: str = ""
+) -> Any:
+    value = table.get(key, default)
+    if isinstance(value, bool) and kind in (int, float, (int, float)):
+        value = None  # TOML booleans are ints to Python; a disk size of `true` is a mistake
+    if value is None or not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ProfileError(f"{path}: {where}{key} must be of type {names}", None)
+    return value
+
+
+def _reject_unknown(table: Mapping[str, Any], allowed: set[str], path: Path, where: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ProfileError(
+            f"{path}: unknown key {where}{unknown[0]}",
+            f"allowed keys here: {', '.join(sorted(allowed))}",
+        )
+
+
+def _safe_name(stem: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.") or "custom"
+    return name[:64]

@@ -1,0 +1,200 @@
+"""The one place that runs programs: argument lists, a timeout on every call, a clean environment.
+
+Every child runs in its own session so that a timeout or a Ctrl-C kills the whole tree (an installer's
+compilers, TensorFlow's helper threads) before envcheck removes anything. Tests patch ``run`` alone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from envcheck.errors import ProgramNotFoundError
+
+# Variables that would let the parent's Python setup leak into the target interpreter.
+DROPPED_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "__PYVENV_LAUNCHER__", "PYTHONSTARTUP", "PYTHONEXECUTABLE")
+
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+
+
+def redact_credentials(text: str) -> str:
+    """Hide ``user:password@`` in any URL so index credentials never reach a log or the screen."""
+    return _CREDENTIALS.sub(r"\g<scheme>***@", text)
+
+
+def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in DROPPED_VARIABLES}
+    env["PYTHONIOENCODING"] = "utf-8"
+    env["PYTHONNOUSERSITE"] = "1"
+    if extra:
+        env.update(extra)
+    return env
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What a finished (or killed) program left behind."""
+
+    argv: tuple[str, ...]
+    returncode: int | None  # None when it was killed for running past its timeout
+    stdout: str
+    stderr: str
+    duration: float
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+    @property
+    def signal_number(self) -> int | None:
+        """The signal that killed the program (SIGILL, SIGSEGV, ...), if one did."""
+        if self.returncode is not None and self.returncode < 0:
+            return -self.returncode
+        return None
+
+    @property
+    def signal_name(self) -> str | None:
+        number = self.signal_number
+        if number is None:
+            return None
+        try:
+            return signal.Signals(number).name
+        except ValueError:
+            return f"signal {number}"
+
+    def describe_exit(self) -> str:
+        if self.timed_out:
+            return "did not finish within its time limit"
+        if self.signal_name:
+            return f"was killed by {self.signal_name}"
+        return f"exited with code {self.returncode}"
+
+
+def display(argv: Sequence[str]) -> str:
+    """An argument list as one redacted line for logs and messages."""
+    return redact_credentials(" ".join(_quote(a) for a in argv))
+
+
+def _quote(arg: str) -> str:
+    return f"'{arg}'" if (not arg or any(c in arg for c in " \t'\"")) else arg
+
+
+def run(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    on_line: Callable[[str], None] | None = None,
+    log: IO[str] | None = None,
+) -> Completed:
+    """Run ``argv`` and wait for it, at most ``timeout`` seconds.
+
+    With ``on_line`` or ``log`` the output (stdout and stderr merged, in order) is streamed line by line,
+    redacted, and also returned as ``stdout``. Without them stdout and stderr are captured apart, through
+    files rather than pipes so that a chatty child can never block on a full pipe.
+    A ``KeyboardInterrupt`` kills the child's whole process tree, then propagates.
+    """
+    args = tuple(os.fspath(a) for a in argv)
+    child_env = clean_environment(env)
+    start = time.monotonic()
+    streaming = on_line is not None or log is not None
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as out, tempfile.TemporaryFile(
+        "w+", encoding="utf-8", errors="replace"
+    ) as err:
+        try:
+            proc = subprocess.Popen(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if streaming else out,
+                stderr=subprocess.STDOUT if streaming else err,
+                env=child_env,
+                cwd=cwd,
+                start_new_session=(os.name == "posix"),
+                text=streaming,
+                encoding="utf-8" if streaming else None,
+                errors="replace" if streaming else None,
+            )
+        except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+            raise ProgramNotFoundError(
+                f"cannot run {args[0]}: {exc.strerror or exc}",
+                "check that the path exists and is an executable program",
+            ) from exc
+
+        collected: list[str] = []
+        reader: threading.Thread | None = None
+        if streaming:
+            assert proc.stdout is not None
+            reader = threading.Thread(
+                target=_pump, args=(proc.stdout, collected, on_line, log), daemon=True
+            )
+            reader.start()
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_tree(proc)
+        except BaseException:
+            _kill_tree(proc)
+            raise
+        finally:
+            if reader is not None:
+                reader.join(timeout=5)
+        if streaming:
+            stdout, stderr = "".join(collected), ""
+        else:
+            out.seek(0)
+            err.seek(0)
+            stdout, stderr = out.read(), err.read()
+    return Completed(
+        argv=args,
+        returncode=None if timed_out else proc.returncode,
+        stdout=stdout,
+        stderr=stderr,
+        duration=time.monotonic() - start,
+        timed_out=timed_out,
+    )
+
+
+def _pump(
+    stream: IO[str],
+    collected: list[str],
+    on_line: Callable[[str], None] | None,
+    log: IO[str] | None,
+) -> None:
+    for raw in stream:
+        line = redact_credentials(raw)
+        collected.append(line)
+        if log is not None:
+            log.write(line)
+            log.flush()
+        if on_line is not None:
+            on_line(line.rstrip("\n"))
+
+
+def _kill_tree(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        if os.name == "posix":
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
