@@ -99,3 +99,70 @@ def _root(
 
 def main() -> None:
     app()
+
+
+@app.command()
+@_boundary
+def setup(
+    profile: ProfileOpt = None,
+    file: FileOpt = None,
+    prefix: PrefixOpt = None,
+    python: Annotated[
+        str | None, typer.Option("--python", help="Interpreter to build from (default: the one running envcheck).")
+    ] = None,
+    backend: Annotated[str, typer.Option("--backend", help="venv or conda.")] = "venv",
+    installer: Annotated[str, typer.Option("--installer", help="uv (fast, default) or pip.")] = "uv",
+    conda_exe: Annotated[
+        str | None, typer.Option("--conda-exe", help="conda, mamba or micromamba to use (default: found on PATH).")
+    ] = None,
+    index_url: Annotated[str | None, typer.Option("--index-url", help="Base URL of the package index.")] = None,
+    extra_index_url: Annotated[
+        list[str] | None, typer.Option("--extra-index-url", help="Extra package index (repeatable).")
+    ] = None,
+    find_links: Annotated[
+        list[str] | None, typer.Option("--find-links", help="Folder or page with wheels (repeatable).")
+    ] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Use only cached or local packages.")] = False,
+    recreate: Annotated[
+        bool, typer.Option("--recreate", help="Rebuild from scratch; the old one is kept until then.")
+    ] = False,
+    no_kernel: Annotated[bool, typer.Option("--no-kernel", help="Do not register a Jupyter kernel.")] = False,
+    kernel_name: Annotated[
+        str | None, typer.Option("--kernel-name", help="Kernel name (default: envcheck-<profile>).")
+    ] = None,
+    json_output: JsonOpt = False,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Create the environment of a profile (default: deep-learning), or bring it in line."""
+    from envcheck.backends import IndexOptions
+    from envcheck.profiles import load_profile
+    from envcheck.provision import SetupRequest, setup_environment
+    from envcheck.render import RichReporter, stderr_console, stdout_console
+    from envcheck.report import envelope
+
+    request = SetupRequest(
+        profile=load_profile(profile, file),
+        prefix=prefix,
+        python=python,
+        backend=backend,
+        installer=installer,
+        conda_exe=conda_exe,
+        index=IndexOptions(
+            index_url=index_url,
+            extra_index_urls=tuple(extra_index_url or ()),
+            find_links=tuple(find_links or ()),
+            offline=offline,
+        ),
+        recreate=recreate,
+        kernel=not no_kernel,
+        kernel_name=kernel_name,
+    )
+    reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or json_output and not verbose)
+    result = setup_environment(request, reporter)
+    if json_output:
+        emit_json(envelope("setup", "ok", ExitCode.OK, **result.to_json()))
+    else:
+        from envcheck.render.setup import render_setup
+
+        render_setup(result, stdout_console())

@@ -8,6 +8,8 @@ from pathlib import Path
 
 MARKER_NAME = "envcheck-marker.json"
 LOG_NAME = "envcheck-setup.log"
+# Written as soon as setup creates an environment: proof that envcheck may delete or replace it.
+OWNER_NAME = "envcheck-created"
 
 
 def envcheck_home() -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -54,7 +55,5 @@ def write_marker(prefix: Path, marker: Marker) -> None:
 
 def remove_marker(prefix: Path) -> None:
     """Called before an environment is changed, so an interrupted change leaves it marked incomplete."""
-    try:
+    with contextlib.suppress(FileNotFoundError):
         marker_path(prefix).unlink()
-    except FileNotFoundError:
-        pass

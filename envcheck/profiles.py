@@ -56,9 +56,7 @@ class Package:
 
     def applicable(self, marker_env: Mapping[str, str] | None = None) -> tuple[Requirement, ...]:
         """The requirements whose markers hold on the target (all of them when no target is known)."""
-        return tuple(
-            r for r in self.requirements if r.marker is None or r.marker.evaluate(dict(marker_env or {}))
-        )
+        return tuple(r for r in self.requirements if r.marker is None or r.marker.evaluate(dict(marker_env or {})))
 
 
 @dataclass(frozen=True)
@@ -265,9 +263,7 @@ def _specifier(text: str, path: Path, key: str) -> SpecifierSet:
         raise ProfileError(f"{path}: {key}: invalid version range {text!r}", "write it like '>=3.10,<3.14'") from exc
 
 
-def _typed(
-    table: Mapping[str, Any], key: str, kind: Any, path: Path, *, default: Any, where: str = ""
-) -> Any:
+def _typed(table: Mapping[str, Any], key: str, kind: Any, path: Path, *, default: Any, where: str = "") -> Any:
     value = table.get(key, default)
     if isinstance(value, bool) and kind in (int, float, (int, float)):
         value = None  # TOML booleans are ints to Python; a disk size of `true` is a mistake

@@ -6,6 +6,7 @@ compilers, TensorFlow's helper threads) before envcheck removes anything. Tests 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -15,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO
 
 from envcheck.errors import ProgramNotFoundError
@@ -109,9 +109,10 @@ def run(
     child_env = clean_environment(env)
     start = time.monotonic()
     streaming = on_line is not None or log is not None
-    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as out, tempfile.TemporaryFile(
-        "w+", encoding="utf-8", errors="replace"
-    ) as err:
+    with (
+        tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as out,
+        tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err,
+    ):
         try:
             proc = subprocess.Popen(
                 args,
@@ -135,9 +136,7 @@ def run(
         reader: threading.Thread | None = None
         if streaming:
             assert proc.stdout is not None
-            reader = threading.Thread(
-                target=_pump, args=(proc.stdout, collected, on_line, log), daemon=True
-            )
+            reader = threading.Thread(target=_pump, args=(proc.stdout, collected, on_line, log), daemon=True)
             reader.start()
         timed_out = False
         try:
@@ -193,8 +192,5 @@ def _kill_tree(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
             proc.kill()
     except (ProcessLookupError, PermissionError):
         pass
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-

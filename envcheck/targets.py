@@ -38,7 +38,7 @@ def resolve_target(
         raise UsageError("--prefix and --python cannot be used together", "name the environment one way")
     profile = load_profile(profile_name, profile_file)
     if python is not None:
-        return Target(python=_interpreter(python), prefix=None, profile=profile, marker=None, origin="python")
+        return Target(python=find_interpreter(python), prefix=None, profile=profile, marker=None, origin="python")
     origin = "prefix" if prefix is not None else "default"
     where = (prefix or default_prefix(profile.name)).expanduser().absolute()
     if not where.is_dir():
@@ -58,7 +58,7 @@ def resolve_target(
     return Target(python=interpreter, prefix=where, profile=profile, marker=read_marker(where), origin=origin)
 
 
-def _interpreter(python: str) -> Path:
+def find_interpreter(python: str) -> Path:
     """An interpreter given by path or by a name on PATH, such as ``python3``."""
     candidate = Path(python).expanduser()
     if candidate.is_dir():

@@ -1,0 +1,87 @@
+"""Backends: how an environment is created and filled, behind one small interface picked by name.
+
+A backend does not run anything itself: it returns the ``Step``s (argument lists with a phase and a timeout)
+that setup executes through the runner, so that a plan can be shown and tested without running it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from envcheck.errors import UsageError
+from envcheck.profiles import Profile
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    """Where packages come from; passed to uv, pip or conda's pip step alike."""
+
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    offline: bool = False
+
+    def pip_args(self, *, uv: bool) -> list[str]:
+        args: list[str] = []
+        if self.index_url:
+            args += ["--index-url", self.index_url]
+        for url in self.extra_index_urls:
+            args += ["--extra-index-url", url]
+        for link in self.find_links:
+            args += ["--find-links", link]
+        if self.offline:
+            # uv has a real offline mode (its cache only); pip's nearest is "no index, local links only"
+            args += ["--offline"] if uv else ["--no-index"]
+        return args
+
+
+@dataclass(frozen=True)
+class Step:
+    phase: str  # "create" or "install": what the user sees as progress
+    argv: tuple[str, ...]
+    timeout: float
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """Everything a backend needs to plan: where, with which interpreter, what, from where, with what."""
+
+    prefix: Path
+    interpreter: Path
+    python_version: str  # "3.11.7": conda asks for the same python
+    profile: Profile
+    installer: str  # "uv" or "pip"
+    index: IndexOptions = IndexOptions()
+
+
+class Backend(Protocol):
+    name: str
+
+    def create_steps(self, request: BuildRequest) -> list[Step]:
+        """Steps that create a new environment at request.prefix, ready for install_steps."""
+
+    def install_steps(self, request: BuildRequest) -> list[Step]:
+        """Steps that install (or bring in line) the profile's packages into an existing environment."""
+
+    def preflight(self) -> None:
+        """Raise a helpful error if the backend's programs are missing; runs before anything is created."""
+
+
+INSTALLERS = ("uv", "pip")
+
+
+def get_backend(name: str, **options: str | None) -> Backend:
+    registry = _registry()
+    if name not in registry:
+        raise UsageError(f"unknown backend {name!r}", f"choose one of: {', '.join(sorted(registry))}")
+    return registry[name](**options)
+
+
+def _registry() -> dict[str, Callable[..., Backend]]:
+    from envcheck.backends.venv import VenvBackend
+
+    return {"venv": VenvBackend}

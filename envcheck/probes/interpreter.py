@@ -12,7 +12,7 @@ import sys
 
 
 def marker_environment():
-    implementation_version = "{0.major}.{0.minor}.{0.micro}".format(sys.implementation.version)
+    implementation_version = f"{sys.implementation.version.major}.{sys.implementation.version.minor}.{sys.implementation.version.micro}"
     kind = sys.implementation.version.releaselevel
     if kind != "final":
         implementation_version += kind[0] + str(sys.implementation.version.serial)

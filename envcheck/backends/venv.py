@@ -1,0 +1,67 @@
+"""The venv backend: a virtual environment created and filled with uv (default) or with venv and pip."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from envcheck.backends import INSTALLERS, BuildRequest, Step
+from envcheck.errors import ProgramNotFoundError, UsageError
+from envcheck.locations import python_in
+
+CREATE_TIMEOUT = 300.0
+INSTALL_TIMEOUT = 3600.0  # TensorFlow and its CUDA wheels are gigabytes on a slow line
+
+
+def find_uv() -> Path:
+    """The uv that was installed with envcheck, else one on PATH."""
+    try:
+        from uv import find_uv_bin
+
+        return Path(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("uv")
+        if found:
+            return Path(found)
+    raise ProgramNotFoundError(
+        "uv is not installed",
+        f"install it with: {sys.executable} -m pip install uv  (or use --installer pip)",
+    )
+
+
+class VenvBackend:
+    name = "venv"
+
+    def __init__(self, installer: str | None = "uv", **_: str | None) -> None:
+        installer = installer or "uv"
+        if installer not in INSTALLERS:
+            raise UsageError(f"unknown installer {installer!r}", f"choose one of: {', '.join(INSTALLERS)}")
+        self.installer = installer
+
+    def preflight(self) -> None:
+        if self.installer == "uv":
+            find_uv()
+
+    def create_steps(self, request: BuildRequest) -> list[Step]:
+        prefix = os.fspath(request.prefix)
+        if self.installer == "uv":
+            # --seed puts pip in the environment so that %pip works in notebooks
+            argv = [os.fspath(find_uv()), "venv", "--seed", "--no-project", "--python", os.fspath(request.interpreter)]
+            argv += request.index.pip_args(uv=True)  # --seed downloads pip
+            argv.append(prefix)
+        else:
+            argv = [os.fspath(request.interpreter), "-m", "venv", prefix]
+        return [Step("create", tuple(argv), CREATE_TIMEOUT)]
+
+    def install_steps(self, request: BuildRequest) -> list[Step]:
+        python = os.fspath(python_in(request.prefix))
+        requirements = request.profile.requirement_strings()
+        if self.installer == "uv":
+            argv = [os.fspath(find_uv()), "pip", "install", "--python", python]
+            argv += request.index.pip_args(uv=True)
+        else:
+            argv = [python, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
+            argv += request.index.pip_args(uv=False)
+        return [Step("install", tuple(argv + requirements), INSTALL_TIMEOUT)]

@@ -1,0 +1,501 @@
+"""`envcheck setup`: create or bring in line an environment from a profile, and never leave a half-built one.
+
+The order of work is fixed: pre-flight (nothing downloaded yet), create, install, register the Jupyter kernel,
+import check, completion marker last. Whatever this run created is removed if any of it fails, is interrupted
+(Ctrl-C) or terminated (SIGTERM); with --recreate the old environment is moved aside first and put back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import IO, Any
+
+from packaging.version import Version
+
+from envcheck import __version__, runner
+from envcheck.backends import Backend, BuildRequest, IndexOptions, Step, get_backend
+from envcheck.errors import (
+    EnvcheckError,
+    EnvironmentUnusableError,
+    Interrupted,
+    RefusedError,
+    SetupError,
+    UsageError,
+)
+from envcheck.locations import LOG_NAME, OWNER_NAME, default_prefix, is_python_environment, logs_dir, python_in
+from envcheck.marker import Marker, read_marker, remove_marker, write_marker
+from envcheck.probes import run_probe
+from envcheck.profiles import Profile
+from envcheck.progress import NullReporter, Reporter
+from envcheck.targets import find_interpreter
+
+PROBE_TIMEOUT = 60.0
+IMPORT_CHECK_TIMEOUT = 600.0
+KERNEL_TIMEOUT = 120.0
+
+
+class Action(str, Enum):
+    CREATED = "created"
+    UPDATED = "updated"
+    RECREATED = "recreated"
+    UP_TO_DATE = "up-to-date"
+
+
+class PrefixState(str, Enum):
+    MISSING = "missing"
+    EMPTY = "empty"
+    COMPLETE = "complete"  # made by envcheck, marker present
+    INCOMPLETE = "incomplete"  # made by envcheck, marker missing: interrupted or killed
+    FOREIGN_ENV = "foreign-env"  # a Python environment envcheck did not make
+    FOREIGN = "foreign"  # anything else: a file, a folder with content
+
+
+@dataclass(frozen=True)
+class SetupRequest:
+    profile: Profile
+    prefix: Path | None = None  # None: the profile's default location under envcheck's home
+    python: str | None = None  # None: the interpreter running envcheck
+    backend: str = "venv"
+    installer: str = "uv"
+    conda_exe: str | None = None
+    index: IndexOptions = IndexOptions()
+    recreate: bool = False
+    kernel: bool = True
+    kernel_name: str | None = None
+
+    @property
+    def target(self) -> Path:
+        return (self.prefix or default_prefix(self.profile.name)).expanduser().absolute()
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    action: Action
+    prefix: Path
+    profile: str
+    python_version: str
+    versions: dict[str, str]
+    kernel: str | None
+    log: Path | None
+    duration: float
+    next_command: str
+    backend: str = "venv"
+    installer: str = "uv"
+    steps: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action.value,
+            "prefix": str(self.prefix),
+            "profile": self.profile,
+            "backend": self.backend,
+            "installer": self.installer,
+            "python": self.python_version,
+            "versions": self.versions,
+            "kernel": self.kernel,
+            "log": None if self.log is None else str(self.log),
+            "duration": round(self.duration, 3),
+            "next_command": self.next_command,
+        }
+
+
+def prefix_state(prefix: Path) -> PrefixState:
+    if not prefix.exists() and not prefix.is_symlink():
+        return PrefixState.MISSING
+    if not prefix.is_dir():
+        return PrefixState.FOREIGN
+    if not any(prefix.iterdir()):
+        return PrefixState.EMPTY
+    if (prefix / OWNER_NAME).is_file() and is_python_environment(prefix):
+        return PrefixState.COMPLETE if read_marker(prefix) is not None else PrefixState.INCOMPLETE
+    if is_python_environment(prefix):
+        return PrefixState.FOREIGN_ENV
+    return PrefixState.FOREIGN
+
+
+def up_to_date(request: SetupRequest) -> SetupResult | None:
+    """The answer for an unchanged profile, from the marker alone: no interpreter is started."""
+    prefix = request.target
+    if request.recreate or prefix_state(prefix) is not PrefixState.COMPLETE:
+        return None
+    marker = read_marker(prefix)
+    if marker is None or marker.profile_digest != request.profile.digest or marker.backend != request.backend:
+        return None
+    if not python_in(prefix).exists():
+        return None
+    return SetupResult(
+        action=Action.UP_TO_DATE,
+        prefix=prefix,
+        profile=marker.profile,
+        python_version=marker.python,
+        versions=dict(marker.versions),
+        kernel=marker.kernel,
+        log=prefix / LOG_NAME,
+        duration=0.0,
+        next_command=next_command(request),
+        backend=marker.backend,
+        installer=marker.installer,
+    )
+
+
+def plan_steps(
+    request: SetupRequest, backend: Backend, interpreter: Path, python_version: str, *, create: bool
+) -> list[Step]:
+    """The programs setup would run for this request, in order (the import check is a probe, not a step)."""
+    build = BuildRequest(
+        prefix=request.target,
+        interpreter=interpreter,
+        python_version=python_version,
+        profile=request.profile,
+        installer=request.installer,
+        index=request.index,
+    )
+    steps = backend.create_steps(build) if create else []
+    steps += backend.install_steps(build)
+    kernel = kernel_name(request)
+    if kernel:
+        python = os.fspath(python_in(request.target))
+        display = f"Python ({kernel})"
+        argv = (python, "-m", "ipykernel", "install", "--user", "--name", kernel, "--display-name", display)
+        steps.append(Step("kernel", argv, KERNEL_TIMEOUT))
+    return steps
+
+
+def kernel_name(request: SetupRequest) -> str | None:
+    wants_kernel = request.kernel and request.profile.kernel and request.profile.package("ipykernel") is not None
+    return (request.kernel_name or request.profile.kernel_name) if wants_kernel else None
+
+
+def next_command(request: SetupRequest) -> str:
+    if request.prefix is None and request.profile.name == "deep-learning":
+        return "envcheck verify"
+    where = f"--prefix {request.target}" if request.prefix is not None else f"--profile {request.profile.name}"
+    return f"envcheck verify {where}"
+
+
+def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -> SetupResult:
+    """Create, update or recreate the environment; return what was done, or raise with everything undone."""
+    reporter = reporter or NullReporter()
+    started = time.monotonic()
+    quick = up_to_date(request)
+    if quick is not None:
+        return quick
+
+    prefix = request.target
+    state = prefix_state(prefix)
+    _refuse_foreign(prefix, state, request)
+    backend = get_backend(request.backend, installer=request.installer, conda_exe=request.conda_exe)
+    create = request.recreate or state in (PrefixState.MISSING, PrefixState.EMPTY)
+
+    reporter.phase("pre-flight")
+    interpreter, python_version = _preflight(request, backend, create=create)
+    reporter.done("pre-flight", f"Python {python_version}")
+
+    steps = plan_steps(request, backend, interpreter, python_version, create=create)
+    log_path = _new_log_path(request.profile.name)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        log_path.open("w", encoding="utf-8") as log,
+        _sigterm_as_interrupt(),
+        _Rollback(prefix, state, recreate=request.recreate) as rollback,
+    ):
+        log.write(f"envcheck {__version__} setup of profile {request.profile.name} into {prefix}\n")
+        try:
+            registered = _run_steps(steps, rollback, log, reporter)
+            reporter.phase("import check")
+            versions = _import_check(prefix, request.profile, log)
+            reporter.done("import check", f"{len([v for v in versions.values() if v])} packages")
+            write_marker(
+                prefix,
+                Marker(
+                    profile=request.profile.name,
+                    profile_digest=request.profile.digest,
+                    backend=backend.name,
+                    installer=request.installer if backend.name == "venv" else "conda",
+                    python=python_version,
+                    versions=versions,
+                    kernel=registered,
+                    created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    envcheck_version=__version__,
+                ),
+            )
+        except BaseException as exc:
+            undone = rollback.undo()
+            if isinstance(exc, KeyboardInterrupt):
+                log.write("\ninterrupted\n")
+                raise Interrupted(f"setup interrupted; {undone}", f"the log is at {log_path}") from None
+            if isinstance(exc, EnvcheckError):
+                raise type(exc)(f"{exc.message}; {undone}", exc.hint or f"the full log is at {log_path}") from None
+            raise
+        rollback.commit()
+    final_log = prefix / LOG_NAME
+    shutil.move(os.fspath(log_path), os.fspath(final_log))
+    action = {
+        PrefixState.COMPLETE: Action.RECREATED if request.recreate else Action.UPDATED,
+        PrefixState.INCOMPLETE: Action.RECREATED,
+    }.get(state, Action.CREATED)
+    return SetupResult(
+        action=action,
+        prefix=prefix,
+        profile=request.profile.name,
+        python_version=python_version,
+        versions=versions,
+        kernel=registered,
+        log=final_log,
+        duration=time.monotonic() - started,
+        next_command=next_command(request),
+        backend=backend.name,
+        installer=request.installer,
+        steps=[runner.display(s.argv) for s in steps],
+    )
+
+
+def _refuse_foreign(prefix: Path, state: PrefixState, request: SetupRequest) -> None:
+    if state is PrefixState.FOREIGN:
+        raise RefusedError(
+            f"{prefix} exists and is not a Python environment; envcheck will not write into it or delete it",
+            "choose another --prefix, or move that folder away yourself",
+        )
+    if state is PrefixState.FOREIGN_ENV:
+        raise RefusedError(
+            f"{prefix} is a Python environment that envcheck did not create; it will not change or delete it",
+            f"check it instead with: envcheck verify --prefix {prefix}; or choose another --prefix",
+        )
+    if state is PrefixState.INCOMPLETE and not request.recreate:
+        raise SetupError(
+            f"{prefix} is incomplete (an earlier setup did not finish)",
+            f"rebuild it with: envcheck setup {_where(request)} --recreate",
+        )
+
+
+def _where(request: SetupRequest) -> str:
+    return f"--prefix {request.target}" if request.prefix is not None else f"--profile {request.profile.name}"
+
+
+def chosen_interpreter(request: SetupRequest, *, create: bool) -> Path:
+    """--python, else the interpreter running envcheck; an existing environment keeps its own."""
+    if not create:
+        return python_in(request.target)
+    return find_interpreter(request.python) if request.python else Path(sys.executable)
+
+
+def _preflight(request: SetupRequest, backend: Backend, *, create: bool) -> tuple[Path, str]:
+    """Check everything that can be checked before a download; return the interpreter and its version."""
+    interpreter = chosen_interpreter(request, create=create)
+    outcome = run_probe(interpreter, "interpreter", timeout=PROBE_TIMEOUT)
+    if outcome.data is None:
+        raise EnvironmentUnusableError(
+            f"{interpreter} could not report its version: {outcome.failure}",
+            "give a working interpreter with --python PATH",
+        )
+    version = str(outcome.data["version"])
+    bits = int(outcome.data.get("bits", 64))
+    if bits != 64:
+        raise UsageError(
+            f"{interpreter} is a {bits}-bit Python; TensorFlow needs a 64-bit one",
+            "install a 64-bit Python and pass it with --python PATH",
+        )
+    spec = request.profile.python
+    if not spec.contains(Version(version), prereleases=True):
+        raise UsageError(
+            f"profile {request.profile.name!r} needs Python {spec} (TensorFlow's wheels); {interpreter} is {version}",
+            _python_hint(request, spec),
+        )
+    backend.preflight()
+    if create:
+        target = request.target
+        existing = _nearest_existing(target)
+        if not os.access(existing, os.W_OK):
+            raise UsageError(f"cannot write to {existing}", "choose a writable place with --prefix PATH")
+        free_gb = shutil.disk_usage(existing).free / 1e9
+        if free_gb < request.profile.disk_gb:
+            raise UsageError(
+                f"{existing} has {free_gb:.1f} GB free; this environment takes about {request.profile.disk_gb} GB",
+                "free some space or choose another disk with --prefix PATH",
+            )
+    return interpreter, version
+
+
+def _python_hint(request: SetupRequest, spec: Any) -> str:
+    candidates = [f"python3.{minor}" for minor in range(20, 7, -1) if spec.contains(f"3.{minor}.0")]
+    found = [shutil.which(c) for c in candidates]
+    usable = [f for f in found if f]
+    example = usable[0] if usable else f"/path/to/{candidates[0] if candidates else 'python3'}"
+    return f"run: envcheck setup {_where(request)} --python {example}"
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _new_log_path(profile: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return logs_dir() / f"setup-{profile}-{stamp}-{os.getpid()}.log"
+
+
+def _run_steps(steps: list[Step], rollback: _Rollback, log: IO[str], reporter: Reporter) -> str | None:
+    """Run the plan; return the kernel name when one was registered."""
+    registered: str | None = None
+    for step in steps:
+        label = {"create": "create interpreter", "install": "install packages", "kernel": "register kernel"}.get(
+            step.phase, step.phase
+        )
+        reporter.phase(label)
+        if step.phase == "install":
+            rollback.prepare_change()
+        log.write(f"\n$ {runner.display(step.argv)}\n")
+        log.flush()
+        completed = runner.run(step.argv, timeout=step.timeout, env=step.env or None, on_line=reporter.line, log=log)
+        if not completed.ok:
+            raise SetupError(
+                f"{label} failed: {Path(step.argv[0]).name} {completed.describe_exit()}: {_last_error(completed.stdout)}"
+            )
+        if step.phase == "create":
+            rollback.created()
+        if step.phase == "kernel":
+            registered = step.argv[step.argv.index("--name") + 1]
+            rollback.kernel_installed(_kernelspec_dir(completed.stdout))
+        reporter.done(label)
+    return registered
+
+
+def _last_error(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if re.search(r"error|not found|no matching|cannot|could not|failed", line, re.IGNORECASE):
+            return line[:300]
+    return lines[-1][:300] if lines else "no output"
+
+
+def _kernelspec_dir(output: str) -> Path | None:
+    match = re.search(r"Installed kernelspec \S+ in (.+)$", output, re.MULTILINE)
+    return Path(match.group(1).strip()) if match else None
+
+
+def _import_check(prefix: Path, profile: Profile, log: IO[str]) -> dict[str, str]:
+    modules = sorted({p.import_name for p in profile.packages if p.import_name})
+    outcome = run_probe(
+        python_in(prefix),
+        "imports",
+        {"modules": modules, "distributions": [p.name for p in profile.packages]},
+        timeout=IMPORT_CHECK_TIMEOUT,
+    )
+    log.write(f"\nimport check: {json.dumps(outcome.data)}\n{outcome.completed.stderr[-4000:]}\n")
+    data: dict[str, Any] = outcome.data or {}
+    failed = [(name, r) for name, r in data.get("modules", {}).items() if not r.get("ok")]
+    if failed or not outcome.ok:
+        culprit = str(outcome.failure)
+        if failed:
+            name, record = failed[0]
+            culprit = f"import {name}: {record.get('error_type')}: {record.get('error', '')}".splitlines()[0]
+        raise SetupError(
+            f"import check failed: {culprit}",
+            "the packages installed but do not work together; envcheck verify explains why once fixed",
+        )
+    return {dist: version for dist, version in data.get("distributions", {}).items() if version}
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a CI runner's cancel, `kill`) gets the same cleanup as Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Rollback:
+    """Remembers what this run created or moved, and undoes exactly that."""
+
+    def __init__(self, prefix: Path, state: PrefixState, *, recreate: bool) -> None:
+        self.prefix = prefix
+        self.state = state
+        self.recreate = recreate
+        self.aside: Path | None = None
+        self.created_root: Path | None = None  # the top-most directory this run created
+        self.kernel_dir: Path | None = None
+        self._owner_written = False
+
+    def __enter__(self) -> _Rollback:
+        if self.recreate and self.state in (PrefixState.COMPLETE, PrefixState.INCOMPLETE):
+            self.aside = self.prefix.with_name(f"{self.prefix.name}.envcheck-previous")
+            if self.aside.exists():
+                raise RefusedError(
+                    f"{self.aside} is in the way of --recreate",
+                    "it holds an earlier environment that could not be restored; move or delete it yourself",
+                )
+            os.replace(self.prefix, self.aside)
+        if not self.prefix.exists():
+            top = _nearest_existing(self.prefix.parent)
+            self.prefix.parent.mkdir(parents=True, exist_ok=True)
+            self.created_root = self.prefix if top == self.prefix.parent else _child_towards(top, self.prefix)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def created(self) -> None:
+        """The backend created the environment: stamp it as envcheck's at once."""
+        (self.prefix / OWNER_NAME).write_text("created by envcheck; safe for envcheck to replace\n", "utf-8")
+
+    def prepare_change(self) -> None:
+        """Before packages change: an interrupted change must leave the environment marked incomplete."""
+        remove_marker(self.prefix)
+
+    def kernel_installed(self, path: Path | None) -> None:
+        self.kernel_dir = path
+
+    def undo(self) -> str:
+        """Remove what this run created and put back what it moved; say what was done."""
+        if self.kernel_dir is not None and self.created_root is not None:
+            shutil.rmtree(self.kernel_dir, ignore_errors=True)
+        if self.created_root is not None:
+            shutil.rmtree(self.created_root, ignore_errors=True)
+        elif self.state is PrefixState.EMPTY:
+            for child in self.prefix.iterdir():
+                _remove(child)
+        if self.aside is not None:
+            os.replace(self.aside, self.prefix)
+            return f"the previous environment at {self.prefix} was restored"
+        if self.created_root is not None or self.state is PrefixState.EMPTY:
+            return f"removed the partial environment at {self.prefix}"
+        return f"{self.prefix} is now marked incomplete; rebuild it with --recreate"
+
+    def commit(self) -> None:
+        if self.aside is not None:
+            shutil.rmtree(self.aside)
+
+
+def _child_towards(ancestor: Path, descendant: Path) -> Path:
+    relative = descendant.relative_to(ancestor)
+    return ancestor / relative.parts[0]
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
