@@ -58,9 +58,7 @@ def run_probe(
     with tempfile.TemporaryDirectory(prefix="envcheck-probe-") as control:
         control_dir = Path(control)
         (control_dir / "input.json").write_text(json.dumps(dict(payload or {})), encoding="utf-8")
-        completed = runner.run(
-            [str(python), "-I", str(script_path(name)), str(control_dir)], timeout=timeout, env=env
-        )
+        completed = runner.run([str(python), "-I", str(script_path(name)), str(control_dir)], timeout=timeout, env=env)
         return ProbeOutcome(name=name, data=_read_answer(control_dir / "output.json"), completed=completed)
 
 
