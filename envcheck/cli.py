@@ -65,9 +65,10 @@ def _print_error(message: str, hint: str | None) -> None:
     from envcheck.render import stderr_console
 
     console = stderr_console()
-    console.print(f"[bold red]error:[/] {_escape(message)}")
+    # soft_wrap: an error stays one line whatever the terminal's width, so scripts can grep it
+    console.print(f"[bold red]error:[/] {_escape(message)}", soft_wrap=True)
     if hint:
-        console.print(f"[bold]hint:[/] {_escape(hint)}")
+        console.print(f"[bold]hint:[/] {_escape(hint)}", soft_wrap=True)
 
 
 def _escape(text: str) -> str:

@@ -1,0 +1,46 @@
+"""Shared fixtures: an isolated envcheck home for every test, and one real environment per test run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+E2E_TIMEOUT = 1800
+
+
+@pytest.fixture(scope="session")
+def session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """ENVCHECK_HOME and JUPYTER_DATA_DIR point into a temporary folder for the whole run."""
+    home = tmp_path_factory.mktemp("envcheck-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ENVCHECK_HOME", str(home))
+        mp.setenv("JUPYTER_DATA_DIR", str(home / "jupyter"))
+        yield home
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(session_home: Path) -> Path:
+    """No test ever touches the user's envcheck home or Jupyter kernels."""
+    return session_home
+
+
+@pytest.fixture(scope="session")
+def dl_env(session_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real environment of the default profile, made by `envcheck setup` once per test run.
+
+    It downloads TensorFlow from the package registry once; every e2e test shares it.
+    """
+    prefix = tmp_path_factory.mktemp("e2e") / "deep-learning"
+    completed = subprocess.run(
+        [sys.executable, "-m", "envcheck", "setup", "--prefix", str(prefix)],
+        capture_output=True,
+        text=True,
+        timeout=E2E_TIMEOUT,
+    )
+    if completed.returncode != 0:
+        pytest.fail(f"envcheck setup failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
+    return prefix

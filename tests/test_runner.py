@@ -1,0 +1,74 @@
+"""The runner, for real: timeouts kill the whole tree, output streams, credentials never show."""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from envcheck import runner
+from envcheck.errors import ExitCode, ProgramNotFoundError
+
+
+def test_captures_stdout_and_stderr_apart() -> None:
+    done = runner.run([sys.executable, "-c", "import sys; print('out'); print('err', file=sys.stderr)"], timeout=30)
+    assert done.ok and done.stdout == "out\n" and done.stderr == "err\n"
+
+
+def test_timeout_kills_the_child_and_its_children(tmp_path: Path) -> None:
+    flag = tmp_path / "grandchild-alive"
+    child = tmp_path / "grandchild.py"
+    child.write_text(f"import time\ntime.sleep(3)\nopen({str(flag)!r}, 'w').close()\n")
+    script = tmp_path / "parent.py"
+    script.write_text(f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, {str(child)!r}])\ntime.sleep(60)\n")
+    started = time.monotonic()
+    done = runner.run([sys.executable, str(script)], timeout=1)
+    assert done.timed_out and done.returncode is None
+    assert time.monotonic() - started < 10
+    assert "time limit" in done.describe_exit()
+    time.sleep(3.5)
+    assert not flag.exists(), "the grandchild survived the timeout"
+
+
+def test_a_signal_death_is_named() -> None:
+    done = runner.run([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"], timeout=30)
+    assert done.signal_name == "SIGSEGV"
+    assert done.describe_exit() == "was killed by SIGSEGV"
+
+
+def test_streaming_sends_redacted_lines_to_callback_and_log() -> None:
+    lines: list[str] = []
+    log = io.StringIO()
+    done = runner.run(
+        [sys.executable, "-c", "print('Looking in https://alice:s3cret@pypi.example/simple'); print('two')"],
+        timeout=30,
+        on_line=lines.append,
+        log=log,
+    )
+    assert done.ok
+    assert lines == ["Looking in https://***@pypi.example/simple", "two"]
+    assert "s3cret" not in log.getvalue() and "s3cret" not in done.stdout
+
+
+def test_child_environment_is_cleaned(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONPATH", "/somewhere/else")
+    monkeypatch.setenv("PYTHONHOME", "/not/a/home")
+    done = runner.run(
+        [sys.executable, "-c", "import os; print(os.environ.get('PYTHONPATH'), os.environ['PYTHONNOUSERSITE'])"],
+        timeout=30,
+    )
+    assert done.stdout.split() == ["None", "1"]
+
+
+def test_missing_program_is_an_unusable_environment(tmp_path: Path) -> None:
+    with pytest.raises(ProgramNotFoundError) as info:
+        runner.run([str(tmp_path / "bin" / "python")], timeout=5)
+    assert info.value.exit_code == ExitCode.UNUSABLE
+
+
+def test_display_redacts_and_quotes() -> None:
+    line = runner.display(["uv", "pip", "install", "--index-url", "https://u:p@h/simple", "a b"])
+    assert line == "uv pip install --index-url https://***@h/simple 'a b'"

@@ -1,0 +1,291 @@
+"""`envcheck setup` without downloads: the plan, rollback under injected faults, and refusals.
+
+Real: the interpreter probe, `python -m venv` for the create step, the import-check probe, the file system.
+Imitated: the installer. Only `envcheck.runner.run` is patched; it passes every other call to the real one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from envcheck import runner
+from envcheck.backends import IndexOptions, get_backend
+from envcheck.errors import ExitCode, Interrupted, RefusedError, SetupError, UsageError
+from envcheck.locations import LOG_NAME, OWNER_NAME, logs_dir
+from envcheck.marker import read_marker
+from envcheck.profiles import load_file, load_profile
+from envcheck.provision import Action, SetupRequest, plan_steps, setup_environment
+
+MINI = """
+schema = 1
+name = "mini"
+python = ">=3.8"
+disk_gb = 0.001
+kernel = false
+
+[[package]]
+name = "example"
+requirement = "example>=1.0"
+import = "json"
+"""
+
+REAL_RUN = runner.run
+Installer = Callable[[Path], runner.Completed]
+
+
+@pytest.fixture
+def mini(tmp_path: Path):
+    path = tmp_path / "mini.toml"
+    path.write_text(MINI, encoding="utf-8")
+    return load_file(path)
+
+
+class FakeInstaller:
+    """Stands in for uv/pip: creates the venv for real (without pip, to stay fast), imitates the install."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, install: Installer | None = None) -> None:
+        self.calls: list[tuple[str, ...]] = []
+        self.install = install or (lambda prefix: _completed(0, "Installed 1 package"))
+        monkeypatch.setattr(runner, "run", self)
+
+    def __call__(self, argv, **kwargs):
+        argv = tuple(os.fspath(a) for a in argv)
+        if "venv" in argv and "-I" not in argv:
+            self.calls.append(argv)
+            return REAL_RUN([sys.executable, "-m", "venv", "--without-pip", argv[-1]], timeout=120)
+        if "install" in argv and "-I" not in argv:
+            self.calls.append(argv)
+            prefix = Path(argv[argv.index("--python") + 1]).parent.parent
+            completed = self.install(prefix)
+            for line in completed.stdout.splitlines():  # streamed like the real runner does
+                kwargs["log"].write(line + "\n")
+                kwargs["on_line"](line)
+            return completed
+        return REAL_RUN(argv, **kwargs)
+
+    @property
+    def phases(self) -> list[str]:
+        return ["create" if "venv" in c else "install" for c in self.calls]
+
+
+def _completed(code: int, output: str) -> runner.Completed:
+    return runner.Completed(argv=("uv",), returncode=code, stdout=output, stderr="", duration=0.1)
+
+
+def request(profile, prefix: Path | None, **kw) -> SetupRequest:
+    return SetupRequest(profile=profile, prefix=prefix, **kw)
+
+
+# -- the plan -----------------------------------------------------------------------------------------------
+
+
+def test_plan_with_uv_creates_seeded_venv_then_installs_every_requirement(tmp_path: Path) -> None:
+    profile = load_profile()
+    req = request(profile, tmp_path / "env", index=IndexOptions(index_url="https://user:pw@mirror/simple"))
+    steps = plan_steps(req, get_backend("venv", installer="uv"), Path(sys.executable), "3.11.7", create=True)
+    assert [s.phase for s in steps] == ["create", "install", "kernel"]
+    create, install, kernel = (s.argv for s in steps)
+    assert create[1:4] == ("venv", "--seed", "--no-project") and create[-1] == str(tmp_path / "env")
+    assert install[1:3] == ("pip", "install") and "--index-url" in install
+    assert install[-7:] == tuple(profile.requirement_strings())
+    assert kernel[1:5] == ("-m", "ipykernel", "install", "--user")
+    assert kernel[kernel.index("--name") + 1] == "envcheck-deep-learning"
+    assert "pw@" not in runner.display(install)
+
+
+def test_plan_with_pip_and_offline_uses_venv_and_no_index(tmp_path: Path) -> None:
+    req = request(
+        load_profile(), tmp_path / "env", installer="pip", kernel=False, index=IndexOptions(find_links=("w",), offline=True)
+    )
+    steps = plan_steps(req, get_backend("venv", installer="pip"), Path(sys.executable), "3.11.7", create=True)
+    assert [s.phase for s in steps] == ["create", "install"]
+    assert steps[0].argv == (sys.executable, "-m", "venv", str(tmp_path / "env"))
+    assert steps[1].argv[1:4] == ("-m", "pip", "install")
+    assert "--no-index" in steps[1].argv and "--find-links" in steps[1].argv
+
+
+def test_plan_for_an_existing_environment_only_installs(tmp_path: Path) -> None:
+    steps = plan_steps(
+        request(load_profile(), tmp_path, kernel=False), get_backend("venv"), Path(sys.executable), "3.11", create=False
+    )
+    assert [s.phase for s in steps] == ["install"]
+
+
+def test_unknown_backend_and_installer_are_usage_errors() -> None:
+    with pytest.raises(UsageError, match="unknown backend 'poetry'"):
+        get_backend("poetry")
+    with pytest.raises(UsageError, match="unknown installer 'npm'"):
+        get_backend("venv", installer="npm")
+
+
+# -- creating, updating, and the marker ---------------------------------------------------------------------
+
+
+def test_setup_creates_stamps_and_marks_then_reports_up_to_date(tmp_path: Path, mini, monkeypatch) -> None:
+    fake = FakeInstaller(monkeypatch)
+    prefix = tmp_path / "envs" / "mini"
+    result = setup_environment(request(mini, prefix))
+    assert result.action is Action.CREATED and fake.phases == ["create", "install"]
+    assert (prefix / OWNER_NAME).is_file() and (prefix / LOG_NAME).is_file()
+    marker = read_marker(prefix)
+    assert marker is not None and marker.profile == "mini" and marker.profile_digest == mini.digest
+    assert "Installed 1 package" in (prefix / LOG_NAME).read_text()
+
+    again = setup_environment(request(mini, prefix))
+    assert again.action is Action.UP_TO_DATE and fake.phases == ["create", "install"], "a no-op ran a program"
+
+
+def test_changed_profile_is_brought_in_line_without_recreating(tmp_path: Path, mini, monkeypatch) -> None:
+    fake = FakeInstaller(monkeypatch)
+    prefix = tmp_path / "env"
+    setup_environment(request(mini, prefix))
+    (prefix / "user-file.txt").write_text("mine")
+    changed_path = tmp_path / "mini2.toml"
+    changed_path.write_text(MINI.replace("example>=1.0", "example>=2.0"))
+    result = setup_environment(request(load_file(changed_path), prefix))
+    assert result.action is Action.UPDATED
+    assert fake.phases == ["create", "install", "install"]
+    assert (prefix / "user-file.txt").read_text() == "mine"
+    assert read_marker(prefix).profile_digest != mini.digest
+
+
+# -- rollback -------------------------------------------------------------------------------------------------
+
+
+def _half_way_failure(prefix: Path) -> runner.Completed:
+    (prefix / "lib" / "half-installed.py").write_text("x = 1")
+    return _completed(1, "Resolved 40 packages\nerror: Failed to download `tensorflow==2.21.0`\n")
+
+
+def test_installer_error_half_way_removes_the_new_environment_and_keeps_the_log(
+    tmp_path: Path, mini, monkeypatch
+) -> None:
+    FakeInstaller(monkeypatch, _half_way_failure)
+    prefix = tmp_path / "new" / "deeper" / "env"
+    with pytest.raises(SetupError) as info:
+        setup_environment(request(mini, prefix))
+    assert "Failed to download" in info.value.message
+    assert "removed the partial environment" in info.value.message
+    assert not (tmp_path / "new").exists(), "folders this run created were left behind"
+    assert tmp_path.exists()
+    logs = list(logs_dir().glob("setup-mini-*.log"))
+    assert logs and any("Failed to download" in log.read_text() for log in logs)
+    assert str(logs_dir()) in (info.value.hint or "")
+
+
+def _interrupt(prefix: Path) -> runner.Completed:
+    (prefix / "lib" / "partial.py").write_text("")
+    raise KeyboardInterrupt
+
+
+def _terminate(prefix: Path) -> runner.Completed:
+    (prefix / "lib" / "partial.py").write_text("")
+    os.kill(os.getpid(), signal.SIGTERM)
+    raise AssertionError("SIGTERM did not interrupt")  # pragma: no cover
+
+
+@pytest.mark.parametrize("fault", [_interrupt, _terminate], ids=["ctrl-c", "sigterm"])
+def test_interrupt_and_sigterm_leave_nothing_half_built(tmp_path: Path, mini, monkeypatch, fault) -> None:
+    FakeInstaller(monkeypatch, fault)
+    prefix = tmp_path / "env"
+    with pytest.raises(Interrupted) as info:
+        setup_environment(request(mini, prefix))
+    assert info.value.exit_code == ExitCode.INTERRUPTED
+    assert not prefix.exists()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_failed_recreate_restores_the_previous_environment(tmp_path: Path, mini, monkeypatch) -> None:
+    FakeInstaller(monkeypatch)
+    prefix = tmp_path / "env"
+    setup_environment(request(mini, prefix))
+    before = read_marker(prefix)
+    (prefix / "notebook.ipynb").write_text("{}")
+
+    FakeInstaller(monkeypatch, _half_way_failure)
+    with pytest.raises(SetupError, match="previous environment .* was restored"):
+        setup_environment(request(mini, prefix, recreate=True))
+    assert read_marker(prefix) == before
+    assert (prefix / "notebook.ipynb").read_text() == "{}"
+    assert not list(tmp_path.glob("*.envcheck-previous"))
+
+
+def test_successful_recreate_replaces_the_environment(tmp_path: Path, mini, monkeypatch) -> None:
+    FakeInstaller(monkeypatch)
+    prefix = tmp_path / "env"
+    setup_environment(request(mini, prefix))
+    (prefix / "stale.txt").write_text("old")
+    result = setup_environment(request(mini, prefix, recreate=True))
+    assert result.action is Action.RECREATED
+    assert not (prefix / "stale.txt").exists()
+    assert not list(tmp_path.glob("*.envcheck-previous"))
+
+
+def test_an_empty_folder_given_as_prefix_is_kept_on_failure(tmp_path: Path, mini, monkeypatch) -> None:
+    FakeInstaller(monkeypatch, _half_way_failure)
+    prefix = tmp_path / "empty"
+    prefix.mkdir()
+    with pytest.raises(SetupError):
+        setup_environment(request(mini, prefix))
+    assert prefix.is_dir() and not any(prefix.iterdir())
+
+
+# -- refusals -----------------------------------------------------------------------------------------------
+
+
+def test_refuses_a_folder_that_is_not_an_environment(tmp_path: Path, mini, monkeypatch) -> None:
+    fake = FakeInstaller(monkeypatch)
+    (tmp_path / "thesis").mkdir()
+    (tmp_path / "thesis" / "chapter1.tex").write_text("precious")
+    with pytest.raises(RefusedError) as info:
+        setup_environment(request(mini, tmp_path / "thesis", recreate=True))
+    assert info.value.exit_code == ExitCode.USAGE
+    assert (tmp_path / "thesis" / "chapter1.tex").read_text() == "precious"
+    assert fake.calls == []
+
+
+def test_refuses_a_python_environment_it_did_not_create(tmp_path: Path, mini, monkeypatch) -> None:
+    FakeInstaller(monkeypatch)
+    foreign = tmp_path / "conda-env"
+    (foreign / "conda-meta").mkdir(parents=True)
+    with pytest.raises(RefusedError, match="did not create") as info:
+        setup_environment(request(mini, foreign, recreate=True))
+    assert "envcheck verify --prefix" in (info.value.hint or "")
+    assert (foreign / "conda-meta").is_dir()
+
+
+def test_an_incomplete_environment_asks_for_recreate(tmp_path: Path, mini, monkeypatch) -> None:
+    FakeInstaller(monkeypatch)
+    prefix = tmp_path / "env"
+    setup_environment(request(mini, prefix))
+    (prefix / "envcheck-marker.json").unlink()  # as after a kill -9 half-way
+    with pytest.raises(SetupError, match="incomplete") as info:
+        setup_environment(request(mini, prefix))
+    assert "--recreate" in (info.value.hint or "")
+    assert setup_environment(request(mini, prefix, recreate=True)).action is Action.RECREATED
+
+
+def test_python_outside_the_profile_range_is_refused_before_anything_runs(tmp_path: Path, mini, monkeypatch) -> None:
+    fake = FakeInstaller(monkeypatch)
+    path = tmp_path / "old.toml"
+    path.write_text(MINI.replace('python = ">=3.8"', 'python = "<3.0"'))
+    with pytest.raises(UsageError) as info:
+        setup_environment(request(load_file(path), tmp_path / "env"))
+    assert "needs Python <3.0" in info.value.message
+    assert "envcheck setup --prefix" in (info.value.hint or "") and "--python" in (info.value.hint or "")
+    assert fake.calls == [] and not (tmp_path / "env").exists()
+
+
+def test_not_enough_disk_is_refused_before_download(tmp_path: Path, mini, monkeypatch) -> None:
+    fake = FakeInstaller(monkeypatch)
+    path = tmp_path / "huge.toml"
+    path.write_text(MINI.replace("disk_gb = 0.001", "disk_gb = 1e9"))
+    with pytest.raises(UsageError, match="GB free"):
+        setup_environment(request(load_file(path), tmp_path / "env"))
+    assert fake.calls == []
