@@ -95,6 +95,7 @@ class SetupResult:
     backend: str = "venv"
     installer: str = "uv"
     steps: list[str] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase, for people and benchmarks
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,6 +110,7 @@ class SetupResult:
             "log": None if self.log is None else str(self.log),
             "duration": round(self.duration, 3),
             "next_command": self.next_command,
+            "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
         }
 
 
@@ -162,6 +164,7 @@ def plan_steps(
         profile=request.profile,
         installer=request.installer,
         index=request.index,
+        fresh=create,
     )
     steps = backend.create_steps(build) if create else []
     steps += backend.install_steps(build)
@@ -188,7 +191,7 @@ def next_command(request: SetupRequest) -> str:
 
 def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -> SetupResult:
     """Create, update or recreate the environment; return what was done, or raise with everything undone."""
-    reporter = reporter or NullReporter()
+    reporter = _PhaseClock(reporter or NullReporter())
     started = time.monotonic()
     quick = up_to_date(request)
     if quick is not None:
@@ -210,7 +213,9 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
     with (
         log_path.open("w", encoding="utf-8") as log,
         _sigterm_as_interrupt(),
-        _Rollback(prefix, state, recreate=request.recreate) as rollback,
+        _Rollback(
+            prefix, state, recreate=request.recreate, absent=getattr(backend, "needs_absent_prefix", False)
+        ) as rollback,
     ):
         log.write(f"envcheck {__version__} setup of profile {request.profile.name} into {prefix}\n")
         try:
@@ -224,7 +229,7 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
                     profile=request.profile.name,
                     profile_digest=request.profile.digest,
                     backend=backend.name,
-                    installer=request.installer if backend.name == "venv" else "conda",
+                    installer=backend.installer,
                     python=python_version,
                     versions=versions,
                     kernel=registered,
@@ -258,8 +263,9 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
         duration=time.monotonic() - started,
         next_command=next_command(request),
         backend=backend.name,
-        installer=request.installer,
+        installer=backend.installer,
         steps=[runner.display(s.argv) for s in steps],
+        phases=dict(reporter.seconds),
     )
 
 
@@ -362,9 +368,8 @@ def _run_steps(steps: list[Step], rollback: _Rollback, log: IO[str], reporter: R
         log.flush()
         completed = runner.run(step.argv, timeout=step.timeout, env=step.env or None, on_line=reporter.line, log=log)
         if not completed.ok:
-            raise SetupError(
-                f"{label} failed: {Path(step.argv[0]).name} {completed.describe_exit()}: {_last_error(completed.stdout)}"
-            )
+            reason = (step.explain(completed.stdout) if step.explain else None) or _last_error(completed.stdout)
+            raise SetupError(f"{label} failed: {Path(step.argv[0]).name} {completed.describe_exit()}: {reason}")
         if step.phase == "create":
             rollback.created()
         if step.phase == "kernel":
@@ -427,13 +432,38 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+class _PhaseClock:
+    """Passes progress on to the reporter and keeps how long each phase took."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.reporter = reporter
+        self.seconds: dict[str, float] = {}
+        self._started: dict[str, float] = {}
+
+    def phase(self, name: str) -> None:
+        self._started[name] = time.monotonic()
+        self.reporter.phase(name)
+
+    def done(self, name: str, detail: str = "") -> None:
+        self.seconds[name] = time.monotonic() - self._started.pop(name, time.monotonic())
+        self.reporter.done(name, detail)
+
+    def line(self, text: str) -> None:
+        self.reporter.line(text)
+
+    def note(self, text: str) -> None:
+        self.reporter.note(text)
+
+
 class _Rollback:
     """Remembers what this run created or moved, and undoes exactly that."""
 
-    def __init__(self, prefix: Path, state: PrefixState, *, recreate: bool) -> None:
+    def __init__(self, prefix: Path, state: PrefixState, *, recreate: bool, absent: bool = False) -> None:
         self.prefix = prefix
         self.state = state
         self.recreate = recreate
+        self.absent = absent  # the backend's tool refuses an existing (even empty) folder as its prefix
+        self.emptied = False  # the user's empty folder was removed for it, and is put back on failure
         self.aside: Path | None = None
         self.created_root: Path | None = None  # the top-most directory this run created
         self.kernel_dir: Path | None = None
@@ -448,7 +478,11 @@ class _Rollback:
                     "it holds an earlier environment that could not be restored; move or delete it yourself",
                 )
             os.replace(self.prefix, self.aside)
-        if not self.prefix.exists():
+        if self.absent and self.state is PrefixState.EMPTY:
+            with contextlib.suppress(OSError):  # a mount point stays; the tool then says why it refuses
+                self.prefix.rmdir()
+                self.emptied = True
+        if not self.prefix.exists() and not self.emptied:
             top = _nearest_existing(self.prefix.parent)
             self.prefix.parent.mkdir(parents=True, exist_ok=True)
             self.created_root = self.prefix if top == self.prefix.parent else _child_towards(top, self.prefix)
@@ -475,6 +509,7 @@ class _Rollback:
         if self.created_root is not None:
             shutil.rmtree(self.created_root, ignore_errors=True)
         elif self.state is PrefixState.EMPTY:
+            self.prefix.mkdir(exist_ok=True)  # the user's empty folder, where it was removed for the tool
             for child in self.prefix.iterdir():
                 _remove(child)
         if self.aside is not None:

@@ -23,7 +23,9 @@ def test_timeout_kills_the_child_and_its_children(tmp_path: Path) -> None:
     child = tmp_path / "grandchild.py"
     child.write_text(f"import time\ntime.sleep(3)\nopen({str(flag)!r}, 'w').close()\n")
     script = tmp_path / "parent.py"
-    script.write_text(f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, {str(child)!r}])\ntime.sleep(60)\n")
+    script.write_text(
+        f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, {str(child)!r}])\ntime.sleep(60)\n"
+    )
     started = time.monotonic()
     done = runner.run([sys.executable, str(script)], timeout=1)
     assert done.timed_out and done.returncode is None

@@ -101,7 +101,11 @@ def test_plan_with_uv_creates_seeded_venv_then_installs_every_requirement(tmp_pa
 
 def test_plan_with_pip_and_offline_uses_venv_and_no_index(tmp_path: Path) -> None:
     req = request(
-        load_profile(), tmp_path / "env", installer="pip", kernel=False, index=IndexOptions(find_links=("w",), offline=True)
+        load_profile(),
+        tmp_path / "env",
+        installer="pip",
+        kernel=False,
+        index=IndexOptions(find_links=("w",), offline=True),
     )
     steps = plan_steps(req, get_backend("venv", installer="pip"), Path(sys.executable), "3.11.7", create=True)
     assert [s.phase for s in steps] == ["create", "install"]

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from test_setup import MINI, FakeInstaller
 from typer.testing import CliRunner
 
 from envcheck.cli import app
-from test_setup import MINI, FakeInstaller
 
 cli = CliRunner()
 
