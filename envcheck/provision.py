@@ -194,12 +194,17 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
     reporter = _PhaseClock(reporter or NullReporter())
     started = time.monotonic()
     quick = up_to_date(request)
-    if quick is not None:
+    if quick is not None and request.python is None:
         return quick
 
     prefix = request.target
     state = prefix_state(prefix)
     _refuse_foreign(prefix, state, request)
+    marker = read_marker(prefix) if state is PrefixState.COMPLETE and not request.recreate else None
+    if marker is not None:
+        _refuse_a_different_build(request, marker)
+        if quick is not None:
+            return quick
     backend = get_backend(request.backend, installer=request.installer, conda_exe=request.conda_exe)
     create = request.recreate or state in (PrefixState.MISSING, PrefixState.EMPTY)
 
@@ -285,6 +290,22 @@ def _refuse_foreign(prefix: Path, state: PrefixState, request: SetupRequest) -> 
             f"{prefix} is incomplete (an earlier setup did not finish)",
             f"rebuild it with: envcheck setup {_where(request)} --recreate",
         )
+
+
+def _refuse_a_different_build(request: SetupRequest, marker: Marker) -> None:
+    """An existing environment keeps its backend and its interpreter; changing either needs --recreate."""
+    rebuild = f"rebuild it with: envcheck setup {_where(request)} --backend {request.backend} --recreate"
+    if marker.backend != request.backend:
+        raise UsageError(f"{request.target} was made with the {marker.backend} backend, not {request.backend}", rebuild)
+    if request.python is not None:
+        interpreter = find_interpreter(request.python)
+        outcome = run_probe(interpreter, "interpreter", timeout=PROBE_TIMEOUT)
+        version = str((outcome.data or {}).get("version", "unknown"))
+        if version != marker.python:
+            raise UsageError(
+                f"{request.target} uses Python {marker.python}; {interpreter} is Python {version}",
+                f"{rebuild} --python {request.python}",
+            )
 
 
 def _where(request: SetupRequest) -> str:

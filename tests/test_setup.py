@@ -293,3 +293,20 @@ def test_not_enough_disk_is_refused_before_download(tmp_path: Path, mini, monkey
     with pytest.raises(UsageError, match="GB free"):
         setup_environment(request(load_file(path), tmp_path / "env"))
     assert fake.calls == []
+
+
+def test_another_interpreter_or_backend_for_an_existing_environment_needs_recreate(
+    tmp_path: Path, mini, monkeypatch
+) -> None:
+    FakeInstaller(monkeypatch)
+    prefix = tmp_path / "env"
+    setup_environment(request(mini, prefix))
+    same = setup_environment(request(mini, prefix, python=sys.executable))
+    assert same.action is Action.UP_TO_DATE
+    marker_path = prefix / "envcheck-marker.json"  # as if the environment had been built from Python 2.7
+    marker_path.write_text(marker_path.read_text().replace('"python": "', '"python": "2.7.0-was-'))
+    with pytest.raises(UsageError, match="uses Python 2.7.0") as info:
+        setup_environment(request(mini, prefix, python=sys.executable))
+    assert "--recreate" in (info.value.hint or "")
+    with pytest.raises(UsageError, match="made with the venv backend"):
+        setup_environment(request(mini, prefix, backend="conda"))
