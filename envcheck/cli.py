@@ -167,3 +167,21 @@ def setup(
         from envcheck.render.setup import render_setup
 
         render_setup(result, stdout_console())
+
+
+@app.command()
+@_boundary
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="conda (environment.yml) or pip (requirements.txt).")] = "conda",
+    profile: ProfileOpt = None,
+    file: FileOpt = None,
+) -> None:
+    """Print a profile as environment.yml or requirements.txt, to use with your own tools."""
+    import platform
+
+    from envcheck.condafile import export_text
+    from envcheck.profiles import load_profile
+
+    # python is pinned to the interpreter running envcheck, as `setup` would build it, where the profile allows
+    sys.stdout.write(export_text(load_profile(profile, file), fmt, platform.python_version()))
+    sys.stdout.flush()

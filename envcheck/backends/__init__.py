@@ -44,6 +44,8 @@ class Step:
     argv: tuple[str, ...]
     timeout: float
     env: dict[str, str] = field(default_factory=dict)
+    # turns the step's output into one line on why it failed (a conda --json error); None: setup's own guess
+    explain: Callable[[str], str | None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,15 @@ class BuildRequest:
     profile: Profile
     installer: str  # "uv" or "pip"
     index: IndexOptions = IndexOptions()
+    fresh: bool = False  # install_steps follow this run's create_steps (not an update of an existing one)
 
 
 class Backend(Protocol):
     name: str
+
+    @property
+    def installer(self) -> str:
+        """What installs the packages, as the marker and the summary name it ("uv", "pip", "micromamba", ...)."""
 
     def create_steps(self, request: BuildRequest) -> list[Step]:
         """Steps that create a new environment at request.prefix, ready for install_steps."""
@@ -82,6 +89,7 @@ def get_backend(name: str, **options: str | None) -> Backend:
 
 
 def _registry() -> dict[str, Callable[..., Backend]]:
+    from envcheck.backends.conda import CondaBackend
     from envcheck.backends.venv import VenvBackend
 
-    return {"venv": VenvBackend}
+    return {"venv": VenvBackend, "conda": CondaBackend}
