@@ -20,7 +20,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from envcheck.errors import ProfileError, UsageError
-from envcheck.profiles import CORE_PACKAGES, KNOWN_IMPORT_NAMES, Package, Profile, _profile, _safe_name
+from envcheck.profiles import CORE_PACKAGES, KNOWN_IMPORT_NAMES, Package, Profile, build_profile, safe_name
 
 FORMATS = ("conda", "pip")
 # conda's own pseudo-channel: "no channels from .condarc"; envcheck passes --override-channels instead.
@@ -209,8 +209,8 @@ def parse_environment_yml(text: str, path: Path) -> Profile:
     if not packages:
         raise ProfileError(f"{path}: no dependencies besides python", "list the packages under dependencies:")
     channels = tuple(c.value for c in doc.channels if c.value != NODEFAULTS) or ("conda-forge",)
-    return _profile(
-        name=_safe_name(doc.name or path.stem),
+    return build_profile(
+        name=safe_name(doc.name or path.stem),
         description=f"environment from {path.name}",
         python=python,
         device="cpu",

@@ -149,7 +149,7 @@ def parse_toml(data: bytes, path: Path) -> Profile:
     if not raw_packages:
         raise ProfileError(f"{path}: no [[package]] entries", "list at least one package")
     packages = tuple(_package(entry, i, path) for i, entry in enumerate(raw_packages))
-    return _profile(
+    return build_profile(
         name=name,
         description=_typed(doc, "description", str, path, default=""),
         python=python,
@@ -178,8 +178,8 @@ def parse_requirements(text: str, path: Path) -> Profile:
         packages.setdefault(canonicalize_name(requirement.name), []).append(requirement)
     if not packages:
         raise ProfileError(f"{path}: no requirements found", "list one requirement per line")
-    return _profile(
-        name=_safe_name(path.stem),
+    return build_profile(
+        name=safe_name(path.stem),
         description=f"requirements from {path.name}",
         python=SpecifierSet(),
         device="cpu",
@@ -200,7 +200,7 @@ def parse_requirements(text: str, path: Path) -> Profile:
     )
 
 
-def _profile(**fields: Any) -> Profile:
+def build_profile(**fields: Any) -> Profile:
     canonical = {
         "name": fields["name"],
         "python": str(fields["python"]),
@@ -282,6 +282,6 @@ def _reject_unknown(table: Mapping[str, Any], allowed: set[str], path: Path, whe
         )
 
 
-def _safe_name(stem: str) -> str:
+def safe_name(stem: str) -> str:
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.") or "custom"
     return name[:64]

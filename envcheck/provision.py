@@ -488,7 +488,6 @@ class _Rollback:
         self.aside: Path | None = None
         self.created_root: Path | None = None  # the top-most directory this run created
         self.kernel_dir: Path | None = None
-        self._owner_written = False
 
     def __enter__(self) -> _Rollback:
         if self.recreate and self.state in (PrefixState.COMPLETE, PrefixState.INCOMPLETE):
@@ -525,7 +524,10 @@ class _Rollback:
 
     def undo(self) -> str:
         """Remove what this run created and put back what it moved; say what was done."""
-        if self.kernel_dir is not None and self.created_root is not None:
+        # a kernel registered for a new environment goes with it; after a failed --recreate the restored
+        # environment lives at the same path, so the kernel written by this run still fits it
+        new_environment = self.aside is None and (self.created_root is not None or self.state is PrefixState.EMPTY)
+        if self.kernel_dir is not None and new_environment:
             shutil.rmtree(self.kernel_dir, ignore_errors=True)
         if self.created_root is not None:
             shutil.rmtree(self.created_root, ignore_errors=True)

@@ -6,6 +6,7 @@ Imitated: the installer. Only `envcheck.runner.run` is patched; it passes every 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -59,6 +60,13 @@ class FakeInstaller:
         if "venv" in argv and "-I" not in argv:
             self.calls.append(argv)
             return REAL_RUN([sys.executable, "-m", "venv", "--without-pip", argv[-1]], timeout=120)
+        if argv[1:3] == ("-m", "ipykernel"):
+            self.calls.append(argv)
+            name = argv[argv.index("--name") + 1]
+            where = Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels" / name
+            where.mkdir(parents=True, exist_ok=True)
+            (where / "kernel.json").write_text(json.dumps({"argv": [argv[0], "-m", "ipykernel_launcher"]}))
+            return _completed(0, f"Installed kernelspec {name} in {where}")
         if "install" in argv and "-I" not in argv:
             self.calls.append(argv)
             prefix = Path(argv[argv.index("--python") + 1]).parent.parent
@@ -71,7 +79,9 @@ class FakeInstaller:
 
     @property
     def phases(self) -> list[str]:
-        return ["create" if "venv" in c else "install" for c in self.calls]
+        return [
+            "create" if "venv" in c else "kernel" if c[1:3] == ("-m", "ipykernel") else "install" for c in self.calls
+        ]
 
 
 def _completed(code: int, output: str) -> runner.Completed:
@@ -310,3 +320,17 @@ def test_another_interpreter_or_backend_for_an_existing_environment_needs_recrea
     assert "--recreate" in (info.value.hint or "")
     with pytest.raises(UsageError, match="made with the venv backend"):
         setup_environment(request(mini, prefix, backend="conda"))
+
+
+def test_a_failed_import_check_removes_the_new_environment_and_its_kernel(tmp_path: Path, monkeypatch) -> None:
+    fake = FakeInstaller(monkeypatch)
+    path = tmp_path / "kernel.toml"
+    path.write_text(
+        MINI.replace("kernel = false", "kernel = true")
+        + '\n[[package]]\nname = "ipykernel"\nrequirement = "ipykernel"\nimport = "envcheck_missing_module"\n'
+    )
+    with pytest.raises(SetupError, match="import check failed: import envcheck_missing_module: ModuleNotFoundError"):
+        setup_environment(request(load_file(path), tmp_path / "env"))
+    assert fake.phases == ["create", "install", "kernel"]
+    assert not (tmp_path / "env").exists()
+    assert not (Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels" / "envcheck-mini").exists()
