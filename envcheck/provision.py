@@ -114,6 +114,11 @@ class SetupResult:
         }
 
 
+def default_backend(profile: Profile) -> str:
+    """An environment.yml is a conda file: its specs mean nothing to pip."""
+    return "conda" if profile.source.suffix in (".yml", ".yaml") else "venv"
+
+
 def prefix_state(prefix: Path) -> PrefixState:
     if not prefix.exists() and not prefix.is_symlink():
         return PrefixState.MISSING

@@ -21,7 +21,7 @@ from envcheck.errors import ExitCode, Interrupted, RefusedError, SetupError, Usa
 from envcheck.locations import LOG_NAME, OWNER_NAME, logs_dir
 from envcheck.marker import read_marker
 from envcheck.profiles import load_file, load_profile
-from envcheck.provision import Action, SetupRequest, plan_steps, setup_environment
+from envcheck.provision import Action, SetupRequest, default_backend, plan_steps, setup_environment
 
 MINI = """
 schema = 1
@@ -334,3 +334,10 @@ def test_a_failed_import_check_removes_the_new_environment_and_its_kernel(tmp_pa
     assert fake.phases == ["create", "install", "kernel"]
     assert not (tmp_path / "env").exists()
     assert not (Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels" / "envcheck-mini").exists()
+
+
+def test_an_environment_yml_defaults_to_the_conda_backend(tmp_path: Path, mini) -> None:
+    path = tmp_path / "environment.yml"
+    path.write_text("name: lab\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - pandas\n")
+    assert default_backend(load_file(path)) == "conda"
+    assert default_backend(mini) == default_backend(load_profile()) == "venv"
