@@ -111,7 +111,9 @@ def setup(
     python: Annotated[
         str | None, typer.Option("--python", help="Interpreter to build from (default: the one running envcheck).")
     ] = None,
-    backend: Annotated[str, typer.Option("--backend", help="venv or conda.")] = "venv",
+    backend: Annotated[
+        str | None, typer.Option("--backend", help="venv or conda (default: conda for an environment.yml, else venv).")
+    ] = None,
     installer: Annotated[str, typer.Option("--installer", help="uv (fast, default) or pip.")] = "uv",
     conda_exe: Annotated[
         str | None, typer.Option("--conda-exe", help="conda, mamba or micromamba to use (default: found on PATH).")
@@ -138,15 +140,16 @@ def setup(
     """Create the environment of a profile (default: deep-learning), or bring it in line."""
     from envcheck.backends import IndexOptions
     from envcheck.profiles import load_profile
-    from envcheck.provision import SetupRequest, setup_environment
+    from envcheck.provision import SetupRequest, default_backend, setup_environment
     from envcheck.render import RichReporter, stderr_console, stdout_console
     from envcheck.report import envelope
 
+    chosen = load_profile(profile, file)
     request = SetupRequest(
-        profile=load_profile(profile, file),
+        profile=chosen,
         prefix=prefix,
         python=python,
-        backend=backend,
+        backend=backend or default_backend(chosen),
         installer=installer,
         conda_exe=conda_exe,
         index=IndexOptions(
@@ -185,3 +188,49 @@ def export(
     # python is pinned to the interpreter running envcheck, as `setup` would build it, where the profile allows
     sys.stdout.write(export_text(load_profile(profile, file), fmt, platform.python_version()))
     sys.stdout.flush()
+
+
+@app.command("verify")
+@_boundary
+def verify_command(
+    profile: ProfileOpt = None,
+    file: FileOpt = None,
+    prefix: PrefixOpt = None,
+    python: PythonOpt = None,
+    json_output: JsonOpt = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a block to paste into a bug report.")] = False,
+    no_redact: Annotated[
+        bool, typer.Option("--no-redact", help="Keep home folder, user and host names in --json/--markdown.")
+    ] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as failures (exit 1).")] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1.0, help="Seconds each probe process may take.")
+    ] = 180.0,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Check an environment: imports, versions, known breakages, device, real work, Jupyter kernel.
+
+    Exit codes: 0 all passed (warnings allowed), 1 a check failed, 2 usage error, 3 environment unusable.
+    """
+    from envcheck.errors import UsageError
+    from envcheck.render import RichReporter, stderr_console, stdout_console
+    from envcheck.render.verify import json_document, render_verify
+    from envcheck.render.verify import markdown as markdown_block
+    from envcheck.targets import resolve_target
+    from envcheck.verify import verify
+
+    if json_output and markdown:
+        raise UsageError("--json and --markdown cannot be used together", "pick one of them")
+    target = resolve_target(profile, file, prefix, python)
+    machine = json_output or markdown
+    reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or (machine and not verbose))
+    report = verify(target, timeout=timeout, strict=strict, reporter=reporter)
+    if json_output:
+        emit_json(json_document(report, redact=not no_redact))
+    elif markdown:
+        sys.stdout.write(markdown_block(report, redact=not no_redact))
+        sys.stdout.flush()
+    else:
+        render_verify(report, stdout_console(), verbose=verbose, quiet=quiet)
+    raise typer.Exit(int(report.exit_code))

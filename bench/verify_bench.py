@@ -1,0 +1,157 @@
+"""Benchmark: `envcheck verify` against the floor, importing the stack once, side by side in one run.
+
+    python bench/verify_bench.py --prefix PATH-OF-A-DEEP-LEARNING-ENV [--runs 3]
+
+The floor is ``ENV/bin/python -c "import tensorflow, keras, pandas, sklearn, matplotlib"``. Runs alternate
+(floor, verify, floor, verify, ...) so that a busy machine slows both alike. Two memory figures are reported:
+
+- max RSS: the largest single process of the run (getrusage RUSAGE_CHILDREN of a wrapper process, which
+  covers every descendant that was waited for, the Jupyter kernel included);
+- tree RSS: the largest sum of the resident sizes of all processes of the run alive at the same moment,
+  sampled from /proc every 20 ms (Linux only; short peaks between samples can be missed).
+
+Targets: wall <= 1.25x the floor, peak memory <= 1.1x the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+FLOOR_CODE = "import tensorflow, keras, pandas, sklearn, matplotlib"
+# Runs a command and reports its wall time and the largest RSS of any of its (waited-for) descendants.
+WRAPPER = """
+import json, resource, subprocess, sys, time
+start = time.monotonic()
+code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+wall = time.monotonic() - start
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = usage.ru_utime + usage.ru_stime
+print(json.dumps({"code": code, "wall": wall, "cpu": cpu, "maxrss_kib": usage.ru_maxrss}))
+"""
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _tree_rss(root: int) -> int:
+    children = _children_map()
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += _rss_kib(pid)
+        stack.extend(children.get(pid, ()))
+    return total
+
+
+def measure(argv: list[str]) -> dict[str, float]:
+    proc = subprocess.Popen([sys.executable, "-c", WRAPPER, *argv], stdout=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            if sys.platform.startswith("linux"):
+                peak = max(peak, _tree_rss(proc.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = proc.communicate()
+    done.set()
+    sampler.join()
+    result = json.loads(out)
+    scale = 1024 if sys.platform != "darwin" else 1  # ru_maxrss is KiB on Linux, bytes on macOS
+    return {
+        "code": result["code"],
+        "wall": result["wall"],
+        "cpu": result["cpu"],
+        "max_rss_mib": result["maxrss_kib"] * scale / 1024 / 1024,
+        "tree_rss_mib": peak / 1024,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prefix", required=True, type=Path, help="a deep-learning environment")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    prefix = args.prefix.absolute()
+    python = prefix / ("python.exe" if os.name == "nt" else "bin/python")
+    floor = [str(python), "-c", FLOOR_CODE]
+    verify = [sys.executable, "-m", "envcheck", "verify", "--prefix", str(prefix), "--json", "-q"]
+    if hasattr(os, "getloadavg"):
+        print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", file=sys.stderr)
+    measure(floor)  # warm the file cache for both
+    rows: dict[str, list[dict[str, float]]] = {"floor": [], "verify": []}
+    for run in range(args.runs):
+        for name, argv in (("floor", floor), ("verify", verify)):
+            result = measure(argv)
+            rows[name].append(result)
+            print(
+                f"run {run + 1} {name:6} exit {int(result['code'])}  wall {result['wall']:6.2f} s"
+                f"  cpu {result['cpu']:6.2f} s"
+                f"  max RSS {result['max_rss_mib']:7.1f} MiB  tree RSS {result['tree_rss_mib']:7.1f} MiB",
+                file=sys.stderr,
+            )
+
+    def median(name: str, key: str) -> float:
+        return statistics.median(r[key] for r in rows[name])
+
+    def best(name: str, key: str) -> float:
+        return min(r[key] for r in rows[name])
+
+    if hasattr(os, "getloadavg"):
+        print(f"load average at end: {os.getloadavg()[0]:.2f}", file=sys.stderr)
+    print(f"\n{'metric (median of ' + str(args.runs) + ')':32} {'floor':>11} {'verify':>11} {'ratio':>7} {'target':>6}")
+    for key, label, unit, target in (
+        ("wall", "wall time", "s", 1.25),
+        ("cpu", "CPU time, all processes", "s", float("inf")),
+        ("max_rss_mib", "peak RSS, largest process", "MiB", 1.10),
+        ("tree_rss_mib", "peak RSS, all processes summed", "MiB", 1.10),
+    ):
+        f, v = median("floor", key), median("verify", key)
+        ratio = v / f if f else float("nan")
+        mark = "" if target == float("inf") else ("ok" if ratio <= target else "over")
+        goal = "" if target == float("inf") else f"{target:5.2f}x"
+        print(f"{label:32} {f:8.2f}{unit:>3} {v:8.2f}{unit:>3} {ratio:6.2f}x {goal:>6} {mark}")
+        if key in ("wall", "cpu"):
+            # the best run of each: what is left when other programs on the machine do not get in the way
+            fb, vb = best("floor", key), best("verify", key)
+            print(f"{'  (best run of each)':32} {fb:8.2f}{unit:>3} {vb:8.2f}{unit:>3} {vb / fb:6.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

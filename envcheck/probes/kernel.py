@@ -1,0 +1,115 @@
+"""Probe: find a registered Jupyter kernel, start it for real and ask it for its sys.prefix.
+
+Stand-alone and standard library only at module level; uses the target environment's own jupyter_client, as
+Jupyter would. Input: {"kernel_name": "envcheck-deep-learning", "timeout": 60}.
+Usage: python -I kernel.py CONTROL_DIR  (writes CONTROL_DIR/output.json after every step)
+"""
+
+import json
+import os
+import shutil
+import sys
+import time
+
+CODE = "import sys; print(sys.prefix)"
+MAX_ERROR = 2000
+
+
+def write(control_dir, answer):
+    tmp = os.path.join(control_dir, "output.json.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(answer, handle, default=str)
+    os.replace(tmp, os.path.join(control_dir, "output.json"))
+
+
+def error_facts(exc):
+    return {"error_type": type(exc).__name__, "error": str(exc)[:MAX_ERROR]}
+
+
+def find_spec(answer, name):
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    manager = KernelSpecManager()
+    answer["kernel_dirs"] = list(manager.kernel_dirs)
+    answer["available"] = sorted(manager.find_kernel_specs())
+    try:
+        spec = manager.get_kernel_spec(name)
+    except NoSuchKernel:
+        return None
+    argv = list(spec.argv)
+    first = argv[0] if argv else None
+    return {
+        "argv": argv,
+        "argv0": first,
+        # a bare name such as "python" is looked up on PATH when the kernel starts
+        "argv0_resolved": (first if os.path.isabs(first) else shutil.which(first)) if first else None,
+        "resource_dir": spec.resource_dir,
+        "display_name": spec.display_name,
+        "language": spec.language,
+    }
+
+
+def start_and_ask(answer, name, timeout):
+    from jupyter_client.manager import start_new_kernel
+
+    started = time.perf_counter()
+    manager, client = start_new_kernel(startup_timeout=timeout, kernel_name=name)
+    try:
+        answer["started"] = True
+        answer["start_seconds"] = round(time.perf_counter() - started, 4)
+        outputs = []
+
+        def hook(message):
+            if message.get("msg_type") == "stream" and message["content"].get("name") == "stdout":
+                outputs.append(message["content"].get("text", ""))
+            elif message.get("msg_type") == "error":
+                content = message["content"]
+                answer["execute_error"] = str(content.get("ename")) + ": " + str(content.get("evalue"))
+
+        reply = client.execute_interactive(CODE, timeout=timeout, output_hook=hook)
+        answer["execute_status"] = reply["content"].get("status")
+        answer["stdout"] = "".join(outputs)
+        answer["prefix"] = answer["stdout"].strip() or None
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    answer["seconds"] = round(time.perf_counter() - started, 4)
+
+
+def main(control_dir):
+    with open(os.path.join(control_dir, "input.json"), encoding="utf-8") as handle:
+        request = json.load(handle)
+    name = request["kernel_name"]
+    timeout = float(request.get("timeout", 60))
+    answer = {"kernel_name": name, "stage": "import jupyter_client", "complete": False, "started": False}
+    write(control_dir, answer)
+    try:
+        import jupyter_client
+
+        answer["jupyter_client"] = getattr(jupyter_client, "__version__", None)
+    except BaseException as exc:  # noqa: BLE001 - a probe records every failure
+        answer["jupyter_client_error"] = error_facts(exc)
+        answer["complete"] = True
+        write(control_dir, answer)
+        return
+    answer["stage"] = "kernelspec"
+    write(control_dir, answer)
+    try:
+        answer["spec"] = find_spec(answer, name)
+    except BaseException as exc:  # noqa: BLE001
+        answer["spec"] = None
+        answer["spec_error"] = error_facts(exc)
+    if answer["spec"] is not None and request.get("start", True):
+        answer["stage"] = "start"
+        write(control_dir, answer)
+        try:
+            start_and_ask(answer, name, timeout)
+        except BaseException as exc:  # noqa: BLE001
+            answer["start_error"] = error_facts(exc)
+    answer["stage"] = "done"
+    answer["complete"] = True
+    write(control_dir, answer)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

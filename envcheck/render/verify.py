@@ -1,0 +1,139 @@
+"""Rendering of `envcheck verify`'s report: the checklist for people, the markdown block and the JSON document."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from envcheck import __version__
+from envcheck.checks import group_of
+from envcheck.render import SYMBOLS, symbol
+from envcheck.report import Redactor, envelope, redactor
+from envcheck.results import CheckResult, Status
+from envcheck.verify import VerifyReport
+
+HEADLINES = {
+    Status.PASS: "[bold green]✓ all checks passed[/]",
+    Status.WARN: "[bold yellow]! passed with warnings[/]",
+    Status.FAIL: "[bold red]✗ some checks failed[/]",
+}
+
+
+def render_verify(report: VerifyReport, console: Console, *, verbose: bool = False, quiet: bool = False) -> None:
+    """The checklist: a header with versions and devices, one line per check, hints under problems."""
+    if not quiet:
+        where = report.prefix or report.python
+        console.print(f"[bold]envcheck verify[/] {escape(where)} [dim](profile {escape(report.profile)})[/]")
+        console.print(f"  [dim]versions[/] {escape(versions_line(report.versions))}")
+        console.print(f"  [dim]device[/]   {escape(devices_line(report.devices))}")
+    group = None
+    width = max((len(c.id) for c in report.checks), default=0)
+    for check in report.checks:
+        problem = check.status in (Status.WARN, Status.FAIL)
+        if quiet and not problem:
+            continue
+        title = group_of(check.id)
+        if title != group and not quiet:
+            console.print(f"[bold]{title}[/]")
+            group = title
+        timing = f" [dim]{check.duration:.2f}s[/]" if verbose and check.duration is not None else ""
+        line = f"  {symbol(check.status.value)} {escape(check.id.ljust(width))}  {_detail_markup(check)}{timing}"
+        # On a terminal a passing line is cut to one row; problems (and everything with -v or in a pipe) are
+        # printed whole, unwrapped, so that details and hints can be copied and searched.
+        if console.is_terminal and not (problem or verbose):
+            console.print(line, overflow="ellipsis", no_wrap=True)
+        else:
+            console.print(line, soft_wrap=True)
+        if problem and check.hint:
+            console.print(f"      [bold]hint:[/] {escape(check.hint)}", soft_wrap=True)
+        if verbose:
+            for key, value in check.data.items():
+                console.print(f"      [dim]{escape(key)}: {escape(_short(value))}[/]")
+    console.print(_summary(report))
+
+
+def _detail_markup(check: CheckResult) -> str:
+    style = {"pass": "", "skip": "dim", "warn": "yellow", "fail": "red"}[check.status.value]
+    return f"[{style}]{escape(check.detail)}[/]" if style else escape(check.detail)
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def _summary(report: VerifyReport) -> str:
+    counts = {s: 0 for s in Status}
+    for check in report.checks:
+        counts[check.status] += 1
+    parts = [f"{counts[Status.PASS]} passed"]
+    if counts[Status.WARN]:
+        parts.append(f"{counts[Status.WARN]} warning" + ("s" if counts[Status.WARN] != 1 else ""))
+    if counts[Status.FAIL]:
+        parts.append(f"{counts[Status.FAIL]} failed")
+    if counts[Status.SKIP]:
+        parts.append(f"{counts[Status.SKIP]} skipped")
+    strict = " (--strict: warnings fail)" if report.strict and counts[Status.WARN] else ""
+    return f"{HEADLINES[report.status]} [dim]{', '.join(parts)} in {report.duration:.1f}s{strict}[/]"
+
+
+def versions_line(versions: dict[str, str]) -> str:
+    return " · ".join(f"{name} {version}" for name, version in versions.items()) or "unknown"
+
+
+def devices_line(devices: Iterable[dict[str, Any]]) -> str:
+    items = list(devices)
+    gpus = [d for d in items if d.get("type") == "GPU"]
+    if not gpus:
+        return "CPU only" if items else "not known (TensorFlow reported no devices)"
+    texts = []
+    for gpu in gpus:
+        text = str(gpu.get("model") or gpu.get("name"))
+        if gpu.get("compute_capability"):
+            text += f" (compute capability {gpu['compute_capability']})"
+        if gpu.get("driver"):
+            text += f", driver {gpu['driver']}, {gpu.get('memory')}"
+        texts.append(f"{text} [{gpu.get('source')}]")
+    return "; ".join(texts)
+
+
+# ---------------------------------------------------------------------------------------------- machine output
+
+
+def json_document(report: VerifyReport, *, redact: bool = True) -> dict[str, Any]:
+    """The versioned envelope; home, user and host names are replaced unless ``redact`` is False."""
+    document = envelope("verify", report.status.value, int(report.exit_code), **report.payload())
+    return redactor()(document) if redact else document
+
+
+def markdown(report: VerifyReport, *, redact: bool = True) -> str:
+    """A block to paste into a bug report."""
+    scrub: Redactor | None = redactor() if redact else None
+    lines = [
+        f"### envcheck verify: {report.status.value} (exit {int(report.exit_code)})",
+        "",
+        f"- envcheck {__version__}, profile `{report.profile}`",
+        f"- python: `{report.python}`" + (f", environment `{report.prefix}`" if report.prefix else ""),
+        f"- platform: {report.facts.get('platform')} {report.facts.get('machine')},"
+        f" {report.facts.get('implementation')} {report.facts.get('python_version')}",
+        f"- versions: {versions_line(report.versions)}",
+        f"- device: {devices_line(report.devices)}",
+        "",
+        "| | check | detail |",
+        "|---|---|---|",
+    ]
+    for check in report.checks:
+        lines.append(f"| {SYMBOLS[check.status.value]} | `{check.id}` | {_cell(check.detail)} |")
+    hints = [c for c in report.checks if c.hint and c.status in (Status.WARN, Status.FAIL)]
+    if hints:
+        lines += ["", "**How to fix**", ""]
+        lines += [f"- `{c.id}`: `{c.hint}`" for c in hints]
+    text = "\n".join(lines) + "\n"
+    return scrub.text(text) if scrub is not None else text
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
