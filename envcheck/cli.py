@@ -234,3 +234,67 @@ def verify_command(
     else:
         render_verify(report, stdout_console(), verbose=verbose, quiet=quiet)
     raise typer.Exit(int(report.exit_code))
+
+
+@app.command("smoke-train")
+@_boundary
+def smoke_train_command(
+    profile: ProfileOpt = None,
+    file: FileOpt = None,
+    prefix: PrefixOpt = None,
+    python: PythonOpt = None,
+    level: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--level", "-l", help="scratch, keras, tape, tf1-optimizer or tf1-gradients (repeatable; default: all)."
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the initial weights, shared by every level.")] = 0,
+    epochs: Annotated[int, typer.Option("--epochs", help="Training epochs per level.")] = 2000,
+    lr: Annotated[float, typer.Option("--lr", help="Learning rate of plain gradient descent.")] = 0.1,
+    device: Annotated[
+        str, typer.Option("--device", help="cpu, gpu (fail if TensorFlow sees none) or auto (TensorFlow decides).")
+    ] = "auto",
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write a PNG of every level's loss curve (needs matplotlib).")
+    ] = None,
+    compare_cpu: Annotated[
+        bool, typer.Option("--compare-cpu/--no-compare-cpu", help="On a GPU, also run on the CPU and compare.")
+    ] = True,
+    json_output: JsonOpt = False,
+    no_redact: Annotated[
+        bool, typer.Option("--no-redact", help="Keep home folder, user and host names in --json.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1.0, help="Seconds the training process may take.")
+    ] = 600.0,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train the seed article's network at every level and check that TensorFlow computes right.
+
+    Exit codes: 0 all passed (warnings allowed), 1 a check failed, 2 usage error, 3 environment unusable.
+    """
+    from envcheck.render import RichReporter, stderr_console, stdout_console
+    from envcheck.render.smoke import json_document, render_smoke
+    from envcheck.smoke import make_options, smoke_train
+    from envcheck.targets import resolve_target
+
+    options = make_options(
+        level,
+        seed=seed,
+        epochs=epochs,
+        lr=lr,
+        device=device,
+        plot=plot,
+        compare_cpu=compare_cpu,
+        timeout=timeout,
+    )
+    target = resolve_target(profile, file, prefix, python)
+    reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or (json_output and not verbose))
+    report = smoke_train(target, options, reporter)
+    if json_output:
+        emit_json(json_document(report, redact=not no_redact))
+    else:
+        render_smoke(report, stdout_console(), verbose=verbose, quiet=quiet)
+    raise typer.Exit(int(report.exit_code))

@@ -1,0 +1,165 @@
+"""`envcheck smoke-train` through typer's CliRunner: usage errors, the JSON envelope, crashed and hung probes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from envcheck import runner
+from envcheck.cli import app
+
+cli = CliRunner()
+PYTHON = sys.executable
+ENVELOPE_KEYS = {"schema_version", "envcheck_version", "command", "status", "exit_code"}
+PAYLOAD_KEYS = {
+    "environment",
+    "request",
+    "versions",
+    "device",
+    "thresholds",
+    "runs",
+    "reference",
+    "checks",
+    "probe",
+    "plot",
+    "duration",
+}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--level", "tape", "--level", "pytorch"],
+            "error: unknown level 'pytorch'; valid levels: scratch, keras, tape, tf1-optimizer, tf1-gradients",
+        ),
+        (["--device", "tpu"], "error: unknown device 'tpu'; valid devices: cpu, gpu, auto"),
+        (["--epochs", "0"], "error: --epochs must be at least 1, not 0"),
+        (["--lr", "-1"], "error: --lr must be positive, not -1.0"),
+    ],
+)
+def test_bad_option_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    result = cli.invoke(app, ["smoke-train", "--python", PYTHON, *args])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [message]
+    assert result.stdout == ""
+
+
+def test_missing_interpreter_in_prefix_is_unusable_exit_3(tmp_path: Path) -> None:
+    result = cli.invoke(app, ["smoke-train", "--prefix", str(tmp_path)])
+    assert result.exit_code == 3
+    assert "has no python interpreter" in result.stderr
+
+
+def test_an_interpreter_that_cannot_run_the_probe_is_unusable_exit_3(tmp_path: Path) -> None:
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho 'not a python' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    result = cli.invoke(app, ["smoke-train", "--python", str(fake)])
+    assert result.exit_code == 3
+    assert "cannot run envcheck's training probe" in result.stderr
+    assert "not a python" in result.stderr
+
+
+def test_json_envelope_has_every_key() -> None:
+    pytest.importorskip("numpy")
+    result = cli.invoke(app, ["smoke-train", "--python", PYTHON, "--level", "scratch", "--epochs", "2000", "--json"])
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document.keys() >= ENVELOPE_KEYS | PAYLOAD_KEYS
+    assert document["command"] == "smoke-train"
+    assert document["status"] == "pass" and document["exit_code"] == 0
+    assert document["request"]["levels"] == ["scratch"]
+    assert [r["name"] for r in document["runs"]] == ["scratch-batchN", "scratch-batch1"]
+    run = document["runs"][0]
+    for key in ("loss", "final_loss", "final_outputs", "final_weights", "first_step_s", "rest_s", "steps_per_s"):
+        assert key in run
+    assert run["device"] == "NumPy"
+    assert {c["id"] for c in document["checks"]} >= {"level.scratch-batchN.converged", "level.scratch-batch1.loss-fell"}
+    assert {"python", "numpy"} <= document["versions"].keys()
+
+
+# ---------------------------------------------------------------------------------------------- dying probes
+
+
+def fake_run(
+    monkeypatch: pytest.MonkeyPatch, *, returncode: int | None, timed_out: bool = False, partial: bool = True
+) -> None:
+    """runner.run that leaves a partial answer (scratch done) and then 'dies' as asked."""
+
+    def run(argv: Sequence[str | os.PathLike[str]], *, timeout: float, **_: Any) -> runner.Completed:
+        control = Path(argv[-1])
+        if partial:
+            answer = {
+                "complete": False,
+                "versions": {"python": "3.11.7", "numpy": "2.4.6"},
+                "runs": {
+                    "scratch-batchN": {
+                        "name": "scratch-batchN",
+                        "level": "scratch",
+                        "batch": "N",
+                        "loss": "sse: sum",
+                        "status": "ok",
+                        "initial_loss": 0.85,
+                        "final_loss": 0.0034,
+                        "final_outputs": [0.98, 0.97, 0.04],
+                        "final_weights": {},
+                    }
+                },
+            }
+            (control / "output.json").write_text(json.dumps(answer))
+        return runner.Completed(
+            argv=tuple(map(str, argv)),
+            returncode=returncode,
+            stdout="",
+            stderr="Fatal Python error: Segmentation fault\n",
+            duration=1.0,
+            timed_out=timed_out,
+        )
+
+    monkeypatch.setattr(runner, "run", run)
+
+
+def test_a_probe_killed_by_a_signal_is_a_failed_check_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_run(monkeypatch, returncode=-11)
+    result = cli.invoke(app, ["smoke-train", "--python", PYTHON, "--level", "scratch", "--json"])
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    checks = {c["id"]: c for c in document["checks"]}
+    assert checks["smoke.probe"]["status"] == "fail"
+    assert checks["smoke.probe"]["detail"] == "the training process was killed by SIGSEGV"
+    assert checks["level.scratch-batchN.converged"]["status"] == "pass"  # the partial answer still counts
+    assert "killed by SIGSEGV" in checks["level.scratch-batch1.converged"]["detail"]
+
+
+def test_a_probe_that_dies_before_answering_is_still_a_failed_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_run(monkeypatch, returncode=-4, partial=False)
+    result = cli.invoke(app, ["smoke-train", "--python", PYTHON])
+    assert result.exit_code == 1
+    assert "killed by SIGILL" in result.stdout
+    assert "AVX" in result.stdout
+
+
+def test_a_probe_that_hangs_names_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_run(monkeypatch, returncode=None, timed_out=True)
+    result = cli.invoke(app, ["smoke-train", "--python", PYTHON, "--timeout", "42", "--json"])
+    assert result.exit_code == 1
+    checks = {c["id"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["smoke.probe"]["detail"] == "training did not finish within 42 s (the probe was stopped)"
+    assert "--timeout" in checks["smoke.probe"]["hint"]
+
+
+def test_table_for_people_shows_runs_and_the_total_time() -> None:
+    pytest.importorskip("numpy")
+    result = cli.invoke(app, ["smoke-train", "--python", PYTHON, "--level", "scratch"])
+    assert result.exit_code == 0, result.stderr
+    assert "scratch-batch1" in result.stdout and "NumPy" in result.stdout
+    assert "versions python" in result.stdout
+    assert "total" in result.stdout.splitlines()[-1]
