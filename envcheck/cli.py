@@ -203,9 +203,7 @@ def verify_command(
         bool, typer.Option("--no-redact", help="Keep home folder, user and host names in --json/--markdown.")
     ] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as failures (exit 1).")] = False,
-    timeout: Annotated[
-        float, typer.Option("--timeout", min=1.0, help="Seconds each probe process may take.")
-    ] = 180.0,
+    timeout: Annotated[float, typer.Option("--timeout", min=1.0, help="Seconds each probe process may take.")] = 180.0,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ) -> None:

@@ -425,6 +425,7 @@ def _import_check(prefix: Path, profile: Profile, log: IO[str]) -> dict[str, str
         "imports",
         {"modules": modules, "distributions": [p.name for p in profile.packages]},
         timeout=IMPORT_CHECK_TIMEOUT,
+        write_bytecode=True,  # our own new environment: compile once here, not at every later import
     )
     log.write(f"\nimport check: {json.dumps(outcome.data)}\n{outcome.completed.stderr[-4000:]}\n")
     data: dict[str, Any] = outcome.data or {}

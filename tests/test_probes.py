@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import sys
+import venv
 from pathlib import Path
 
+import pytest
+
+from envcheck.locations import python_in
 from envcheck.probes import run_probe
 
 
@@ -36,3 +40,20 @@ def test_imports_probe_records_each_failure_and_goes_on() -> None:
 def test_probes_do_not_see_envcheck_or_the_probe_folder() -> None:
     outcome = run_probe(Path(sys.executable), "imports", {"modules": ["interpreter"]}, timeout=60)
     assert outcome.data["modules"]["interpreter"]["ok"] is False
+
+
+def test_probes_honour_the_wish_not_to_write_bytecode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "site").mkdir()
+    module = tmp_path / "site" / "envcheck_bytecode_probe_target.py"
+    module.write_text("VALUE = 1\n")
+    # the probe runs isolated (-I), so the module is reached through a .pth file of a throwaway venv
+    venv.EnvBuilder(with_pip=False).create(tmp_path / "env")
+    python = python_in(tmp_path / "env")
+    site = next((tmp_path / "env" / "lib").glob("python3*/site-packages"))
+    (site / "target.pth").write_text(str(tmp_path / "site") + "\n")
+
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    assert run_probe(python, "imports", {"modules": ["envcheck_bytecode_probe_target"]}, timeout=60).ok
+    assert not (tmp_path / "site" / "__pycache__").exists()
+    run_probe(python, "imports", {"modules": ["envcheck_bytecode_probe_target"]}, timeout=60, write_bytecode=True)
+    assert list((tmp_path / "site" / "__pycache__").glob("envcheck_bytecode_probe_target*.pyc"))

@@ -4,12 +4,14 @@ A probe is started as ``python -I <script> <control-dir>``; it reads ``input.jso
 and writes its answer to ``output.json`` there (replacing it atomically, so a probe may write partial answers
 as it goes and a crash still leaves the last one). stdout and stderr belong to whatever the probe imports
 (TensorFlow writes freely to both); the host keeps them only as evidence. ``-I`` keeps the probes' own folder
-and the user's site-packages off ``sys.path``.
+and the user's site-packages off ``sys.path``; because it also hides PYTHONDONTWRITEBYTECODE from the child,
+that wish is passed on as ``-B`` so that examining an environment does not write into it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -53,12 +55,21 @@ def run_probe(
     *,
     timeout: float,
     env: Mapping[str, str] | None = None,
+    write_bytecode: bool | None = None,
 ) -> ProbeOutcome:
-    """Run probe ``name`` with ``python``; a crash, a hang or garbage output is returned, never raised."""
+    """Run probe ``name`` with ``python``; a crash, a hang or garbage output is returned, never raised.
+
+    ``write_bytecode``: None follows the user's PYTHONDONTWRITEBYTECODE; setup passes True for the
+    environment it just built, so that its import check leaves compiled bytecode for every later import.
+    """
+    if write_bytecode is None:
+        write_bytecode = not os.environ.get("PYTHONDONTWRITEBYTECODE")
+    flags = ["-I"] if write_bytecode else ["-I", "-B"]
     with tempfile.TemporaryDirectory(prefix="envcheck-probe-") as control:
         control_dir = Path(control)
         (control_dir / "input.json").write_text(json.dumps(dict(payload or {})), encoding="utf-8")
-        completed = runner.run([str(python), "-I", str(script_path(name)), str(control_dir)], timeout=timeout, env=env)
+        argv = [str(python), *flags, str(script_path(name)), str(control_dir)]
+        completed = runner.run(argv, timeout=timeout, env=env)
         return ProbeOutcome(name=name, data=_read_answer(control_dir / "output.json"), completed=completed)
 
 

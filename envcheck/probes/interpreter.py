@@ -12,7 +12,9 @@ import sys
 
 
 def marker_environment():
-    implementation_version = f"{sys.implementation.version.major}.{sys.implementation.version.minor}.{sys.implementation.version.micro}"
+    implementation_version = (
+        f"{sys.implementation.version.major}.{sys.implementation.version.minor}.{sys.implementation.version.micro}"
+    )
     kind = sys.implementation.version.releaselevel
     if kind != "final":
         implementation_version += kind[0] + str(sys.implementation.version.serial)
