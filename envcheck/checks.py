@@ -761,25 +761,11 @@ def _protobuf_fix(ev: Evidence) -> str:
 
 def check_numpy_abi(ev: Evidence) -> CheckResult:
     numpy = ev.version_of("numpy")
-    text = _texts(ev)
-    seen = next((p for p in NUMPY_ABI_PATTERNS if p in text), None)
-    if seen is not None:
-        line = next((s.strip() for s in text.splitlines() if seen in s), seen)
-        return _result(
-            "compat.numpy-abi",
-            Status.FAIL,
-            f"a compiled module does not match numpy {numpy or '(unknown)'}: {_first_line(line, 160)}",
-            _numpy_fix(ev),
-        )
-    conflicts = _dependency_conflicts(ev, "numpy")
-    if conflicts:
-        who, requirement = conflicts[0]
-        return _result(
-            "compat.numpy-abi",
-            Status.FAIL,
-            f"{who} {ev.version_of(who)} requires {requirement.name}{requirement.specifier}, but numpy {numpy} is installed",
-            _numpy_fix(ev),
-        )
+    broken = _binary_dependency_broken(
+        ev, "compat.numpy-abi", "numpy", NUMPY_ABI_PATTERNS, _numpy_fix(ev), "a compiled module does not match numpy"
+    )
+    if broken is not None:
+        return broken
     if numpy is None:
         return _result("compat.numpy-abi", Status.SKIP, "numpy is not installed")
     users = _declared_by(ev, "numpy")
@@ -789,30 +775,44 @@ def check_numpy_abi(ev: Evidence) -> CheckResult:
 
 def check_protobuf(ev: Evidence) -> CheckResult:
     protobuf = ev.version_of("protobuf")
-    text = _texts(ev)
-    seen = next((p for p in PROTOBUF_PATTERNS if p in text), None)
-    if seen is not None:
-        return _result(
-            "compat.protobuf",
-            Status.FAIL,
-            f"protobuf {protobuf or '(unknown)'} does not fit the generated code: {seen}",
-            _protobuf_fix(ev),
-        )
-    conflicts = _dependency_conflicts(ev, "protobuf")
-    if conflicts:
-        who, requirement = conflicts[0]
-        return _result(
-            "compat.protobuf",
-            Status.FAIL,
-            f"{who} {ev.version_of(who)} requires protobuf{requirement.specifier}, but protobuf {protobuf} is installed",
-            _protobuf_fix(ev),
-        )
+    broken = _binary_dependency_broken(
+        ev,
+        "compat.protobuf",
+        "protobuf",
+        PROTOBUF_PATTERNS,
+        _protobuf_fix(ev),
+        "the generated code does not fit protobuf",
+    )
+    if broken is not None:
+        return broken
     if protobuf is None:
         return _result("compat.protobuf", Status.SKIP, "protobuf is not installed")
     wanted = _combined(ev, "protobuf")
     return _result(
         "compat.protobuf", Status.PASS, f"protobuf {protobuf}" + (f" within {wanted}" if str(wanted) else "")
     )
+
+
+def _binary_dependency_broken(
+    ev: Evidence, check_id: str, name: str, patterns: Sequence[str], fix: str, what: str
+) -> CheckResult | None:
+    """A failure when an import error shows the mismatch, or installed metadata predicts it; else None."""
+    version = ev.version_of(name)
+    text = _texts(ev)
+    seen = next((p for p in patterns if p in text), None)
+    if seen is not None:
+        line = next((s.strip() for s in text.splitlines() if seen in s), seen)
+        return _result(check_id, Status.FAIL, f"{what} {version or '(unknown)'}: {_first_line(line, 160)}", fix)
+    conflicts = _dependency_conflicts(ev, name)
+    if conflicts:
+        who, requirement = conflicts[0]
+        return _result(
+            check_id,
+            Status.FAIL,
+            f"{who} {ev.version_of(who)} requires {name}{requirement.specifier}, but {name} {version} is installed",
+            fix,
+        )
+    return None
 
 
 def _declared_by(ev: Evidence, dependency: str) -> list[str]:
