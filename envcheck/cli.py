@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -45,20 +45,31 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Show only the res
 
 
 def _boundary(func: F) -> F:
-    """Turn envcheck's errors into one ERROR line and one hint line on stderr, and the documented exit code."""
+    """Turn envcheck's errors into one error line and one hint line on stderr, and the documented exit code.
+
+    With --json a script also gets the error on stdout, in the usual envelope with status "error".
+    """
+    command = func.__name__.removesuffix("_command").replace("_", "-")
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except EnvcheckError as exc:
-            _print_error(exc.message, exc.hint)
-            raise typer.Exit(int(exc.exit_code)) from None
+            _fail(command, exc.exit_code, exc.message, exc.hint, as_json=bool(kwargs.get("json_output")))
         except KeyboardInterrupt:
-            _print_error("interrupted", None)
-            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+            _fail(command, ExitCode.INTERRUPTED, "interrupted", None, as_json=bool(kwargs.get("json_output")))
 
     return wrapper  # type: ignore[return-value]
+
+
+def _fail(command: str, code: ExitCode, message: str, hint: str | None, *, as_json: bool) -> NoReturn:
+    _print_error(message, hint)
+    if as_json:
+        from envcheck.report import envelope
+
+        emit_json(envelope(command, "error", code, error={"message": message, "hint": hint}))
+    raise typer.Exit(int(code))
 
 
 def _print_error(message: str, hint: str | None) -> None:

@@ -68,3 +68,14 @@ def test_summary_names_path_python_versions_and_next_command(tmp_path: Path, mon
     assert "install packages" in first.stderr
     second = cli.invoke(app, args)
     assert "up to date" in second.stdout
+
+
+def test_errors_reach_json_scripts_as_an_envelope_too() -> None:
+    result = cli.invoke(app, ["setup", "--profile", "nope", "--json"])
+    assert result.exit_code == 2
+    document = json.loads(result.stdout)
+    assert document["command"] == "setup" and document["status"] == "error" and document["exit_code"] == 2
+    assert document["error"]["message"] == "unknown profile 'nope'"
+    assert "available profiles" in document["error"]["hint"]
+    verify = json.loads(cli.invoke(app, ["verify", "--prefix", "/no/such/env", "--json"]).stdout)
+    assert verify["command"] == "verify" and verify["error"]["message"] == "no such environment: /no/such/env"
