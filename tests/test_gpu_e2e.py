@@ -27,6 +27,7 @@ def envcheck_json(*args: str) -> tuple[int, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def gpu_verify(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """verify's JSON for the shared environment, with its prefix under "environment"."""
     if shutil.which("nvidia-smi") is None:
         pytest.skip("no nvidia-smi on this machine: no NVIDIA GPU to test on")
     dl_env: Path = request.getfixturevalue("dl_env")  # only now: no environment is built just to skip
@@ -43,8 +44,9 @@ def test_verify_reports_the_gpu_and_computes_on_it(gpu_verify: dict[str, Any]) -
     assert "GPU" in checks["work.matmul"]["detail"] and checks["work.matmul"]["status"] == "pass"
 
 
-def test_smoke_train_on_the_gpu_matches_the_cpu(gpu_verify: dict[str, Any], dl_env: Path) -> None:
-    code, document = envcheck_json("smoke-train", "--prefix", str(dl_env), "--device", "gpu", "--level", "tape")
+def test_smoke_train_on_the_gpu_matches_the_cpu(gpu_verify: dict[str, Any]) -> None:
+    prefix = gpu_verify["environment"]["prefix"]
+    code, document = envcheck_json("smoke-train", "--prefix", prefix, "--device", "gpu", "--level", "tape")
     checks = {c["id"]: c for c in document["checks"]}
     assert code == 0, checks
     assert checks["device.gpu-vs-cpu"]["status"] == "pass"
