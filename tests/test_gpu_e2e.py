@@ -31,7 +31,7 @@ def gpu_verify(request: pytest.FixtureRequest) -> dict[str, Any]:
     if shutil.which("nvidia-smi") is None:
         pytest.skip("no nvidia-smi on this machine: no NVIDIA GPU to test on")
     dl_env: Path = request.getfixturevalue("dl_env")  # only now: no environment is built just to skip
-    _, document = envcheck_json("verify", "--prefix", str(dl_env))
+    _, document = envcheck_json("verify", "--prefix", str(dl_env), "--no-redact")
     if not any(d.get("type") == "GPU" for d in document["devices"]):
         pytest.skip("nvidia-smi is present but TensorFlow in the test environment sees no GPU")
     return document
