@@ -73,7 +73,7 @@ def runs_table(report: SmokeReport) -> Table:
         ("device", "left"),
         ("first", "right"),
         ("rest", "right"),
-        ("steps/s", "right"),
+        ("step/s", "right"),
     ):
         table.add_column(title, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     verdicts = {c.id: c for c in report.checks}
