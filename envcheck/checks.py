@@ -489,7 +489,18 @@ def check_package_versions(ev: Evidence) -> list[CheckResult]:
                     provider, version = other, ev.version_of(other)
                     break
         if version is None:
-            results.append(_result(check_id, Status.FAIL, f"{package.name} is not installed", pip_install(ev, wanted)))
+            found = _import_result(ev, package.import_name) if package.import_name else None
+            if found is not None and found.get("error_type") == "ModuleNotFoundError":
+                # the failed import already says so, with the same command: one finding, not two
+                results.append(
+                    _result(
+                        check_id, Status.SKIP, f"{package.name} is not installed (see package.{package.name}.import)"
+                    )
+                )
+            else:
+                results.append(
+                    _result(check_id, Status.FAIL, f"{package.name} is not installed", pip_install(ev, wanted))
+                )
             continue
         via = f" (provided by {provider})" if provider != package.name else ""
         if specifier.contains(version, prereleases=True):
