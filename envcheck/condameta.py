@@ -246,17 +246,20 @@ def check_activation(prefix: Path) -> CheckResult:
         return CheckResult("conda.activation", Status.PASS, detail, data=data)
     loading = [v for v in variables if _LOADING.match(v)]
     sources = _names([s for s, names in setting.items() if names]) or "conda env config vars"
+    if not loading:
+        # data paths of other libraries (PROJ_DATA, GDAL_DATA, ...) do not change how this stack runs
+        detail = (
+            f"activation sets {', '.join(variables)} ({sources}); none of them changes how python or TensorFlow load"
+        )
+        return CheckResult("conda.activation", Status.PASS, detail, data=data)
     detail = (
-        f"activation sets {', '.join(variables)} ({sources}); envcheck, like a Jupyter kernel, runs the "
+        f"activation sets {', '.join(loading)} ({sources}); envcheck, like a Jupyter kernel, runs the "
         "python without activation, so these are unset there"
     )
-    if loading:
-        hint = (
-            f"{', '.join(loading)} only exist after `conda activate`: for the GPU prefer TensorFlow's pip CUDA "
-            'wheels (tensorflow[and-cuda]), which need no activation, or add them to the kernel\'s kernel.json "env"'
-        )
-    else:
-        hint = 'if notebooks need them, add them to the kernel\'s kernel.json "env"; a notebook gets no activation'
+    hint = (
+        f"{', '.join(loading)} only exist after `conda activate`: for the GPU prefer TensorFlow's pip CUDA "
+        'wheels (tensorflow[and-cuda]), which need no activation, or add them to the kernel\'s kernel.json "env"'
+    )
     return CheckResult("conda.activation", Status.WARN, detail, hint, data=data)
 
 

@@ -543,10 +543,21 @@ def test_activation_scripts_that_set_cuda_paths_warn_with_a_hint(tmp_path: Path)
 
 def test_variables_stored_with_conda_env_config_vars_count_too(tmp_path: Path) -> None:
     (tmp_path / "conda-meta").mkdir()
-    (tmp_path / "conda-meta" / "state").write_text(json.dumps({"env_vars": {"MY_DATA": "/data"}}), "utf-8")
+    state = {"env_vars": {"MY_DATA": "/data", "XLA_FLAGS": "--xla_gpu_cuda_data_dir=/x"}}
+    (tmp_path / "conda-meta" / "state").write_text(json.dumps(state), "utf-8")
     check = check_activation(tmp_path)
-    assert check.status is Status.WARN and check.data["variables"] == ["MY_DATA"]
+    assert check.status is Status.WARN and check.data["variables"] == ["MY_DATA", "XLA_FLAGS"]
+    assert "activation sets XLA_FLAGS" in check.detail
     assert check.hint and "kernel.json" in check.hint
+
+
+def test_activation_that_sets_only_other_libraries_data_paths_passes(tmp_path: Path) -> None:
+    folder = tmp_path / "etc" / "conda" / "activate.d"
+    folder.mkdir(parents=True)
+    (folder / "proj4-activate.sh").write_text('export PROJ_DATA="$CONDA_PREFIX/share/proj"\n', "utf-8")
+    check = check_activation(tmp_path)
+    assert check.status is Status.PASS and check.data["variables"] == ["PROJ_DATA"]
+    assert "none of them changes how python or TensorFlow load" in check.detail
 
 
 def test_double_install_reads_records_files_and_installer(tmp_path: Path) -> None:
