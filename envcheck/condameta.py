@@ -11,7 +11,8 @@
   does (kernel.json names ``<prefix>/bin/python``; nothing sources activate.d). So verify sees what a notebook
   sees: a variable set only on activation (CUDA paths, LD_LIBRARY_PATH, XLA_FLAGS set by CUDA packages) is
   missing in both, and a TensorFlow that finds its GPU only after ``conda activate`` will not find it in
-  Jupyter. Such scripts are reported as a warning with what to do, never executed.
+  Jupyter. Those loading variables are reported as a warning with what to do; other libraries' data paths
+  are listed without one. No script is ever executed.
 """
 
 from __future__ import annotations
