@@ -538,7 +538,8 @@ def start_worker(control_dir, request):
     with open(os.path.join(worker_dir, "input.json"), "w", encoding="utf-8") as handle:
         json.dump(payload, handle)
     # Same interpreter, same flags; it inherits this process group, so a host timeout ends both.
-    proc = subprocess.Popen([sys.executable, "-I", os.path.abspath(__file__), worker_dir], stdin=subprocess.DEVNULL)
+    flags = ["-I", "-B"] if sys.flags.dont_write_bytecode else ["-I"]
+    proc = subprocess.Popen([sys.executable, *flags, os.path.abspath(__file__), worker_dir], stdin=subprocess.DEVNULL)
     return proc, worker_dir
 
 
