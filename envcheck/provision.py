@@ -223,9 +223,7 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
     with (
         log_path.open("w", encoding="utf-8") as log,
         _sigterm_as_interrupt(),
-        _Rollback(
-            prefix, state, recreate=request.recreate, absent=getattr(backend, "needs_absent_prefix", False)
-        ) as rollback,
+        _Rollback(prefix, state, recreate=request.recreate, absent=backend.needs_absent_prefix) as rollback,
     ):
         log.write(f"envcheck {__version__} setup of profile {request.profile.name} into {prefix}\n")
         try:
@@ -248,7 +246,8 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
                 ),
             )
         except BaseException as exc:
-            undone = rollback.undo()
+            with _signals_held():  # a second Ctrl-C must not stop the clean-up half-way
+                undone = rollback.undo()
             if isinstance(exc, KeyboardInterrupt):
                 log.write("\ninterrupted\n")
                 raise Interrupted(f"setup interrupted; {undone}", f"the log is at {log_path}") from None
@@ -457,6 +456,21 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ignore Ctrl-C and SIGTERM for the moment it takes to put things back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = [s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None]
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in held}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 class _PhaseClock:

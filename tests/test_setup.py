@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from envcheck import runner
+from envcheck import provision, runner
 from envcheck.backends import IndexOptions, get_backend
 from envcheck.errors import ExitCode, Interrupted, RefusedError, SetupError, UsageError
 from envcheck.locations import LOG_NAME, OWNER_NAME, logs_dir
@@ -341,3 +341,18 @@ def test_an_environment_yml_defaults_to_the_conda_backend(tmp_path: Path, mini) 
     path.write_text("name: lab\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - pandas\n")
     assert default_backend(load_file(path)) == "conda"
     assert default_backend(mini) == default_backend(load_profile()) == "venv"
+
+
+def test_a_second_ctrl_c_during_clean_up_does_not_stop_it(tmp_path: Path, mini, monkeypatch) -> None:
+    FakeInstaller(monkeypatch, _interrupt)
+    real_undo = provision._Rollback.undo
+
+    def impatient_undo(self):
+        os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C again while envcheck cleans up
+        return real_undo(self)
+
+    monkeypatch.setattr(provision._Rollback, "undo", impatient_undo)
+    with pytest.raises(Interrupted):
+        setup_environment(request(mini, tmp_path / "env"))
+    assert not (tmp_path / "env").exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -63,6 +63,8 @@ class BuildRequest:
 
 class Backend(Protocol):
     name: str
+    # the backend's tool refuses an existing folder, even an empty one, as the place for a new environment
+    needs_absent_prefix: bool
 
     @property
     def installer(self) -> str:

@@ -33,6 +33,7 @@ def find_uv() -> Path:
 
 class VenvBackend:
     name = "venv"
+    needs_absent_prefix = False
 
     def __init__(self, installer: str | None = "uv", **_: str | None) -> None:
         installer = installer or "uv"
