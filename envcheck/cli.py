@@ -280,7 +280,7 @@ def smoke_train_command(
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Train the seed article's network at every level and check that TensorFlow computes right.
+    """Train the tutorial's network at every level and check that TensorFlow computes right.
 
     Exit codes: 0 all passed (warnings allowed), 1 a check failed, 2 usage error, 3 environment unusable.
     """

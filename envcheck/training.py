@@ -1,6 +1,6 @@
 """Rules for `envcheck smoke-train`: pure functions that turn the training probe's facts into checks.
 
-The probe (envcheck/probes/smoke_train.py) trains the seed article's 4-3-1 sigmoid network at each level and
+The probe (envcheck/probes/smoke_train.py) trains the tutorial's 4-3-1 sigmoid network at each level and
 reports losses, outputs, weights, gradients and where tensors lived; everything here judges those facts.
 """
 

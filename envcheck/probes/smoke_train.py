@@ -1,4 +1,4 @@
-"""Probe: train the seed article's reference network at every level and record what happened.
+"""Probe: train the tutorial's reference network at every level and record what happened.
 
 Stand-alone; standard library at module level, NumPy / TensorFlow / Keras / matplotlib imported inside functions.
 Usage: python -I smoke_train.py CONTROL_DIR  (reads CONTROL_DIR/input.json, writes CONTROL_DIR/output.json)
