@@ -69,13 +69,13 @@ def error_facts(exc):
 # ---------------------------------------------------------------- interpreter and settings
 
 
-def interpreter_facts():
-    """The interpreter probe's facts, loaded by path under a private name so nothing can shadow it."""
+def sibling(name):
+    """Another probe script of this folder, loaded by path under a private name so nothing can shadow it."""
     here = os.path.dirname(os.path.abspath(__file__))
-    spec = importlib.util.spec_from_file_location("_envcheck_probe_interpreter", os.path.join(here, "interpreter.py"))
+    spec = importlib.util.spec_from_file_location("_envcheck_probe_" + name, os.path.join(here, name + ".py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.facts()
+    return module
 
 
 def venv_facts():
@@ -207,24 +207,6 @@ def canonical(name):
             out.append(char)
             previous_dash = False
     return "".join(out)
-
-
-# ---------------------------------------------------------------- imports
-
-
-def import_one(name):
-    started = time.perf_counter()
-    try:
-        module = importlib.import_module(name)
-    except BaseException as exc:  # SystemExit and KeyboardInterrupt from an import are findings too
-        return dict(ok=False, seconds=round(time.perf_counter() - started, 4), **error_facts(exc))
-    version = getattr(module, "__version__", None)
-    return {
-        "ok": True,
-        "version": str(version) if version is not None else None,
-        "file": getattr(module, "__file__", None),
-        "seconds": round(time.perf_counter() - started, 4),
-    }
 
 
 # ---------------------------------------------------------------- TensorFlow and Keras facts
@@ -394,7 +376,7 @@ def main(control_dir):
     data["packages"] = wanted
 
     answer.begin("interpreter")
-    data["interpreter"] = interpreter_facts()
+    data["interpreter"] = sibling("interpreter").facts()
     data["sys_path"] = list(sys.path)
     data["pip"] = importlib.util.find_spec("pip") is not None
     data["environ"] = {k: os.environ[k] for k in SETTINGS if k in os.environ}
@@ -421,6 +403,7 @@ def main(control_dir):
         if "keras" in wanted:
             data["facts"]["keras"] = keras_config_facts()
 
+    import_one = sibling("imports").import_one  # the same rule as setup's import check
     data["imports"] = {}
     for name in wanted:
         answer.begin("import " + name)

@@ -28,6 +28,7 @@ def distribution_version(name):
 
 
 def import_one(name):
+    """Import ``name``; its version, file and time, or the error. Also used by the environment probe."""
     started = time.perf_counter()
     try:
         module = importlib.import_module(name)
@@ -36,13 +37,14 @@ def import_one(name):
             "ok": False,
             "error_type": type(exc).__name__,
             "error": str(exc)[:2000],
-            "seconds": time.perf_counter() - started,
+            "seconds": round(time.perf_counter() - started, 4),
         }
+    version = getattr(module, "__version__", None)
     return {
         "ok": True,
-        "version": str(getattr(module, "__version__", "") or "") or None,
+        "version": str(version) if version is not None else None,
         "file": getattr(module, "__file__", None),
-        "seconds": time.perf_counter() - started,
+        "seconds": round(time.perf_counter() - started, 4),
     }
 
 
