@@ -21,28 +21,10 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from envcheck.marker import Marker
-from envcheck.profiles import Package, Profile
+from envcheck.profiles import TENSORFLOW_DISTRIBUTIONS, Package, Profile
 from envcheck.results import CheckResult, Status
 from envcheck.runner import Completed
 
-# Distributions that each install the `tensorflow` package; two of them in one environment overwrite each
-# other's files. (tensorflow on Windows depends on tensorflow-intel: that pair counts as one.)
-TENSORFLOW_DISTRIBUTIONS = (
-    "tensorflow",
-    "tensorflow-cpu",
-    "tensorflow-gpu",
-    "tensorflow-intel",
-    "tensorflow-macos",
-    "tensorflow-aarch64",
-    "tensorflow-cpu-aws",
-    "tensorflow-rocm",
-    "intel-tensorflow",
-    "tf-nightly",
-    "tf-nightly-cpu",
-    "tf-nightly-gpu",
-    "tf-nightly-intel",
-    "tf-nightly-macos",
-)
 # The oldest NVIDIA driver each CUDA major version runs on (NVIDIA's minor-version compatibility table).
 MIN_DRIVER = {"linux": {12: "525.60.13", 11: "450.80.02"}, "win32": {12: "527.41", 11: "452.39"}}
 NVIDIA_SMI_QUERY = "name,driver_version,memory.total,compute_cap"

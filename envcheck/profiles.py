@@ -30,13 +30,29 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _TOP_KEYS = {"schema", "name", "description", "python", "device", "disk_gb", "kernel", "conda", "package"}
 _PACKAGE_KEYS = {"name", "requirement", "import", "core", "conda"}
 _CONDA_KEYS = {"channels"}
+# Distributions that each install the `tensorflow` package; two of them in one environment overwrite each
+# other's files. (tensorflow on Windows depends on tensorflow-intel: that pair counts as one.)
+TENSORFLOW_DISTRIBUTIONS = (
+    "tensorflow",
+    "tensorflow-cpu",
+    "tensorflow-gpu",
+    "tensorflow-intel",
+    "tensorflow-macos",
+    "tensorflow-aarch64",
+    "tensorflow-cpu-aws",
+    "tensorflow-rocm",
+    "intel-tensorflow",
+    "tf-nightly",
+    "tf-nightly-cpu",
+    "tf-nightly-gpu",
+    "tf-nightly-intel",
+    "tf-nightly-macos",
+)
 # Import names that differ from the distribution name, for requirements.txt files that cannot say so.
 KNOWN_IMPORT_NAMES = {
-    "scikit-learn": "sklearn",
-    "tensorflow-cpu": "tensorflow",
-    "tensorflow-intel": "tensorflow",
-    "tf-nightly": "tensorflow",
+    **{name: "tensorflow" for name in TENSORFLOW_DISTRIBUTIONS},
     "tensorflow-metal": "tensorflow",
+    "scikit-learn": "sklearn",
     "pillow": "PIL",
     "pyyaml": "yaml",
     "opencv-python": "cv2",

@@ -38,6 +38,15 @@ class IndexOptions:
         return args
 
 
+INSTALL_TIMEOUT = 3600.0  # TensorFlow and its CUDA wheels are gigabytes on a slow line
+
+
+def pip_install_argv(python: str, index: IndexOptions) -> list[str]:
+    """The environment's own pip, quiet about itself, with the index options; requirements go after."""
+    argv = [python, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
+    return argv + index.pip_args(uv=False)
+
+
 @dataclass(frozen=True)
 class Step:
     phase: str  # "create" or "install": what the user sees as progress

@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from envcheck.backends import BuildRequest, Step
+from envcheck.backends import INSTALL_TIMEOUT, BuildRequest, Step, pip_install_argv
 from envcheck.condafile import conda_specs, pip_requirements
 from envcheck.errors import ProgramNotFoundError
 from envcheck.locations import python_in
 
 FLAVOURS = ("micromamba", "mamba", "conda")  # also the order in which PATH is searched
 CREATE_TIMEOUT = 1800.0  # a solve and the download of python and the scientific stack
-INSTALL_TIMEOUT = 3600.0  # TensorFlow and its CUDA wheels are gigabytes on a slow line
 GET_CONDA = (
     "install Miniforge (https://conda-forge.org/download/) or micromamba "
     "(https://mamba.readthedocs.io/en/latest/installation/micromamba-installation.html), "
@@ -105,8 +104,7 @@ class CondaBackend:
         requirements = pip_requirements(request.profile)
         if requirements:
             python = os.fspath(python_in(request.prefix))
-            argv = [python, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
-            argv += request.index.pip_args(uv=False)
+            argv = pip_install_argv(python, request.index)
             # a user-wide PIP_REQUIRE_VIRTUALENV would refuse a conda prefix, which is not a virtualenv
             steps.append(Step("install", tuple(argv + requirements), INSTALL_TIMEOUT, {"PIP_REQUIRE_VIRTUALENV": "0"}))
         return steps

@@ -7,12 +7,11 @@ import shutil
 import sys
 from pathlib import Path
 
-from envcheck.backends import INSTALLERS, BuildRequest, Step
+from envcheck.backends import INSTALL_TIMEOUT, INSTALLERS, BuildRequest, Step, pip_install_argv
 from envcheck.errors import ProgramNotFoundError, UsageError
 from envcheck.locations import python_in
 
 CREATE_TIMEOUT = 300.0
-INSTALL_TIMEOUT = 3600.0  # TensorFlow and its CUDA wheels are gigabytes on a slow line
 
 
 def find_uv() -> Path:
@@ -63,6 +62,5 @@ class VenvBackend:
             argv = [os.fspath(find_uv()), "pip", "install", "--python", python]
             argv += request.index.pip_args(uv=True)
         else:
-            argv = [python, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
-            argv += request.index.pip_args(uv=False)
+            argv = pip_install_argv(python, request.index)
         return [Step("install", tuple(argv + requirements), INSTALL_TIMEOUT)]
