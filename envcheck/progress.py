@@ -15,9 +15,6 @@ class Reporter(Protocol):
     def line(self, text: str) -> None:
         """One line of a child program's output (shown only when verbose)."""
 
-    def note(self, text: str) -> None:
-        """A message for the user that is neither progress nor a result."""
-
 
 class NullReporter:
     def phase(self, name: str) -> None:
@@ -27,7 +24,4 @@ class NullReporter:
         pass
 
     def line(self, text: str) -> None:
-        pass
-
-    def note(self, text: str) -> None:
         pass

@@ -492,9 +492,6 @@ class _PhaseClock:
     def line(self, text: str) -> None:
         self.reporter.line(text)
 
-    def note(self, text: str) -> None:
-        self.reporter.note(text)
-
 
 class _Rollback:
     """Remembers what this run created or moved, and undoes exactly that."""

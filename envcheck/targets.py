@@ -22,11 +22,6 @@ class Target:
     marker: Marker | None
     origin: str  # "default", "prefix" or "python": how the user named it
 
-    @property
-    def managed(self) -> bool:
-        """Whether envcheck set this environment up (its completion marker is present)."""
-        return self.marker is not None
-
 
 def resolve_target(
     profile_name: str | None = None,

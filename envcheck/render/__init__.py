@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 
 from rich.console import Console
@@ -49,11 +47,3 @@ class RichReporter:
     def line(self, text: str) -> None:
         if self.verbose and not self.quiet:
             self.console.print(f"  [dim]{escape(text)}[/]")
-
-    def note(self, text: str) -> None:
-        if not self.quiet:
-            self.console.print(escape(text))
-
-
-def wants_color() -> bool:
-    return "NO_COLOR" not in os.environ and sys.stdout.isatty()
