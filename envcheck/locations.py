@@ -1,10 +1,14 @@
-"""Where things live: envcheck's home, the default environment of a profile, an environment's python."""
+"""Where things live: envcheck's home, the default environment of a profile, an environment's python, uv, and the
+command that registers an environment's Jupyter kernel."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
+
+from envcheck.errors import ProgramNotFoundError
 
 MARKER_NAME = "envcheck-marker.json"
 LOG_NAME = "envcheck-setup.log"
@@ -49,3 +53,24 @@ def python_in(prefix: Path) -> Path:
 def is_python_environment(path: Path) -> bool:
     """A venv (pyvenv.cfg) or a conda prefix (conda-meta/): the only kinds envcheck will ever delete."""
     return (path / "pyvenv.cfg").is_file() or (path / "conda-meta").is_dir()
+
+
+def find_uv() -> Path:
+    """The uv that was installed with envcheck, else one on PATH."""
+    try:
+        from uv import find_uv_bin
+
+        return Path(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("uv")
+        if found:
+            return Path(found)
+    raise ProgramNotFoundError(
+        "uv is not installed",
+        f"install it with: {sys.executable} -m pip install uv  (or use --installer pip)",
+    )
+
+
+def kernel_install_argv(python: str, name: str) -> tuple[str, ...]:
+    """Register ``python``'s Jupyter kernel as ``name``: what setup runs and what verify's hints tell to type."""
+    return (python, "-m", "ipykernel", "install", "--user", "--name", name, "--display-name", f"Python ({name})")

@@ -35,7 +35,15 @@ from envcheck.errors import (
     SetupError,
     UsageError,
 )
-from envcheck.locations import LOG_NAME, OWNER_NAME, default_prefix, is_python_environment, logs_dir, python_in
+from envcheck.locations import (
+    LOG_NAME,
+    OWNER_NAME,
+    default_prefix,
+    is_python_environment,
+    kernel_install_argv,
+    logs_dir,
+    python_in,
+)
 from envcheck.marker import Marker, read_marker, remove_marker, write_marker
 from envcheck.probes import run_probe
 from envcheck.profiles import Profile
@@ -175,9 +183,7 @@ def plan_steps(
     steps += backend.install_steps(build)
     kernel = kernel_name(request)
     if kernel:
-        python = os.fspath(python_in(request.target))
-        display = f"Python ({kernel})"
-        argv = (python, "-m", "ipykernel", "install", "--user", "--name", kernel, "--display-name", display)
+        argv = kernel_install_argv(os.fspath(python_in(request.target)), kernel)
         steps.append(Step("kernel", argv, KERNEL_TIMEOUT))
     return steps
 

@@ -21,17 +21,20 @@ from typing import Any
 from envcheck import runner
 from envcheck.checks import (
     NVIDIA_SMI_QUERY,
+    CondaFacts,
     EnvState,
     Evidence,
     ProbeFault,
+    ProgramOutput,
     devices,
     evaluate,
     summary_versions,
     wants_kernel,
 )
-from envcheck.condameta import conda_checks, is_conda_prefix
+from envcheck.condameta import gather as gather_conda
+from envcheck.condameta import is_conda_prefix
 from envcheck.errors import EnvcheckError, EnvironmentUnusableError, ExitCode
-from envcheck.locations import OWNER_NAME, is_python_environment
+from envcheck.locations import OWNER_NAME, find_uv, is_python_environment
 from envcheck.marker import read_marker
 from envcheck.probes import ProbeOutcome, run_probe
 from envcheck.profiles import DEFAULT_PROFILE, Profile, profiles_dir
@@ -153,18 +156,17 @@ def verify(
         faults=tuple(faults),
         stderr="\n".join(stderr),
         probe_seconds=outcome.completed.duration,
-        pip_check=pip[0],
+        pip_check=_output(pip[0]),
         pip_check_tool=pip[1],
-        nvidia_smi=nvidia,
+        nvidia_smi=_output(nvidia) if nvidia is not None else None,
         kernel=kernel_outcome.data if kernel_outcome is not None else None,
         kernel_fault=_kernel_fault(kernel_outcome, timeout),
         kernel_name=kernel_name,
         profile_args=_profile_args(profile),
         timeout=timeout,
+        conda=_conda_facts(target, python, probe),
     )
     checks = tuple(evaluate(evidence))
-    if target.prefix is not None and is_conda_prefix(target.prefix):
-        checks += tuple(conda_checks(target.prefix, python, evidence.interpreter.get("prefix")))
     return VerifyReport(
         python=str(python),
         prefix=env_state.prefix,
@@ -252,13 +254,18 @@ def _pip_check(python: Path) -> tuple[runner.Completed, str]:
     completed = runner.run([str(python), "-m", "pip", "check"], timeout=PIP_CHECK_TIMEOUT, env=quiet)
     if completed.returncode != 0 and "No module named pip" in completed.stderr:
         try:
-            from envcheck.backends.venv import find_uv
-
             uv = find_uv()
         except EnvcheckError:
             return completed, "pip"
         return runner.run([str(uv), "pip", "check", "--python", str(python)], timeout=PIP_CHECK_TIMEOUT), "uv pip"
     return completed, "pip"
+
+
+def _output(completed: runner.Completed) -> ProgramOutput:
+    """A program's result as the rules read it."""
+    return ProgramOutput(
+        completed.returncode, completed.stdout, completed.stderr, completed.duration, completed.timed_out
+    )
 
 
 def _nvidia_smi(executable: str) -> runner.Completed:
@@ -295,6 +302,13 @@ def _environment_state(target: Target, probe: Mapping[str, Any]) -> tuple[EnvSta
         return state, os.path.samefile(prefix, ran_from)
     except OSError:
         return state, False
+
+
+def _conda_facts(target: Target, python: Path, probe: Mapping[str, Any]) -> CondaFacts | None:
+    """A conda prefix's files, read for the conda checks; None for any other target."""
+    if target.prefix is None or not is_conda_prefix(target.prefix):
+        return None
+    return gather_conda(target.prefix, python, (probe.get("interpreter") or {}).get("prefix"))
 
 
 def _profile_args(profile: Profile) -> tuple[str, ...]:

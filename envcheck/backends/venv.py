@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
-import sys
-from pathlib import Path
 
 from envcheck.backends import INSTALL_TIMEOUT, INSTALLERS, BuildRequest, Step, pip_install_argv
-from envcheck.errors import ProgramNotFoundError, UsageError
-from envcheck.locations import python_in
+from envcheck.errors import UsageError
+from envcheck.locations import find_uv, python_in
 
 CREATE_TIMEOUT = 300.0
-
-
-def find_uv() -> Path:
-    """The uv that was installed with envcheck, else one on PATH."""
-    try:
-        from uv import find_uv_bin
-
-        return Path(find_uv_bin())
-    except (ImportError, FileNotFoundError):
-        found = shutil.which("uv")
-        if found:
-            return Path(found)
-    raise ProgramNotFoundError(
-        "uv is not installed",
-        f"install it with: {sys.executable} -m pip install uv  (or use --installer pip)",
-    )
 
 
 class VenvBackend:

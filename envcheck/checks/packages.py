@@ -1,0 +1,348 @@
+"""Package checks: each package imports and has a wanted version; pip check; one TensorFlow; user site-packages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+
+from envcheck.checks.common import (
+    applicable_requirements,
+    applying_requirements,
+    command,
+    crash_hint,
+    first_line,
+    import_result,
+    inside,
+    interaction_hint,
+    pip_install,
+    pip_uninstall,
+    requirement_text,
+    result,
+    tf_requirement,
+)
+from envcheck.checks.compatibility import NUMPY_ABI_PATTERNS, PROTOBUF_PATTERNS, numpy_fix, protobuf_fix
+from envcheck.checks.evidence import Evidence
+from envcheck.checks.registry import PACKAGES, check
+from envcheck.profiles import TENSORFLOW_DISTRIBUTIONS, Package
+from envcheck.results import CheckResult, Status
+
+
+@check("package.*.import", group=PACKAGES, order=10)
+def check_package_imports(ev: Evidence) -> list[CheckResult]:
+    results = []
+    for package in ev.profile.packages:
+        check_id = f"package.{package.name}.import"
+        requirements = applicable_requirements(ev, package)
+        if not requirements:
+            results.append(result(check_id, Status.SKIP, "not needed on this platform"))
+            continue
+        if not package.import_name:
+            results.append(result(check_id, Status.SKIP, "the profile names no module to import"))
+            continue
+        results.append(_import_check(ev, check_id, package, requirements[0]))
+    return results
+
+
+def _import_check(ev: Evidence, check_id: str, package: Package, requirement: Requirement) -> CheckResult:
+    name = package.import_name or package.name
+    found = import_result(ev, name)
+    fault = ev.fault_at(f"import {name}")
+    if found is not None and found.get("ok") and fault is not None and fault.scope == "environment":
+        # it imports in a process of its own: the crash needs the packages imported before it
+        return result(
+            check_id,
+            Status.WARN,
+            f"`import {name}` works on its own, but {fault.what} after the packages before it",
+            interaction_hint(ev),
+            duration=found.get("seconds"),
+        )
+    if found is None or fault is not None:
+        if fault is not None:
+            return result(
+                check_id,
+                Status.FAIL,
+                f"`import {name}` {fault.what}" + (" (the probe crashed)" if fault.signal else ""),
+                crash_hint(ev, name, fault),
+                signal=fault.signal,
+                timed_out=fault.timed_out,
+            )
+        return result(check_id, Status.SKIP, f"`import {name}` was not reached")
+    seconds = found.get("seconds")
+    if found.get("ok"):
+        version = found.get("version")
+        detail = f"import {name}" + (f" ({version})" if version else "") + " works"
+        return result(check_id, Status.PASS, detail, duration=seconds, file=found.get("file"))
+    error = f"{found.get('error_type')}: {first_line(found.get('error', ''))}"
+    return result(check_id, Status.FAIL, error, _import_hint(ev, package, requirement, found), duration=seconds)
+
+
+def _import_hint(ev: Evidence, package: Package, requirement: Requirement, found: Mapping[str, Any]) -> str:
+    text = str(found.get("error", ""))
+    name = package.import_name or package.name
+    wanted = requirement_text(requirement)
+    if any(p in text for p in NUMPY_ABI_PATTERNS):
+        return numpy_fix(ev)
+    if any(p in text for p in PROTOBUF_PATTERNS):
+        return protobuf_fix(ev)
+    missing = re.search(r"No module named '([^']+)'", text)
+    if found.get("error_type") == "ModuleNotFoundError" and missing:
+        module = missing.group(1)
+        if module.split(".")[0] == name.split(".")[0]:
+            return pip_install(ev, wanted)
+        return f"{pip_install(ev, module.split('.')[0])}  (needed by {name})"
+    return pip_install(ev, wanted, flags=("--force-reinstall",))
+
+
+@check("package.*.version", group=PACKAGES, order=20)
+def check_package_versions(ev: Evidence) -> list[CheckResult]:
+    results = []
+    if not ev.distributions_known:
+        return [
+            result(f"package.{p.name}.version", Status.SKIP, "installed versions are unknown")
+            for p in ev.profile.packages
+        ]
+    for package in ev.profile.packages:
+        check_id = f"package.{package.name}.version"
+        requirements = applicable_requirements(ev, package)
+        if not requirements:
+            results.append(result(check_id, Status.SKIP, "not needed on this platform"))
+            continue
+        specifier = SpecifierSet()
+        for requirement in requirements:
+            specifier &= requirement.specifier
+        wanted = requirement_text(requirements[0])
+        provider, version = package.name, ev.version_of(package.name)
+        if version is None and package.name in TENSORFLOW_DISTRIBUTIONS:
+            for other in TENSORFLOW_DISTRIBUTIONS:
+                if ev.version_of(other) is not None:
+                    provider, version = other, ev.version_of(other)
+                    break
+        if version is None:
+            found = import_result(ev, package.import_name) if package.import_name else None
+            if found is not None and found.get("error_type") == "ModuleNotFoundError":
+                # the failed import already says so, with the same command: one finding, not two
+                results.append(
+                    result(
+                        check_id, Status.SKIP, f"{package.name} is not installed (see package.{package.name}.import)"
+                    )
+                )
+            else:
+                results.append(
+                    result(check_id, Status.FAIL, f"{package.name} is not installed", pip_install(ev, wanted))
+                )
+            continue
+        via = f" (provided by {provider})" if provider != package.name else ""
+        if specifier.contains(version, prereleases=True):
+            wants = f" satisfies {specifier}" if str(specifier) else ""
+            results.append(result(check_id, Status.PASS, f"{provider} {version}{wants}{via}", version=str(version)))
+        else:
+            results.append(
+                result(
+                    check_id,
+                    Status.FAIL,
+                    f"{provider} {version} does not satisfy {specifier}{via}",
+                    pip_install(ev, wanted),
+                    version=str(version),
+                )
+            )
+    return results
+
+
+_PIP_CONFLICT = (
+    # pip: "keras 3.0.0 has requirement numpy>=1.2, but you have numpy 1.0."
+    re.compile(
+        r"^(?P<who>\S+) (?P<ver>\S+) has requirement (?P<req>.+?), but you have (?P<dep>\S+) (?P<have>\S+?)\.?$"
+    ),
+    # pip: "tensorflow 2.21.0 requires keras, which is not installed."
+    re.compile(r"^(?P<who>\S+) (?P<ver>\S+) requires (?P<req>.+?), which is not installed\.?$"),
+    # uv: "The package `keras` requires `numpy>=1.26`, but `1.24.0` is installed"
+    re.compile(
+        r"^The package `(?P<who>[^`]+)` requires `(?P<req>[^`]+)`, but (?:`(?P<have>[^`]+)` is|it's not) installed"
+    ),
+    # uv: "The package `x` is broken or incomplete (unable to read `WHEEL` file). ..."
+    re.compile(r"^The package `(?P<broken>[^`]+)` is broken or incomplete"),
+)
+
+
+def parse_pip_check(output: str) -> list[dict[str, str]]:
+    """The problems `pip check` (or `uv pip check`) lists, one dict per line it understood."""
+    problems = []
+    for raw in output.splitlines():
+        line = raw.strip()
+        for pattern in _PIP_CONFLICT:
+            match = pattern.match(line)
+            if match:
+                problems.append({k: v for k, v in match.groupdict().items() if v is not None} | {"line": line})
+                break
+    return problems
+
+
+@check("packages.pip-check", group=PACKAGES, order=30)
+def check_pip_check(ev: Evidence) -> CheckResult:
+    completed = ev.pip_check
+    if completed is None:
+        return result("packages.pip-check", Status.SKIP, "not run")
+    if completed.timed_out:
+        return result(
+            "packages.pip-check",
+            Status.WARN,
+            f"`{ev.pip_check_tool} check` did not finish in time",
+            command(ev, ev.python, "-m", "pip", "check"),
+            duration=completed.duration,
+        )
+    output = completed.stdout + "\n" + completed.stderr
+    if completed.returncode == 0:
+        return result("packages.pip-check", Status.PASS, "no broken requirements", duration=completed.duration)
+    if "No module named pip" in output:
+        return result(
+            "packages.pip-check",
+            Status.WARN,
+            "pip is not installed in the environment, so conflicts were not checked",
+            command(ev, ev.python, "-m", "ensurepip", "--upgrade"),
+            duration=completed.duration,
+        )
+    problems = parse_pip_check(output)
+    rerun = (
+        command(ev, "uv", "pip", "check", "--python", ev.python)
+        if ev.pip_check_tool == "uv pip"
+        else command(ev, ev.python, "-m", "pip", "check")
+    )
+    if not problems:
+        return result(
+            "packages.pip-check",
+            Status.FAIL,
+            f"`{ev.pip_check_tool} check` failed: {first_line(output)}",
+            f"see the whole report: {rerun}",
+            duration=completed.duration,
+        )
+    fixes: list[str] = []
+    broken: list[str] = []
+    for problem in problems:
+        if "broken" in problem:
+            broken.append(problem["broken"])
+            continue
+        try:
+            fix = requirement_text(Requirement(problem["req"]))
+        except InvalidRequirement:
+            continue
+        if fix not in fixes:
+            fixes.append(fix)
+    commands = [pip_install(ev, *fixes)] if fixes else []
+    if broken:
+        commands.append(pip_install(ev, *broken, flags=("--force-reinstall",)))
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return result(
+        "packages.pip-check",
+        Status.FAIL,
+        f"{first_line(problems[0]['line'])}{more}",
+        " && ".join(commands) if commands else rerun,
+        duration=completed.duration,
+        problems=[p["line"] for p in problems],
+    )
+
+
+def installed_tensorflow_distributions(ev: Evidence) -> list[str]:
+    """The TensorFlow distributions installed on their own: one that another one requires is its part."""
+    installed = [n for n in TENSORFLOW_DISTRIBUTIONS if n in ev.distributions]
+    required: set[str] = set()
+    for name in installed:
+        for requirement in applying_requirements(ev.distributions[name], ev.markers):
+            required.add(canonicalize_name(requirement.name))
+    return [n for n in installed if n not in required]
+
+
+@check("tensorflow.single-distribution", group=PACKAGES, order=40)
+def check_single_tensorflow(ev: Evidence) -> CheckResult | None:
+    wants_tf = ev.profile.package("tensorflow") is not None
+    if not ev.distributions_known:
+        return (
+            result("tensorflow.single-distribution", Status.SKIP, "installed distributions are unknown")
+            if wants_tf
+            else None
+        )
+    top = installed_tensorflow_distributions(ev)
+    if not top and not wants_tf:
+        return None
+    listing = ", ".join(f"{n} {ev.version_of(n)}" for n in top)
+    if len(top) == 1:
+        return result("tensorflow.single-distribution", Status.PASS, f"one TensorFlow distribution: {listing}")
+    wanted = tf_requirement(ev)
+    if not top:
+        return result(
+            "tensorflow.single-distribution",
+            Status.FAIL,
+            "no TensorFlow distribution is installed",
+            pip_install(ev, wanted),
+        )
+    every = [n for n in TENSORFLOW_DISTRIBUTIONS if n in ev.distributions]
+    return result(
+        "tensorflow.single-distribution",
+        Status.FAIL,
+        f"{len(top)} TensorFlow distributions overwrite each other's files: {listing}",
+        f"{pip_uninstall(ev, *every)} && {pip_install(ev, wanted, flags=('--force-reinstall',))}",
+        installed=top,
+    )
+
+
+@check("packages.user-site", group=PACKAGES, order=50)
+def check_user_site(ev: Evidence) -> CheckResult:
+    site = ev.probe.get("user_site") or {}
+    interp = ev.interpreter
+    platform = ev.platform
+    outside = []
+    # the standard library lives under base_prefix; the environment's packages under prefix
+    roots = [str(interp.get("prefix") or ""), str(interp.get("base_prefix") or "")]
+    for name, found in ev.imports.items():
+        where = found.get("file")
+        if found.get("ok") and where and not any(r and inside(where, r, platform) for r in roots):
+            outside.append((name, where))
+    shadowing = []
+    entries = {canonicalize_name(e.split("-")[0]) for e in site.get("entries") or () if e.endswith(".dist-info")}
+    modules = set(site.get("entries") or ())
+    if site.get("active"):
+        for package in ev.profile.packages:
+            if package.name in entries or (package.import_name and package.import_name in modules):
+                shadowing.append(package.name)
+    if shadowing:
+        return result(
+            "packages.user-site",
+            Status.WARN,
+            f"user site-packages ({site.get('path')}) has {', '.join(shadowing)}, which shadows the environment's"
+            " copy whenever this python runs without -s",
+            f"{pip_uninstall(ev, *shadowing)}  (removes the user copy first; or set PYTHONNOUSERSITE=1)",
+            shadowing=shadowing,
+        )
+    if outside:
+        name, where = outside[0]
+        owner = next((p for p in ev.profile.packages if p.import_name == name), None)
+        wanted = requirement_text(owner.requirements[0]) if owner else name
+        return result(
+            "packages.user-site",
+            Status.WARN,
+            f"{name} loads from {where}, outside the environment",
+            pip_install(ev, wanted, flags=("--force-reinstall",)),
+            outside=[w for _, w in outside],
+        )
+    count = sum(1 for i in ev.imports.values() if i.get("ok"))
+    noun = "module loads" if count == 1 else "modules load"
+    return result("packages.user-site", Status.PASS, f"{count} {noun} from inside the environment")
+
+
+def summary_versions(ev: Evidence, names: Iterable[str]) -> dict[str, str]:
+    """Versions for the report's header: Python first, then the named distributions that are installed."""
+    versions: dict[str, str] = {}
+    if ev.interpreter.get("version"):
+        versions["python"] = str(ev.interpreter["version"])
+    for name in names:
+        version = ev.version_of(name)
+        if version is None and name == "tensorflow":
+            top = installed_tensorflow_distributions(ev)
+            version = ev.version_of(top[0]) if top else None
+        if version is not None:
+            versions[name] = str(version)
+    return versions

@@ -1,0 +1,91 @@
+"""Work checks: one small real operation per package of the profile (a matmul, a groupby, a fit, a plot)."""
+
+from __future__ import annotations
+
+from envcheck.checks.common import (
+    applicable_requirements,
+    crash_hint,
+    first_line,
+    interaction_hint,
+    pip_install,
+    requirement_text,
+    result,
+)
+from envcheck.checks.evidence import Evidence
+from envcheck.checks.registry import WORK, check
+from envcheck.profiles import Package
+from envcheck.results import CheckResult, Status
+
+# Modules of the profile whose one small real operation the probe performs.
+WORK_FOR = {"tensorflow": "matmul", "pandas": "pandas", "scikit-learn": "sklearn", "matplotlib": "matplotlib"}
+
+
+@check("work.*", group=WORK, order=10)
+def check_work(ev: Evidence) -> list[CheckResult]:
+    results = []
+    for package in ev.profile.packages:
+        key = WORK_FOR.get(package.name)
+        if key is None or not applicable_requirements(ev, package):
+            continue
+        check_id = "work.matmul" if key == "matmul" else f"work.{package.name}"
+        results.append(_work_check(ev, check_id, key, package))
+    return results
+
+
+def _work_check(ev: Evidence, check_id: str, key: str, package: Package) -> CheckResult:
+    wanted = requirement_text(applicable_requirements(ev, package)[0])
+    fault = ev.fault_at(f"work.{key}")
+    if fault is not None and fault.scope == "environment" and ev.work(key) is not None:
+        return result(
+            check_id,
+            Status.WARN,
+            f"works on its own, but the probe importing everything {fault.what} here",
+            interaction_hint(ev),
+        )
+    if fault is not None:
+        return result(
+            check_id,
+            Status.FAIL,
+            f"the probe {fault.what} during this work",
+            crash_hint(ev, package.import_name or package.name, fault),
+        )
+    found = ev.work(key)
+    if found is None:
+        return result(check_id, Status.SKIP, f"{package.name} did not import")
+    seconds = found.get("seconds")
+    reinstall = pip_install(ev, wanted, flags=("--force-reinstall",))
+    if key == "matmul":
+        devices = found.get("devices") or []
+        bad = [d for d in devices if not d.get("ok")]
+        if not devices:
+            return result(check_id, Status.FAIL, "TensorFlow lists no device to compute on", reinstall, seconds)
+        if bad:
+            first = bad[0]
+            why = first.get("error") or f"differs from NumPy by {first.get('max_abs_diff')}"
+            return result(
+                check_id,
+                Status.FAIL,
+                f"64x64 matmul on {first.get('device')}: {first_line(str(why))}",
+                reinstall,
+                seconds,
+                devices=devices,
+            )
+        names = ", ".join(str(d.get("device", "")).replace("/device:", "") for d in devices)
+        worst = max(float(d.get("max_abs_diff") or 0.0) for d in devices)
+        return result(
+            check_id,
+            Status.PASS,
+            f"64x64 matmul on {names} matches NumPy (max diff {worst:.1e})",
+            None,
+            seconds,
+            devices=devices,
+        )
+    if not found.get("ok"):
+        why = found.get("error") or f"wrong result {found.get('result')!r}"
+        return result(check_id, Status.FAIL, f"{first_line(str(why))}", reinstall, seconds)
+    detail = {
+        "pandas": "groupby-sum on a DataFrame gives the right totals",
+        "sklearn": "LinearRegression recovers y = 2x + 1",
+        "matplotlib": f"plot rendered to a PNG in memory with {found.get('backend') or 'Agg'}",
+    }[key]
+    return result(check_id, Status.PASS, detail, None, seconds)
