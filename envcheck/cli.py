@@ -64,6 +64,11 @@ def _boundary(func: F) -> F:
 
 
 def _fail(command: str, code: ExitCode, message: str, hint: str | None, *, as_json: bool) -> NoReturn:
+    from envcheck.redaction import redact_credentials
+
+    # an installer's error may quote an index URL: its credentials never reach the screen
+    message = redact_credentials(message)
+    hint = None if hint is None else redact_credentials(hint)
     _print_error(message, hint)
     if as_json:
         from envcheck.report import envelope

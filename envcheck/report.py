@@ -1,13 +1,7 @@
-"""Machine output: the versioned JSON envelope every command prints with --json, and redaction."""
+"""Machine output: the versioned JSON envelope every command prints with --json (redaction: envcheck.redaction)."""
 
 from __future__ import annotations
 
-import getpass
-import os
-import re
-import socket
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from envcheck import __version__
@@ -27,38 +21,7 @@ def envelope(command: str, status: str, exit_code: int, **payload: Any) -> dict[
     }
 
 
-def redactor() -> Redactor:
-    return Redactor(home=str(Path.home()), user=_user(), host=socket.gethostname())
+# The redactor lived here once; kept importable from here for code that still looks for it.
+from envcheck.redaction import Redactor, redactor  # noqa: E402
 
-
-class Redactor:
-    """Replaces the home folder, the user name and the host name in everything a report contains."""
-
-    def __init__(self, home: str, user: str | None, host: str | None) -> None:
-        self._pairs: list[tuple[re.Pattern[str], str]] = []
-        if home and home not in ("/", ""):
-            self._pairs.append((re.compile(re.escape(home.rstrip(os.sep))), "~"))
-        for value, replacement in ((user, "<user>"), (host, "<host>")):
-            if value and len(value) >= 2:
-                self._pairs.append((re.compile(rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])"), replacement))
-
-    def text(self, value: str) -> str:
-        for pattern, replacement in self._pairs:
-            value = pattern.sub(replacement, value)
-        return value
-
-    def __call__(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, Mapping):
-            return {k: self(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [self(v) for v in value]
-        return value
-
-
-def _user() -> str | None:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return None
+__all__ = ["SCHEMA_VERSION", "Redactor", "envelope", "redactor"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import subprocess
 import tempfile
@@ -19,16 +18,10 @@ from dataclasses import dataclass
 from typing import IO
 
 from envcheck.errors import ProgramNotFoundError
+from envcheck.redaction import redact_credentials
 
 # Variables that would let the parent's Python setup leak into the target interpreter.
 DROPPED_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "__PYVENV_LAUNCHER__", "PYTHONSTARTUP", "PYTHONEXECUTABLE")
-
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
-
-
-def redact_credentials(text: str) -> str:
-    """Hide ``user:password@`` in any URL so index credentials never reach a log or the screen."""
-    return _CREDENTIALS.sub(r"\g<scheme>***@", text)
 
 
 def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -7,6 +7,8 @@ import time
 from rich.console import Console
 from rich.markup import escape
 
+from envcheck.redaction import redact_credentials
+
 SYMBOLS = {"pass": "✓", "warn": "!", "fail": "✗", "skip": "-"}
 STYLES = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
 
@@ -46,4 +48,4 @@ class RichReporter:
 
     def line(self, text: str) -> None:
         if self.verbose and not self.quiet:
-            self.console.print(f"  [dim]{escape(text)}[/]")
+            self.console.print(f"  [dim]{escape(redact_credentials(text))}[/]")

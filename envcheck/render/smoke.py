@@ -9,8 +9,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from envcheck import training
+from envcheck.redaction import redactor
 from envcheck.render import symbol
-from envcheck.report import envelope, redactor
+from envcheck.report import envelope
 from envcheck.results import Status
 from envcheck.smoke import SmokeReport
 
@@ -114,7 +115,8 @@ def device_line(report: SmokeReport) -> str:
 def json_document(report: SmokeReport, *, redact: bool = True) -> dict[str, Any]:
     """The versioned envelope shared with verify; home, user and host names replaced unless ``redact`` is False."""
     document = envelope("smoke-train", report.status.value, int(report.exit_code), **report.payload())
-    return redactor()(document) if redact else document
+    result: dict[str, Any] = redactor(identity=redact)(document)  # credentials are hidden either way
+    return result
 
 
 def _processes(count: Any) -> str:

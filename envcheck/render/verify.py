@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -10,8 +11,9 @@ from rich.markup import escape
 
 from envcheck import __version__
 from envcheck.checks import group_of
+from envcheck.redaction import Redactor, redactor
 from envcheck.render import SYMBOLS, symbol
-from envcheck.report import Redactor, envelope, redactor
+from envcheck.report import envelope
 from envcheck.results import CheckResult, Status
 from envcheck.verify import VerifyReport
 
@@ -23,7 +25,11 @@ HEADLINES = {
 
 
 def render_verify(report: VerifyReport, console: Console, *, verbose: bool = False, quiet: bool = False) -> None:
-    """The checklist: a header with versions and devices, one line per check, hints under problems."""
+    """The checklist: a header with versions and devices, one line per check, hints under problems.
+
+    Meant for the user's own eyes: paths stay as they are, credentials in URLs are hidden all the same.
+    """
+    report = _scrubbed(report, redactor(identity=False))
     if not quiet:
         where = report.prefix or report.python
         console.print(f"[bold]envcheck verify[/] {escape(where)} [dim](profile {escape(report.profile)})[/]")
@@ -53,6 +59,28 @@ def render_verify(report: VerifyReport, console: Console, *, verbose: bool = Fal
             for key, value in check.data.items():
                 console.print(f"      [dim]{escape(key)}: {escape(_short(value))}[/]")
     console.print(_summary(report))
+
+
+def _scrubbed(report: VerifyReport, scrub: Redactor) -> VerifyReport:
+    """The report with every text a person reads passed through ``scrub`` (ids and package names are keys)."""
+    checks = tuple(
+        dataclasses.replace(
+            c,
+            detail=scrub.text(c.detail),
+            hint=None if c.hint is None else scrub.text(c.hint),
+            data=scrub(dict(c.data)),
+        )
+        for c in report.checks
+    )
+    return dataclasses.replace(
+        report,
+        python=scrub.text(report.python),
+        prefix=None if report.prefix is None else scrub.text(report.prefix),
+        facts=scrub(report.facts),
+        versions=scrub(report.versions),
+        devices=scrub(report.devices),
+        checks=checks,
+    )
 
 
 def _detail_markup(check: CheckResult) -> str:
@@ -104,14 +132,18 @@ def devices_line(devices: Iterable[dict[str, Any]]) -> str:
 
 
 def json_document(report: VerifyReport, *, redact: bool = True) -> dict[str, Any]:
-    """The versioned envelope; home, user and host names are replaced unless ``redact`` is False."""
+    """The versioned envelope; home, user and host names are replaced unless ``redact`` is False.
+
+    Credentials in URLs are hidden either way.
+    """
     document = envelope("verify", report.status.value, int(report.exit_code), **report.payload())
-    return redactor()(document) if redact else document
+    result: dict[str, Any] = redactor(identity=redact)(document)
+    return result
 
 
 def markdown(report: VerifyReport, *, redact: bool = True) -> str:
-    """A block to paste into a bug report."""
-    scrub: Redactor | None = redactor() if redact else None
+    """A block to paste into a bug report; identity replaced unless ``redact`` is False, credentials always."""
+    scrub = redactor(identity=redact)
     lines = [
         f"### envcheck verify: {report.status.value} (exit {int(report.exit_code)})",
         "",
@@ -132,7 +164,7 @@ def markdown(report: VerifyReport, *, redact: bool = True) -> str:
         lines += ["", "**How to fix**", ""]
         lines += [f"- `{c.id}`: `{c.hint}`" for c in hints]
     text = "\n".join(lines) + "\n"
-    return scrub.text(text) if scrub is not None else text
+    return scrub.text(text)
 
 
 def _cell(text: str) -> str:
