@@ -48,6 +48,7 @@ from envcheck.marker import Marker, read_marker, remove_marker, write_marker
 from envcheck.probes import run_probe
 from envcheck.profiles import Profile
 from envcheck.progress import NullReporter, Reporter
+from envcheck.redaction import redact_credentials
 from envcheck.targets import find_interpreter
 
 PROBE_TIMEOUT = 60.0
@@ -279,7 +280,7 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
         next_command=next_command(request),
         backend=backend.name,
         installer=backend.installer,
-        steps=[runner.display(s.argv) for s in steps],
+        steps=[shown(s) for s in steps],
         phases=dict(reporter.seconds),
     )
 
@@ -395,7 +396,7 @@ def _run_steps(steps: list[Step], rollback: _Rollback, log: IO[str], reporter: R
         reporter.phase(label)
         if step.phase == "install":
             rollback.prepare_change()
-        log.write(f"\n$ {runner.display(step.argv)}\n")
+        log.write(f"\n$ {shown(step)}\n")
         log.flush()
         completed = runner.run(step.argv, timeout=step.timeout, env=step.env or None, on_line=reporter.line, log=log)
         if not completed.ok:
@@ -408,6 +409,11 @@ def _run_steps(steps: list[Step], rollback: _Rollback, log: IO[str], reporter: R
             rollback.kernel_installed(_kernelspec_dir(completed.stdout))
         reporter.done(label)
     return registered
+
+
+def shown(step: Step) -> str:
+    """A step as the log shows it: the variables it sets (index URLs travel there), then its arguments."""
+    return runner.display([*(f"{name}={value}" for name, value in step.env.items()), *step.argv])
 
 
 def _last_error(output: str) -> str:
@@ -432,7 +438,8 @@ def _import_check(prefix: Path, profile: Profile, log: IO[str]) -> dict[str, str
         timeout=IMPORT_CHECK_TIMEOUT,
         write_bytecode=True,  # our own new environment: compile once here, not at every later import
     )
-    log.write(f"\nimport check: {json.dumps(outcome.data)}\n{outcome.completed.stderr[-4000:]}\n")
+    said = f"\nimport check: {json.dumps(outcome.data)}\n{outcome.completed.stderr[-4000:]}\n"
+    log.write(redact_credentials(said))
     data: dict[str, Any] = outcome.data or {}
     failed = [(name, r) for name, r in data.get("modules", {}).items() if not r.get("ok")]
     if failed or not outcome.ok:

@@ -24,10 +24,13 @@ from envcheck.redaction import redact_credentials
 DROPPED_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "__PYVENV_LAUNCHER__", "PYTHONSTARTUP", "PYTHONEXECUTABLE")
 
 
+# What envcheck sets for every child: its own choices, never to be reported as the user's settings.
+OWN_VARIABLES = {"PYTHONIOENCODING": "utf-8", "PYTHONNOUSERSITE": "1"}
+
+
 def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in DROPPED_VARIABLES}
-    env["PYTHONIOENCODING"] = "utf-8"
-    env["PYTHONNOUSERSITE"] = "1"
+    env.update(OWN_VARIABLES)
     if extra:
         env.update(extra)
     return env

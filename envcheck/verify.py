@@ -123,6 +123,7 @@ def verify(
         if outcome.data is None:
             raise _unusable(python, outcome)
         probe = dict(outcome.data)
+        probe["environ"] = users_settings(probe.get("environ") or {})
         faults: list[ProbeFault] = []
         stderr = [outcome.completed.stderr]
         if not probe.get("complete"):
@@ -280,6 +281,21 @@ def _nvidia_smi(executable: str) -> runner.Completed:
 
 
 # ---------------------------------------------------------------------------------------------- host facts
+
+
+def users_settings(seen: Mapping[str, str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The settings the probe saw, with envcheck's own (PYTHONNOUSERSITE for its probes) put back as the user
+    has them: the report describes the user's environment, not the one envcheck made for its children."""
+    environ = os.environ if environ is None else environ
+    settings = dict(seen)
+    for name in runner.OWN_VARIABLES:
+        if name not in settings:
+            continue  # a variable the probe does not report
+        if name in environ:
+            settings[name] = environ[name]
+        else:
+            settings.pop(name, None)
+    return settings
 
 
 def _environment_state(target: Target, probe: Mapping[str, Any]) -> tuple[EnvState, bool | None]:

@@ -216,14 +216,12 @@ def test_new_prefix_gets_only_the_pip_step_with_index_options(tmp_path: Path) ->
         "--disable-pip-version-check",
         "--progress-bar",
         "off",
-        "--index-url",
-        "https://mirror.example/simple",
         "--find-links",
         "wheels",
         "--no-index",
         "tinypip>=1.0",
     ]
-    assert step.env == {"PIP_REQUIRE_VIRTUALENV": "0"}
+    assert step.env == {"PIP_REQUIRE_VIRTUALENV": "0", "PIP_INDEX_URL": "https://mirror.example/simple"}
 
 
 def test_update_installs_the_conda_packages_again_then_pip(tmp_path: Path) -> None:

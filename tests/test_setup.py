@@ -21,7 +21,7 @@ from envcheck.errors import ExitCode, Interrupted, RefusedError, SetupError, Usa
 from envcheck.locations import LOG_NAME, OWNER_NAME, logs_dir
 from envcheck.marker import read_marker
 from envcheck.profiles import load_file, load_profile
-from envcheck.provision import Action, SetupRequest, default_backend, plan_steps, setup_environment
+from envcheck.provision import Action, SetupRequest, default_backend, plan_steps, setup_environment, shown
 
 MINI = """
 schema = 1
@@ -102,11 +102,15 @@ def test_plan_with_uv_creates_seeded_venv_then_installs_every_requirement(tmp_pa
     assert [s.phase for s in steps] == ["create", "install", "kernel"]
     create, install, kernel = (s.argv for s in steps)
     assert create[1:4] == ("venv", "--seed", "--no-project") and create[-1] == str(tmp_path / "env")
-    assert install[1:3] == ("pip", "install") and "--index-url" in install
+    assert install[1:3] == ("pip", "install") and "--index-url" not in install
     assert install[-7:] == tuple(profile.requirement_strings())
     assert kernel[1:5] == ("-m", "ipykernel", "install", "--user")
     assert kernel[kernel.index("--name") + 1] == "envcheck-deep-learning"
-    assert "pw@" not in runner.display(install)
+    # the index travels in uv's own variables, out of sight of other users' `ps`; the log hides its password
+    for step in steps[:2]:
+        assert step.env["UV_INDEX_URL"] == step.env["UV_DEFAULT_INDEX"] == "https://user:pw@mirror/simple"
+        assert not any("pw@" in arg for arg in step.argv)
+        assert shown(step).startswith("UV_INDEX_URL=https://***@mirror/simple UV_DEFAULT_INDEX=https://***@")
 
 
 def test_plan_with_pip_and_offline_uses_venv_and_no_index(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from envcheck.errors import UsageError
 from envcheck.profiles import Profile
+from envcheck.redaction import redact_credentials
 
 
 @dataclass(frozen=True)
@@ -25,24 +26,53 @@ class IndexOptions:
     offline: bool = False
 
     def pip_args(self, *, uv: bool) -> list[str]:
+        """What stays on the command line: local links and offline mode. URLs go by ``environment``."""
         args: list[str] = []
-        if self.index_url:
-            args += ["--index-url", self.index_url]
-        for url in self.extra_index_urls:
-            args += ["--extra-index-url", url]
-        for link in self.find_links:
-            args += ["--find-links", link]
+        if not self._links_by_environment:
+            for link in self.find_links:
+                args += ["--find-links", link]
         if self.offline:
             # uv has a real offline mode (its cache only); pip's nearest is "no index, local links only"
             args += ["--offline"] if uv else ["--no-index"]
         return args
+
+    def environment(self, *, uv: bool) -> dict[str, str]:
+        """The index URLs as the installer's own variables.
+
+        Any local user can read a program's arguments (``ps``), only its owner its environment: credentials
+        in an index URL are passed this way. Links go this way too when one of them holds credentials (a
+        command-line value would replace the variable's, so they travel together).
+        """
+        env: dict[str, str] = {}
+        links = self.find_links if self._links_by_environment else ()
+        if uv:
+            if self.index_url:
+                # both spellings, so that a user's own UV_DEFAULT_INDEX cannot win over the index asked for
+                env["UV_INDEX_URL"] = env["UV_DEFAULT_INDEX"] = self.index_url
+            if self.extra_index_urls:
+                env["UV_EXTRA_INDEX_URL"] = " ".join(self.extra_index_urls)
+            if links:
+                env["UV_FIND_LINKS"] = ",".join(links)
+        else:
+            if self.index_url:
+                env["PIP_INDEX_URL"] = self.index_url
+            if self.extra_index_urls:
+                env["PIP_EXTRA_INDEX_URL"] = " ".join(self.extra_index_urls)
+            if links:
+                env["PIP_FIND_LINKS"] = " ".join(links)
+        return env
+
+    @property
+    def _links_by_environment(self) -> bool:
+        return any(redact_credentials(link) != link for link in self.find_links)
 
 
 INSTALL_TIMEOUT = 3600.0  # TensorFlow and its CUDA wheels are gigabytes on a slow line
 
 
 def pip_install_argv(python: str, index: IndexOptions) -> list[str]:
-    """The environment's own pip, quiet about itself, with the index options; requirements go after."""
+    """The environment's own pip, quiet about itself, with the index options that are not URLs (those travel
+    in ``index.environment(uv=False)``); requirements go after."""
     argv = [python, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
     return argv + index.pip_args(uv=False)
 

@@ -106,7 +106,8 @@ class CondaBackend:
             python = os.fspath(python_in(request.prefix))
             argv = pip_install_argv(python, request.index)
             # a user-wide PIP_REQUIRE_VIRTUALENV would refuse a conda prefix, which is not a virtualenv
-            steps.append(Step("install", tuple(argv + requirements), INSTALL_TIMEOUT, {"PIP_REQUIRE_VIRTUALENV": "0"}))
+            env = {"PIP_REQUIRE_VIRTUALENV": "0", **request.index.environment(uv=False)}
+            steps.append(Step("install", tuple(argv + requirements), INSTALL_TIMEOUT, env))
         return steps
 
     def _solve_args(self, command: str, request: BuildRequest) -> list[str]:

@@ -32,8 +32,8 @@ class VenvBackend:
             argv = [os.fspath(find_uv()), "venv", "--seed", "--no-project", "--python", os.fspath(request.interpreter)]
             argv += request.index.pip_args(uv=True)  # --seed downloads pip
             argv.append(prefix)
-        else:
-            argv = [os.fspath(request.interpreter), "-m", "venv", prefix]
+            return [Step("create", tuple(argv), CREATE_TIMEOUT, request.index.environment(uv=True))]
+        argv = [os.fspath(request.interpreter), "-m", "venv", prefix]
         return [Step("create", tuple(argv), CREATE_TIMEOUT)]
 
     def install_steps(self, request: BuildRequest) -> list[Step]:
@@ -44,4 +44,5 @@ class VenvBackend:
             argv += request.index.pip_args(uv=True)
         else:
             argv = pip_install_argv(python, request.index)
-        return [Step("install", tuple(argv + requirements), INSTALL_TIMEOUT)]
+        env = request.index.environment(uv=self.installer == "uv")
+        return [Step("install", tuple(argv + requirements), INSTALL_TIMEOUT, env)]

@@ -2,7 +2,8 @@
 
 Stand-alone and standard library only at module level; uses the target environment's own jupyter_client, as
 Jupyter would. Input: {"kernel_name": "envcheck-deep-learning", "timeout": 60}.
-Usage: python -I kernel.py CONTROL_DIR  (writes CONTROL_DIR/output.json after every step)
+Usage: python -I kernel.py CONTROL_DIR  (writes CONTROL_DIR/output.json after every step; the kernel's
+connection file goes to CONTROL_DIR/runtime)
 """
 
 import json
@@ -83,6 +84,12 @@ def main(control_dir):
     timeout = float(request.get("timeout", 60))
     answer = {"kernel_name": name, "stage": "import jupyter_client", "complete": False, "started": False}
     write(control_dir, answer)
+    # The connection file holds the key that authenticates to the kernel. Written inside the control
+    # directory, it goes with it: the host removes that folder however the probe ends (answered, failed,
+    # killed for its time limit, interrupted), where Jupyter's runtime folder would keep it.
+    runtime = os.path.join(control_dir, "runtime")
+    os.makedirs(runtime, exist_ok=True)
+    os.environ["JUPYTER_RUNTIME_DIR"] = runtime
     try:
         import jupyter_client
 
