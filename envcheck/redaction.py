@@ -62,16 +62,16 @@ def redact_url(url: str) -> str:
 
 
 def _hide_values(text: str, *, keep: frozenset[str]) -> str:
-    """``a=1&b=2`` becomes ``a=***&b=***``; a bare value (``?SECRET``) is hidden whole."""
+    """``a=1&b=2`` becomes ``a=***&b=***``; a bare value (``?SECRET``, ``?dG9rZW4=``) is hidden whole."""
     pieces = []
     for piece in re.split(r"([&;])", text):
         if piece in ("&", ";", ""):
             pieces.append(piece)
             continue
-        key, equals, value = piece.partition("=")
-        if not equals:
+        key, _, value = piece.partition("=")
+        if not value or value.startswith("="):  # no value: the key is the secret (base64 ends in "=")
             pieces.append(HIDDEN)
-        elif key.lower() in keep or not value:
+        elif key.lower() in keep:
             pieces.append(piece)
         else:
             pieces.append(f"{key}={HIDDEN}")
@@ -154,7 +154,9 @@ class Redactor:
             if identity.user:
                 names.setdefault(identity.user, "<user>")  # a host named after its user stays <host>
         self._names = names
-        self._folded = {name.casefold(): replacement for name, replacement in names.items()}
+        self._folded: dict[str, str] = {}  # Windows paths: names compared without regard to case
+        for name, replacement in names.items():
+            self._folded.setdefault(name.casefold(), replacement)
 
     def text(self, value: str) -> str:
         value = redact_credentials(value)
