@@ -3,7 +3,7 @@
 Stand-alone and standard library only at module level; uses the target environment's own jupyter_client, as
 Jupyter would. Input: {"kernel_name": "envcheck-deep-learning", "timeout": 60}.
 Usage: python -I kernel.py CONTROL_DIR  (writes CONTROL_DIR/output.json after every step; the kernel's
-connection file goes to CONTROL_DIR/runtime)
+connection file goes to CONTROL_DIR/kernel-connection.json)
 """
 
 import json
@@ -50,11 +50,21 @@ def find_spec(answer, name):
     }
 
 
-def start_and_ask(answer, name, timeout):
-    from jupyter_client.manager import start_new_kernel
+def start_and_ask(answer, name, timeout, connection_file):
+    """Start the kernel as jupyter_client's start_new_kernel does, with its connection file at a place we name."""
+    from jupyter_client.manager import KernelManager
 
     started = time.perf_counter()
-    manager, client = start_new_kernel(startup_timeout=timeout, kernel_name=name)
+    manager = KernelManager(kernel_name=name, connection_file=connection_file)
+    manager.start_kernel()
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=timeout)
+    except RuntimeError:
+        client.stop_channels()
+        manager.shutdown_kernel()
+        raise
     try:
         answer["started"] = True
         answer["start_seconds"] = round(time.perf_counter() - started, 4)
@@ -86,10 +96,8 @@ def main(control_dir):
     write(control_dir, answer)
     # The connection file holds the key that authenticates to the kernel. Written inside the control
     # directory, it goes with it: the host removes that folder however the probe ends (answered, failed,
-    # killed for its time limit, interrupted), where Jupyter's runtime folder would keep it.
-    runtime = os.path.join(control_dir, "runtime")
-    os.makedirs(runtime, exist_ok=True)
-    os.environ["JUPYTER_RUNTIME_DIR"] = runtime
+    # killed for its time limit, interrupted), where the temporary folder would keep it.
+    connection_file = os.path.join(control_dir, "kernel-connection.json")
     try:
         import jupyter_client
 
@@ -110,7 +118,7 @@ def main(control_dir):
         answer["stage"] = "start"
         write(control_dir, answer)
         try:
-            start_and_ask(answer, name, timeout)
+            start_and_ask(answer, name, timeout, connection_file)
         except BaseException as exc:  # noqa: BLE001
             answer["start_error"] = error_facts(exc)
     answer["stage"] = "done"
