@@ -96,3 +96,19 @@ def test_ctrl_c_during_the_kernel_start_leaves_no_connection_file(places: tuple[
         if child.poll() is None:
             child.kill()
     assert everything_in(scratch, runtime) == []
+
+
+@pytest.mark.e2e
+def test_verify_with_a_real_kernel_leaves_the_temporary_folder_empty(dl_env: Path, tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "envcheck", "verify", "--prefix", str(dl_env), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "TMPDIR": str(scratch)},
+    )
+    checks = {c["id"]: c for c in json.loads(done.stdout)["checks"]}
+    assert checks["jupyter.kernel-start"]["status"] == "pass", checks["jupyter.kernel-start"]
+    assert everything_in(scratch) == []

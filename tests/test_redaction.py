@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass, replace
@@ -434,3 +436,40 @@ def test_setup_screen_and_logs_hide_secrets(
     assert plain.exit_code == code, plain.output
     if not code:
         assert "ERROR: No matching distribution" in texts[logs[0].name]
+
+
+# ---------------------------------------------------------------------------------------------- a real machine
+
+
+def _can_rename_the_machine() -> str | None:
+    """Why a UTS namespace with its own host name cannot be made here, or None when it can."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return "renaming the machine in a UTS namespace needs root"
+    if shutil.which("unshare") is None or shutil.which("hostname") is None:
+        return "unshare or hostname is not installed"
+    probe = subprocess.run(["unshare", "--uts", "hostname", "gpu"], capture_output=True, text=True, timeout=30)
+    return None if probe.returncode == 0 else f"unshare --uts is refused here: {probe.stderr.strip()}"
+
+
+@pytest.mark.skipif(_can_rename_the_machine() is not None, reason=str(_can_rename_the_machine()))
+def test_verify_on_a_machine_named_gpu_keeps_its_check_ids(tmp_path: Path) -> None:
+    profile = tmp_path / "tiny.toml"
+    profile.write_text(TINY, encoding="utf-8")
+    (tmp_path / "gpu").mkdir()
+    python = tmp_path / "gpu" / "python"  # a path through a folder named like the machine
+    python.symlink_to(sys.executable)
+    outputs = {}
+    for flag in ("--json", "--markdown"):
+        command = f'hostname gpu && exec "$@" {flag}'
+        argv = ["unshare", "--uts", "sh", "-c", command, "sh", sys.executable, "-m", "envcheck", "verify"]
+        done = subprocess.run(
+            [*argv, "--python", str(python), "--file", str(profile)], capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        outputs[flag] = done.stdout
+    document = json.loads(outputs["--json"])
+    ids = [c["id"] for c in document["checks"]]
+    assert "device.gpu-driver" in ids and all("<" not in i for i in ids)
+    assert document["environment"]["python"] == str(tmp_path / "<host>" / "python")
+    assert "| `device.gpu-driver` |" in outputs["--markdown"]
+    assert f"`{tmp_path / '<host>' / 'python'}`" in outputs["--markdown"]
