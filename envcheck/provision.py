@@ -46,8 +46,9 @@ from envcheck.locations import (
 )
 from envcheck.marker import Marker, read_marker, remove_marker, write_marker
 from envcheck.probes import run_probe
-from envcheck.profiles import Profile
+from envcheck.profiles import Profile, profile_args
 from envcheck.progress import NullReporter, Reporter
+from envcheck.shell import command
 from envcheck.targets import find_interpreter
 
 PROBE_TIMEOUT = 60.0
@@ -194,10 +195,8 @@ def kernel_name(request: SetupRequest) -> str | None:
 
 
 def next_command(request: SetupRequest) -> str:
-    if request.prefix is None and request.profile.name == "deep-learning":
-        return "envcheck verify"
-    where = f"--prefix {request.target}" if request.prefix is not None else f"--profile {request.profile.name}"
-    return f"envcheck verify {where}"
+    """The verify command for the environment just built, as the user types it (paths quoted)."""
+    return command("envcheck", "verify", *where_args(request))
 
 
 def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -> SetupResult:
@@ -293,18 +292,19 @@ def _refuse_foreign(prefix: Path, state: PrefixState, request: SetupRequest) -> 
     if state is PrefixState.FOREIGN_ENV:
         raise RefusedError(
             f"{prefix} is a Python environment that envcheck did not create; it will not change or delete it",
-            f"check it instead with: envcheck verify --prefix {prefix}; or choose another --prefix",
+            f"check it instead with: {command('envcheck', 'verify', '--prefix', prefix)}; or choose another --prefix",
         )
     if state is PrefixState.INCOMPLETE and not request.recreate:
         raise SetupError(
             f"{prefix} is incomplete (an earlier setup did not finish)",
-            f"rebuild it with: envcheck setup {_where(request)} --recreate",
+            f"rebuild it with: {command('envcheck', 'setup', *where_args(request), '--recreate')}",
         )
 
 
 def _refuse_a_different_build(request: SetupRequest, marker: Marker) -> None:
     """An existing environment keeps its backend and its interpreter; changing either needs --recreate."""
-    rebuild = f"rebuild it with: envcheck setup {_where(request)} --backend {request.backend} --recreate"
+    rebuild_args = ["envcheck", "setup", *where_args(request), "--backend", request.backend, "--recreate"]
+    rebuild = f"rebuild it with: {command(*rebuild_args)}"
     if marker.backend != request.backend:
         raise UsageError(f"{request.target} was made with the {marker.backend} backend, not {request.backend}", rebuild)
     if request.python is not None:
@@ -314,19 +314,23 @@ def _refuse_a_different_build(request: SetupRequest, marker: Marker) -> None:
         if version != marker.python:
             raise UsageError(
                 f"{request.target} uses Python {marker.python}; {interpreter} is Python {version}",
-                f"{rebuild} --python {request.python}",
+                f"rebuild it with: {command(*rebuild_args, '--python', request.python)}",
             )
 
 
-def _where(request: SetupRequest) -> str:
-    return f"--prefix {request.target}" if request.prefix is not None else f"--profile {request.profile.name}"
+def where_args(request: SetupRequest) -> list[str]:
+    """The options that name this environment and its profile again: --profile/--file and --prefix."""
+    where = list(profile_args(request.profile))
+    if request.prefix is not None:
+        where += ["--prefix", os.fspath(request.target)]
+    return where
 
 
 def chosen_interpreter(request: SetupRequest, *, create: bool) -> Path:
     """--python, else the interpreter running envcheck; an existing environment keeps its own."""
     if not create:
         return python_in(request.target)
-    return find_interpreter(request.python) if request.python else Path(sys.executable)
+    return find_interpreter(request.python, provide=True) if request.python else Path(sys.executable)
 
 
 def _preflight(request: SetupRequest, backend: Backend, *, create: bool) -> tuple[Path, str]:
@@ -367,11 +371,14 @@ def _preflight(request: SetupRequest, backend: Backend, *, create: bool) -> tupl
 
 
 def _python_hint(request: SetupRequest, spec: Any) -> str:
-    candidates = [f"python3.{minor}" for minor in range(20, 7, -1) if spec.contains(f"3.{minor}.0")]
-    found = [shutil.which(c) for c in candidates]
+    """A --python that works: an interpreter in range found on PATH, else a version uv can provide."""
+    minors = [minor for minor in range(20, 7, -1) if spec.contains(f"3.{minor}.0")]
+    found = [shutil.which(f"python3.{minor}") for minor in minors]
     usable = [f for f in found if f]
-    example = usable[0] if usable else f"/path/to/{candidates[0] if candidates else 'python3'}"
-    return f"run: envcheck setup {_where(request)} --python {example}"
+    choice = usable[0] if usable else (f"3.{minors[0]}" if minors else None)
+    if choice is None:
+        return f"give an interpreter within {spec} with --python PATH"
+    return f"run: {command('envcheck', 'setup', *where_args(request), '--python', choice)}"
 
 
 def _nearest_existing(path: Path) -> Path:
