@@ -37,10 +37,10 @@ class _Commands(TyperGroup):
         except _CLICK_ERROR as exc:
             argv: list[str] = ctx.meta.get(_ARGV, [])
             name = next((a for a in argv if not a.startswith("-")), None)
-            known = name in self.list_commands(ctx)
-            hint = f"see: envcheck {name} --help" if known else "see: envcheck --help"
+            command = name if name in self.list_commands(ctx) else None
+            hint = f"run: envcheck {command} --help" if command else "run: envcheck --help"
             message = exc.format_message()  # type: ignore[attr-defined]
-            _fail(name if known else "envcheck", ExitCode.USAGE, _one_line(message), hint, as_json="--json" in argv)
+            _fail(command or "envcheck", ExitCode.USAGE, _one_line(message), hint, as_json="--json" in argv)
 
 
 app = typer.Typer(
