@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import platform
 import re
 import shutil
 import signal
@@ -49,7 +50,7 @@ from envcheck.probes import run_probe
 from envcheck.profiles import Profile, profile_args
 from envcheck.progress import NullReporter, Reporter
 from envcheck.shell import command
-from envcheck.targets import find_interpreter
+from envcheck.targets import VERSION_REQUEST, find_interpreter
 
 PROBE_TIMEOUT = 60.0
 IMPORT_CHECK_TIMEOUT = 600.0
@@ -168,7 +169,7 @@ def up_to_date(request: SetupRequest) -> SetupResult | None:
 
 
 def plan_steps(
-    request: SetupRequest, backend: Backend, interpreter: Path, python_version: str, *, create: bool
+    request: SetupRequest, backend: Backend, interpreter: Path, python_version: str | None, *, create: bool
 ) -> list[Step]:
     """The programs setup would run for this request, in order (the import check is a probe, not a step)."""
     build = BuildRequest(
@@ -220,7 +221,7 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
 
     reporter.phase("pre-flight")
     interpreter, python_version = _preflight(request, backend, create=create)
-    reporter.done("pre-flight", f"Python {python_version}")
+    reporter.done("pre-flight", f"Python {python_version or request.profile.python}")
 
     steps = plan_steps(request, backend, interpreter, python_version, create=create)
     log_path = _new_log_path(request.profile.name)
@@ -233,6 +234,7 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
         log.write(f"envcheck {__version__} setup of profile {request.profile.name} into {prefix}\n")
         try:
             registered = _run_steps(steps, rollback, log, reporter)
+            python_version = _environment_python(prefix)
             reporter.phase("import check")
             versions = _import_check(prefix, request.profile, log)
             reporter.done("import check", f"{len([v for v in versions.values() if v])} packages")
@@ -307,7 +309,13 @@ def _refuse_a_different_build(request: SetupRequest, marker: Marker) -> None:
     rebuild = f"rebuild it with: {command(*rebuild_args)}"
     if marker.backend != request.backend:
         raise UsageError(f"{request.target} was made with the {marker.backend} backend, not {request.backend}", rebuild)
-    if request.python is not None:
+    if request.python is not None and VERSION_REQUEST.match(request.python):
+        if marker.python != request.python and not marker.python.startswith(request.python + "."):
+            raise UsageError(
+                f"{request.target} uses Python {marker.python}, not {request.python}",
+                f"rebuild it with: {command(*rebuild_args, '--python', request.python)}",
+            )
+    elif request.python is not None:
         interpreter = find_interpreter(request.python)
         outcome = run_probe(interpreter, "interpreter", timeout=PROBE_TIMEOUT)
         version = str((outcome.data or {}).get("version", "unknown"))
@@ -333,8 +341,52 @@ def chosen_interpreter(request: SetupRequest, *, create: bool) -> Path:
     return find_interpreter(request.python, provide=True) if request.python else Path(sys.executable)
 
 
-def _preflight(request: SetupRequest, backend: Backend, *, create: bool) -> tuple[Path, str]:
-    """Check everything that can be checked before a download; return the interpreter and its version."""
+def _preflight(request: SetupRequest, backend: Backend, *, create: bool) -> tuple[Path, str | None]:
+    """Check everything that can be checked before a download; return the interpreter and its version.
+
+    A new conda environment gets its python from conda: no local interpreter needs to be in the profile's
+    range, and the version is what --python asks for, the running one where the profile allows it, or None
+    (the profile's range, left to the solver).
+    """
+    from_conda = (
+        create and backend.name == "conda" and (request.python is None or VERSION_REQUEST.match(request.python))
+    )
+    version: str | None
+    if from_conda:
+        # the interpreter is not used: conda installs python itself
+        interpreter, version = Path(sys.executable), _conda_python(request)
+    else:
+        interpreter, version = _interpreter_in_range(request, create=create)
+    backend.preflight()
+    if create:
+        target = request.target
+        existing = _nearest_existing(target)
+        if not os.access(existing, os.W_OK):
+            raise UsageError(f"cannot write to {existing}", "choose a writable place with --prefix PATH")
+        free_gb = shutil.disk_usage(existing).free / 1e9
+        if free_gb < request.profile.disk_gb:
+            raise UsageError(
+                f"{existing} has {free_gb:.1f} GB free; this environment takes about {request.profile.disk_gb} GB",
+                "free some space or choose another disk with --prefix PATH",
+            )
+    return interpreter, version
+
+
+def _conda_python(request: SetupRequest) -> str | None:
+    """The python a new conda environment asks for: --python X.Y, else this one where the profile allows it."""
+    spec = request.profile.python
+    if request.python is not None:
+        if not spec.contains(Version(request.python), prereleases=True):
+            raise UsageError(
+                f"profile {request.profile.name!r} needs Python {spec} (TensorFlow's wheels), not {request.python}",
+                _python_hint(request, spec),
+            )
+        return request.python
+    running = platform.python_version()
+    return running if spec.contains(Version(running), prereleases=True) else None
+
+
+def _interpreter_in_range(request: SetupRequest, *, create: bool) -> tuple[Path, str]:
     interpreter = chosen_interpreter(request, create=create)
     outcome = run_probe(interpreter, "interpreter", timeout=PROBE_TIMEOUT)
     if outcome.data is None:
@@ -355,19 +407,15 @@ def _preflight(request: SetupRequest, backend: Backend, *, create: bool) -> tupl
             f"profile {request.profile.name!r} needs Python {spec} (TensorFlow's wheels); {interpreter} is {version}",
             _python_hint(request, spec),
         )
-    backend.preflight()
-    if create:
-        target = request.target
-        existing = _nearest_existing(target)
-        if not os.access(existing, os.W_OK):
-            raise UsageError(f"cannot write to {existing}", "choose a writable place with --prefix PATH")
-        free_gb = shutil.disk_usage(existing).free / 1e9
-        if free_gb < request.profile.disk_gb:
-            raise UsageError(
-                f"{existing} has {free_gb:.1f} GB free; this environment takes about {request.profile.disk_gb} GB",
-                "free some space or choose another disk with --prefix PATH",
-            )
     return interpreter, version
+
+
+def _environment_python(prefix: Path) -> str:
+    """The version of the python inside the environment just built, for the marker and the summary."""
+    outcome = run_probe(python_in(prefix), "interpreter", timeout=PROBE_TIMEOUT)
+    if outcome.data is None:
+        raise SetupError(f"the new environment's python does not start: {outcome.failure}")
+    return str(outcome.data["version"])
 
 
 def _python_hint(request: SetupRequest, spec: Any) -> str:
