@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import ntpath
 import posixpath
-import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
 
+from envcheck import shell
 from envcheck.checks.evidence import Evidence, ProbeFault, as_version
 from envcheck.locations import kernel_install_argv
 from envcheck.profiles import TENSORFLOW_DISTRIBUTIONS, Package
@@ -19,14 +19,9 @@ from envcheck.results import CheckResult, Status
 # ---------------------------------------------------------------------------------------------- hints
 
 
-def quote(arg: str, platform: str = "linux") -> str:
-    if platform == "win32":
-        return f'"{arg}"' if (not arg or any(c in arg for c in " &|<>^()'")) else arg
-    return shlex.quote(arg)
-
-
 def command(ev: Evidence, *parts: str) -> str:
-    return " ".join(quote(p, ev.platform) for p in parts)
+    """A command line for the target's platform, each argument quoted (envcheck.shell builds every one)."""
+    return shell.join(parts, platform=ev.platform)
 
 
 def pip_install(ev: Evidence, *requirements: str, flags: Sequence[str] = ()) -> str:
