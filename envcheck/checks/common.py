@@ -24,8 +24,22 @@ def command(ev: Evidence, *parts: str) -> str:
     return shell.join(parts, platform=ev.platform)
 
 
+def externally_managed(ev: Evidence) -> bool:
+    """A system python whose packages its distribution manages (PEP 668): pip refuses to install into it."""
+    return bool((ev.probe.get("venv") or {}).get("externally_managed"))
+
+
 def pip_install(ev: Evidence, *requirements: str, flags: Sequence[str] = ()) -> str:
-    """The install command for the target: its own pip, or uv's pip where the environment has no pip."""
+    """The install command for the target: its own pip, or uv's pip where the environment has no pip.
+
+    A system python under PEP 668 gets no pip command (pip stops with externally-managed-environment):
+    the fix there is an environment of its own, which ``envcheck setup`` makes with everything in it.
+    """
+    if externally_managed(ev):
+        return (
+            f"{command(ev, 'envcheck', 'setup', *ev.profile_args)}  (this python's packages are managed by the"
+            " system (PEP 668), so pip refuses to install into it; setup makes an environment of its own)"
+        )
     if ev.probe.get("pip", True):
         return command(ev, ev.python, "-m", "pip", "install", *flags, *requirements)
     return command(ev, "uv", "pip", "install", "--python", ev.python, *flags, *requirements)
