@@ -55,6 +55,7 @@ from envcheck.targets import VERSION_REQUEST, find_interpreter
 PROBE_TIMEOUT = 60.0
 IMPORT_CHECK_TIMEOUT = 600.0
 KERNEL_TIMEOUT = 120.0
+NEWEST_PYTHON_MINOR = 14  # the newest CPython release: a hint never asks for a Python that does not exist
 
 
 class Action(str, Enum):
@@ -420,7 +421,7 @@ def _environment_python(prefix: Path) -> str:
 
 def _python_hint(request: SetupRequest, spec: Any) -> str:
     """A --python that works: an interpreter in range found on PATH, else a version uv can provide."""
-    minors = [minor for minor in range(20, 7, -1) if spec.contains(f"3.{minor}.0")]
+    minors = [minor for minor in range(NEWEST_PYTHON_MINOR, 7, -1) if spec.contains(f"3.{minor}.0")]
     found = [shutil.which(f"python3.{minor}") for minor in minors]
     usable = [f for f in found if f]
     choice = usable[0] if usable else (f"3.{minors[0]}" if minors else None)
