@@ -225,3 +225,21 @@ def test_a_full_disk_under_envchecks_home_is_one_line_exit_3_and_nothing_half_bu
     assert document["error"]["message"].startswith("No space left on device")
     assert "free some space" in document["error"]["hint"]
     assert not (tmp_path / "env").exists()
+
+
+def test_recreate_on_a_read_only_disk_is_one_line_and_keeps_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    FakeInstaller(monkeypatch)
+    profile = tmp_path / "mini.toml"
+    profile.write_text(MINI)
+    with tmpfs(tmp_path / "disk", "64m") as disk:
+        prefix = disk / "env"
+        args = ["setup", "--file", str(profile), "--prefix", str(prefix), "--json"]
+        assert cli.invoke(app, args).exit_code == 0
+        remount_read_only(disk)
+        result = cli.invoke(app, [*args, "--recreate"])
+        assert result.exit_code in (2, 3)
+        document = assert_one_error(result, result.exit_code, "setup")
+        assert str(disk) in document["error"]["message"]
+        assert (prefix / "envcheck-marker.json").is_file()  # the environment is where it was, untouched
