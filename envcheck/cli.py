@@ -5,6 +5,7 @@ No subprocess calls and no rules here; errors become text in one place, ``_bound
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import sys
@@ -13,11 +14,37 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from envcheck import __version__
 from envcheck.errors import EnvcheckError, ExitCode
 
+# click's base of usage errors; typer exports only a subclass of it (and newer typer vendors click privately)
+_CLICK_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_ARGV = "envcheck.argv"
+
+
+class _Commands(TyperGroup):
+    """The command group: an option click refuses is reported like every other error (one line, envelope)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        ctx.meta[_ARGV] = list(args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _CLICK_ERROR as exc:
+            argv: list[str] = ctx.meta.get(_ARGV, [])
+            name = next((a for a in argv if not a.startswith("-")), None)
+            command = name if name in self.list_commands(ctx) else None
+            hint = f"run: envcheck {command} --help" if command else "run: envcheck --help"
+            message = exc.format_message()  # type: ignore[attr-defined]
+            _fail(command or "envcheck", ExitCode.USAGE, _one_line(message), hint, as_json="--json" in argv)
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="envcheck",
     help="Set up, verify and smoke-test a deep-learning Python environment.",
     add_completion=False,
@@ -45,22 +72,50 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Show only the res
 
 
 def _boundary(func: F) -> F:
-    """Turn envcheck's errors into one error line and one hint line on stderr, and the documented exit code.
+    """Turn whatever ends a command early into one error line, one hint line and a documented exit code.
 
-    With --json a script also gets the error on stdout, in the usual envelope with status "error".
+    envcheck's own errors carry their message, hint and code; an OSError (a full or read-only disk) or any
+    other unexpected error becomes exit 3 in the same form, never a traceback. With --json a script also
+    gets the error on stdout, in the usual envelope.
     """
     command = func.__name__.removesuffix("_command").replace("_", "-")
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = bool(kwargs.get("json_output"))
         try:
             return func(*args, **kwargs)
         except EnvcheckError as exc:
-            _fail(command, exc.exit_code, exc.message, exc.hint, as_json=bool(kwargs.get("json_output")))
+            _fail(command, exc.exit_code, exc.message, exc.hint, as_json=as_json)
         except KeyboardInterrupt:
-            _fail(command, ExitCode.INTERRUPTED, "interrupted", None, as_json=bool(kwargs.get("json_output")))
+            _fail(command, ExitCode.INTERRUPTED, "interrupted", None, as_json=as_json)
+        except (typer.Exit, typer.Abort, _CLICK_ERROR):
+            raise  # an exit code chosen on purpose, or a usage error for the group's boundary
+        except OSError as exc:
+            _fail(command, ExitCode.UNUSABLE, _os_error_text(exc), _os_error_hint(exc), as_json=as_json)
+        except Exception as exc:  # noqa: BLE001 - the one boundary where anything unforeseen becomes one line
+            message = f"envcheck could not finish: {type(exc).__name__}: {_one_line(str(exc))}"
+            _fail(command, ExitCode.UNUSABLE, message, "run again with -v; if it persists, report it", as_json=as_json)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _os_error_text(exc: OSError) -> str:
+    reason = exc.strerror or _one_line(str(exc)) or type(exc).__name__
+    where = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+    return f"{reason}: {where}" if where else reason
+
+
+def _os_error_hint(exc: OSError) -> str:
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return "free some space on that disk, or choose another place with --prefix PATH"
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "choose a writable place with --prefix PATH (or ENVCHECK_HOME for envcheck's own files)"
+    return "check that path's disk and permissions, then run the command again"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:500]
 
 
 def _fail(command: str, code: ExitCode, message: str, hint: str | None, *, as_json: bool) -> NoReturn:
@@ -71,9 +126,9 @@ def _fail(command: str, code: ExitCode, message: str, hint: str | None, *, as_js
     hint = None if hint is None else redact_credentials(hint)
     _print_error(message, hint)
     if as_json:
-        from envcheck.report import envelope
+        from envcheck.report import envelope, status_of
 
-        emit_json(envelope(command, "error", code, error={"message": message, "hint": hint}))
+        emit_json(envelope(command, status_of(code), code, error={"message": message, "hint": hint}))
     raise typer.Exit(int(code))
 
 
@@ -158,7 +213,7 @@ def setup(
     from envcheck.profiles import load_profile
     from envcheck.provision import SetupRequest, default_backend, setup_environment
     from envcheck.render import RichReporter, stderr_console, stdout_console
-    from envcheck.report import envelope
+    from envcheck.report import envelope, status_of
 
     chosen = load_profile(profile, file)
     request = SetupRequest(
@@ -181,7 +236,7 @@ def setup(
     reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or json_output and not verbose)
     result = setup_environment(request, reporter)
     if json_output:
-        emit_json(envelope("setup", "ok", ExitCode.OK, **result.to_json()))
+        emit_json(envelope("setup", status_of(ExitCode.OK), ExitCode.OK, **result.to_json()))
     else:
         from envcheck.render.setup import render_setup
 
@@ -194,6 +249,9 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="conda (environment.yml) or pip (requirements.txt).")] = "conda",
     profile: ProfileOpt = None,
     file: FileOpt = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help='Print one JSON document on stdout, the file\'s text under "content".')
+    ] = False,
 ) -> None:
     """Print a profile as environment.yml or requirements.txt, to use with your own tools."""
     import platform
@@ -202,7 +260,16 @@ def export(
     from envcheck.profiles import load_profile
 
     # python is pinned to the interpreter running envcheck, as `setup` would build it, where the profile allows
-    sys.stdout.write(export_text(load_profile(profile, file), fmt, platform.python_version()))
+    chosen = load_profile(profile, file)
+    text = export_text(chosen, fmt, platform.python_version())
+    if json_output:
+        from envcheck.report import envelope, status_of
+
+        emit_json(
+            envelope("export", status_of(ExitCode.OK), ExitCode.OK, profile=chosen.name, format=fmt, content=text)
+        )
+        return
+    sys.stdout.write(text)
     sys.stdout.flush()
 
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from envcheck.errors import ProgramNotFoundError
+from envcheck.shell import command
 
 MARKER_NAME = "envcheck-marker.json"
 LOG_NAME = "envcheck-setup.log"
@@ -67,7 +68,7 @@ def find_uv() -> Path:
             return Path(found)
     raise ProgramNotFoundError(
         "uv is not installed",
-        f"install it with: {sys.executable} -m pip install uv  (or use --installer pip)",
+        f"install it with: {command(sys.executable, '-m', 'pip', 'install', 'uv')}  (or use --installer pip)",
     )
 
 

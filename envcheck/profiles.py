@@ -104,6 +104,18 @@ def profiles_dir() -> Path:
     return Path(str(resources.files("envcheck.profiles_data")))
 
 
+def profile_args(profile: Profile) -> tuple[str, ...]:
+    """How to name this profile again on envcheck's command line: nothing for the default, --profile or --file."""
+    try:
+        builtin = profile.source.resolve().parent == profiles_dir().resolve()
+    except OSError:
+        builtin = False
+    if not builtin:
+        # absolute: the command must still work when typed from another folder
+        return ("--file", str(profile.source.expanduser().absolute()))
+    return () if profile.name == DEFAULT_PROFILE else ("--profile", profile.name)
+
+
 def available_profiles() -> list[str]:
     return sorted(p.stem for p in profiles_dir().glob("*.toml"))
 

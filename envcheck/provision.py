@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import platform
 import re
 import shutil
 import signal
@@ -46,14 +47,16 @@ from envcheck.locations import (
 )
 from envcheck.marker import Marker, read_marker, remove_marker, write_marker
 from envcheck.probes import run_probe
-from envcheck.profiles import Profile
+from envcheck.profiles import Profile, profile_args
 from envcheck.progress import NullReporter, Reporter
 from envcheck.redaction import redact_credentials
-from envcheck.targets import find_interpreter
+from envcheck.shell import command
+from envcheck.targets import VERSION_REQUEST, find_interpreter
 
 PROBE_TIMEOUT = 60.0
 IMPORT_CHECK_TIMEOUT = 600.0
 KERNEL_TIMEOUT = 120.0
+NEWEST_PYTHON_MINOR = 14  # the newest CPython release: a hint never asks for a Python that does not exist
 
 
 class Action(str, Enum):
@@ -168,7 +171,7 @@ def up_to_date(request: SetupRequest) -> SetupResult | None:
 
 
 def plan_steps(
-    request: SetupRequest, backend: Backend, interpreter: Path, python_version: str, *, create: bool
+    request: SetupRequest, backend: Backend, interpreter: Path, python_version: str | None, *, create: bool
 ) -> list[Step]:
     """The programs setup would run for this request, in order (the import check is a probe, not a step)."""
     build = BuildRequest(
@@ -195,10 +198,8 @@ def kernel_name(request: SetupRequest) -> str | None:
 
 
 def next_command(request: SetupRequest) -> str:
-    if request.prefix is None and request.profile.name == "deep-learning":
-        return "envcheck verify"
-    where = f"--prefix {request.target}" if request.prefix is not None else f"--profile {request.profile.name}"
-    return f"envcheck verify {where}"
+    """The verify command for the environment just built, as the user types it (paths quoted)."""
+    return command("envcheck", "verify", *where_args(request))
 
 
 def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -> SetupResult:
@@ -222,7 +223,7 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
 
     reporter.phase("pre-flight")
     interpreter, python_version = _preflight(request, backend, create=create)
-    reporter.done("pre-flight", f"Python {python_version}")
+    reporter.done("pre-flight", f"Python {python_version or request.profile.python}")
 
     steps = plan_steps(request, backend, interpreter, python_version, create=create)
     log_path = _new_log_path(request.profile.name)
@@ -235,6 +236,7 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
         log.write(f"envcheck {__version__} setup of profile {request.profile.name} into {prefix}\n")
         try:
             registered = _run_steps(steps, rollback, log, reporter)
+            python_version = _environment_python(prefix)
             reporter.phase("import check")
             versions = _import_check(prefix, request.profile, log)
             reporter.done("import check", f"{len([v for v in versions.values() if v])} packages")
@@ -294,44 +296,99 @@ def _refuse_foreign(prefix: Path, state: PrefixState, request: SetupRequest) -> 
     if state is PrefixState.FOREIGN_ENV:
         raise RefusedError(
             f"{prefix} is a Python environment that envcheck did not create; it will not change or delete it",
-            f"check it instead with: envcheck verify --prefix {prefix}; or choose another --prefix",
+            f"check it instead with: {command('envcheck', 'verify', '--prefix', prefix)}; or choose another --prefix",
         )
     if state is PrefixState.INCOMPLETE and not request.recreate:
         raise SetupError(
             f"{prefix} is incomplete (an earlier setup did not finish)",
-            f"rebuild it with: envcheck setup {_where(request)} --recreate",
+            f"rebuild it with: {command('envcheck', 'setup', *where_args(request), '--recreate')}",
         )
 
 
 def _refuse_a_different_build(request: SetupRequest, marker: Marker) -> None:
     """An existing environment keeps its backend and its interpreter; changing either needs --recreate."""
-    rebuild = f"rebuild it with: envcheck setup {_where(request)} --backend {request.backend} --recreate"
+    rebuild_args = ["envcheck", "setup", *where_args(request), "--backend", request.backend, "--recreate"]
+    rebuild = f"rebuild it with: {command(*rebuild_args)}"
     if marker.backend != request.backend:
         raise UsageError(f"{request.target} was made with the {marker.backend} backend, not {request.backend}", rebuild)
-    if request.python is not None:
+    if request.python is not None and VERSION_REQUEST.match(request.python):
+        if marker.python != request.python and not marker.python.startswith(request.python + "."):
+            raise UsageError(
+                f"{request.target} uses Python {marker.python}, not {request.python}",
+                f"rebuild it with: {command(*rebuild_args, '--python', request.python)}",
+            )
+    elif request.python is not None:
         interpreter = find_interpreter(request.python)
         outcome = run_probe(interpreter, "interpreter", timeout=PROBE_TIMEOUT)
         version = str((outcome.data or {}).get("version", "unknown"))
         if version != marker.python:
             raise UsageError(
                 f"{request.target} uses Python {marker.python}; {interpreter} is Python {version}",
-                f"{rebuild} --python {request.python}",
+                f"rebuild it with: {command(*rebuild_args, '--python', request.python)}",
             )
 
 
-def _where(request: SetupRequest) -> str:
-    return f"--prefix {request.target}" if request.prefix is not None else f"--profile {request.profile.name}"
+def where_args(request: SetupRequest) -> list[str]:
+    """The options that name this environment and its profile again: --profile/--file and --prefix."""
+    where = list(profile_args(request.profile))
+    if request.prefix is not None:
+        where += ["--prefix", os.fspath(request.target)]
+    return where
 
 
 def chosen_interpreter(request: SetupRequest, *, create: bool) -> Path:
     """--python, else the interpreter running envcheck; an existing environment keeps its own."""
     if not create:
         return python_in(request.target)
-    return find_interpreter(request.python) if request.python else Path(sys.executable)
+    return find_interpreter(request.python, provide=True) if request.python else Path(sys.executable)
 
 
-def _preflight(request: SetupRequest, backend: Backend, *, create: bool) -> tuple[Path, str]:
-    """Check everything that can be checked before a download; return the interpreter and its version."""
+def _preflight(request: SetupRequest, backend: Backend, *, create: bool) -> tuple[Path, str | None]:
+    """Check everything that can be checked before a download; return the interpreter and its version.
+
+    A new conda environment gets its python from conda: no local interpreter needs to be in the profile's
+    range, and the version is what --python asks for, the running one where the profile allows it, or None
+    (the profile's range, left to the solver).
+    """
+    from_conda = (
+        create and backend.name == "conda" and (request.python is None or VERSION_REQUEST.match(request.python))
+    )
+    version: str | None
+    if from_conda:
+        # the interpreter is not used: conda installs python itself
+        interpreter, version = Path(sys.executable), _conda_python(request)
+    else:
+        interpreter, version = _interpreter_in_range(request, create=create)
+    backend.preflight()
+    if create:
+        target = request.target
+        existing = _nearest_existing(target)
+        if not os.access(existing, os.W_OK):
+            raise UsageError(f"cannot write to {existing}", "choose a writable place with --prefix PATH")
+        free_gb = shutil.disk_usage(existing).free / 1e9
+        if free_gb < request.profile.disk_gb:
+            raise UsageError(
+                f"{existing} has {free_gb:.1f} GB free; this environment takes about {request.profile.disk_gb} GB",
+                "free some space or choose another disk with --prefix PATH",
+            )
+    return interpreter, version
+
+
+def _conda_python(request: SetupRequest) -> str | None:
+    """The python a new conda environment asks for: --python X.Y, else this one where the profile allows it."""
+    spec = request.profile.python
+    if request.python is not None:
+        if not spec.contains(Version(request.python), prereleases=True):
+            raise UsageError(
+                f"profile {request.profile.name!r} needs Python {spec} (TensorFlow's wheels), not {request.python}",
+                _python_hint(request, spec),
+            )
+        return request.python
+    running = platform.python_version()
+    return running if spec.contains(Version(running), prereleases=True) else None
+
+
+def _interpreter_in_range(request: SetupRequest, *, create: bool) -> tuple[Path, str]:
     interpreter = chosen_interpreter(request, create=create)
     outcome = run_probe(interpreter, "interpreter", timeout=PROBE_TIMEOUT)
     if outcome.data is None:
@@ -352,27 +409,26 @@ def _preflight(request: SetupRequest, backend: Backend, *, create: bool) -> tupl
             f"profile {request.profile.name!r} needs Python {spec} (TensorFlow's wheels); {interpreter} is {version}",
             _python_hint(request, spec),
         )
-    backend.preflight()
-    if create:
-        target = request.target
-        existing = _nearest_existing(target)
-        if not os.access(existing, os.W_OK):
-            raise UsageError(f"cannot write to {existing}", "choose a writable place with --prefix PATH")
-        free_gb = shutil.disk_usage(existing).free / 1e9
-        if free_gb < request.profile.disk_gb:
-            raise UsageError(
-                f"{existing} has {free_gb:.1f} GB free; this environment takes about {request.profile.disk_gb} GB",
-                "free some space or choose another disk with --prefix PATH",
-            )
     return interpreter, version
 
 
+def _environment_python(prefix: Path) -> str:
+    """The version of the python inside the environment just built, for the marker and the summary."""
+    outcome = run_probe(python_in(prefix), "interpreter", timeout=PROBE_TIMEOUT)
+    if outcome.data is None:
+        raise SetupError(f"the new environment's python does not start: {outcome.failure}")
+    return str(outcome.data["version"])
+
+
 def _python_hint(request: SetupRequest, spec: Any) -> str:
-    candidates = [f"python3.{minor}" for minor in range(20, 7, -1) if spec.contains(f"3.{minor}.0")]
-    found = [shutil.which(c) for c in candidates]
+    """A --python that works: an interpreter in range found on PATH, else a version uv can provide."""
+    minors = [minor for minor in range(NEWEST_PYTHON_MINOR, 7, -1) if spec.contains(f"3.{minor}.0")]
+    found = [shutil.which(f"python3.{minor}") for minor in minors]
     usable = [f for f in found if f]
-    example = usable[0] if usable else f"/path/to/{candidates[0] if candidates else 'python3'}"
-    return f"run: envcheck setup {_where(request)} --python {example}"
+    choice = usable[0] if usable else (f"3.{minors[0]}" if minors else None)
+    if choice is None:
+        return f"give an interpreter within {spec} with --python PATH"
+    return f"run: {command('envcheck', 'setup', *where_args(request), '--python', choice)}"
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -382,8 +438,15 @@ def _nearest_existing(path: Path) -> Path:
 
 
 def _new_log_path(profile: str) -> Path:
+    """A name no other run has taken: two failed setups in one process and one second keep both logs."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return logs_dir() / f"setup-{profile}-{stamp}-{os.getpid()}.log"
+    folder = logs_dir()
+    path = folder / f"setup-{profile}-{stamp}-{os.getpid()}.log"
+    count = 1
+    while path.exists():
+        count += 1
+        path = folder / f"setup-{profile}-{stamp}-{os.getpid()}-{count}.log"
+    return path
 
 
 def _run_steps(steps: list[Step], rollback: _Rollback, log: IO[str], reporter: Reporter) -> str | None:

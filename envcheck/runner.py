@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
+from envcheck import shell
 from envcheck.errors import ProgramNotFoundError
 from envcheck.redaction import redact_credentials
 
@@ -78,11 +79,7 @@ class Completed:
 
 def display(argv: Sequence[str]) -> str:
     """An argument list as one redacted line for logs and messages."""
-    return redact_credentials(" ".join(_quote(a) for a in argv))
-
-
-def _quote(arg: str) -> str:
-    return f"'{arg}'" if (not arg or any(c in arg for c in " \t'\"")) else arg
+    return redact_credentials(shell.join(argv))
 
 
 def run(

@@ -14,8 +14,10 @@ from typing import Any
 from envcheck import training
 from envcheck.errors import EnvironmentUnusableError, ExitCode, UsageError
 from envcheck.probes import ProbeOutcome, run_probe
+from envcheck.profiles import profile_args
 from envcheck.progress import NullReporter, Reporter
 from envcheck.results import CheckResult, Status, exit_code_for, overall_status
+from envcheck.shell import command
 from envcheck.targets import Target
 
 DEFAULT_EPOCHS = 2000
@@ -168,8 +170,10 @@ def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None
     started = time.monotonic()
     python = target.python
     if not python.exists():
+        where = ["--prefix", str(target.prefix)] if target.prefix is not None and target.origin == "prefix" else []
+        rebuild = command("envcheck", "setup", *profile_args(target.profile), *where, "--recreate")
         raise EnvironmentUnusableError(
-            f"no python interpreter at {python}", "recreate the environment with: envcheck setup --recreate"
+            f"no python interpreter at {python}", f"recreate the environment with: {rebuild}"
         )
     payload = {
         "levels": list(options.levels),

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from envcheck import runner
 from envcheck.errors import EnvironmentUnusableError, NoEnvironmentError, UsageError
-from envcheck.locations import default_prefix, python_in
+from envcheck.locations import default_prefix, find_uv, python_in
 from envcheck.marker import Marker, read_marker
-from envcheck.profiles import Profile, load_profile
+from envcheck.profiles import Profile, load_profile, profile_args
+from envcheck.shell import command
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ def resolve_target(
         if origin == "default":
             raise NoEnvironmentError(
                 f"no environment for profile {profile.name!r} at {where}",
-                f"create it with: envcheck setup --profile {profile.name}"
+                f"create it with: {command('envcheck', 'setup', *profile_args(profile))}"
                 " (or point at an existing one with --prefix PATH or --python PATH)",
             )
         raise NoEnvironmentError(f"no such environment: {where}", "check the path given to --prefix")
@@ -48,21 +52,68 @@ def resolve_target(
     if not interpreter.exists():
         raise EnvironmentUnusableError(
             f"{where} has no python interpreter ({interpreter} is missing)",
-            f"recreate it with: envcheck setup --prefix {where} --recreate",
+            f"recreate it with: {command('envcheck', 'setup', *profile_args(profile), '--prefix', where, '--recreate')}",
         )
     return Target(python=interpreter, prefix=where, profile=profile, marker=read_marker(where), origin=origin)
 
 
-def find_interpreter(python: str) -> Path:
-    """An interpreter given by path or by a name on PATH, such as ``python3``."""
+# "3.13" or "3.13.1": a Python version asked for by number instead of by path or name
+VERSION_REQUEST = re.compile(r"^(?P<major>[0-9]+)\.(?P<minor>[0-9]+)(?:\.[0-9]+)?$")
+UV_FIND_TIMEOUT = 60.0
+UV_INSTALL_TIMEOUT = 900.0  # a download of about 30 MB
+
+
+def find_interpreter(python: str, *, provide: bool = False) -> Path:
+    """An interpreter given by path, by a name on PATH (``python3``) or by version (``3.13``).
+
+    A version is looked up as ``python3.13`` on PATH, then among the interpreters uv knows; with ``provide``
+    uv downloads one when none is found (setup builds from it; verify only examines what exists).
+    """
     candidate = Path(python).expanduser()
     if candidate.is_dir():
         candidate = python_in(candidate)
-    if not candidate.exists():
-        found = shutil.which(python)
-        if found is None:
+    if candidate.exists():
+        return candidate.absolute()
+    found = shutil.which(python)
+    if found is not None:
+        return Path(found).absolute()
+    request = VERSION_REQUEST.match(python)
+    if request is None:
+        raise NoEnvironmentError(
+            f"no such interpreter: {python}",
+            "give a version (e.g. --python 3.12), a name on PATH or the path of a python executable",
+        )
+    named = shutil.which(f"python{request['major']}.{request['minor']}")
+    if named is not None and python.count(".") == 1:
+        return Path(named).absolute()
+    return _uv_python(python, provide=provide)
+
+
+def _uv_python(version: str, *, provide: bool) -> Path:
+    """Python ``version`` from uv: one it already knows, else (``provide``) one it downloads."""
+    uv = os.fspath(find_uv())
+    # --system: not the virtual environment envcheck itself may be running in
+    find = [uv, "python", "find", "--system", "--no-project", version]
+    completed = runner.run(find, timeout=UV_FIND_TIMEOUT)
+    if not completed.ok and provide:
+        install = runner.run([uv, "python", "install", version], timeout=UV_INSTALL_TIMEOUT)
+        if not install.ok:
             raise NoEnvironmentError(
-                f"no such interpreter: {python}", "give the path of a python executable, e.g. --python /usr/bin/python3"
+                f"no Python {version} here, and uv could not download one: {_last_line(install.stderr or install.stdout)}",
+                f"install Python {version} and give its path with --python PATH",
             )
-        candidate = Path(found)
-    return candidate.absolute()
+        completed = runner.run(find, timeout=UV_FIND_TIMEOUT)
+    path = completed.stdout.strip().splitlines()[-1:] if completed.ok else []
+    if not path:
+        hint = f"install it with: {command(uv, 'python', 'install', version)}; or give a path with --python PATH"
+        raise NoEnvironmentError(f"no Python {version} found (looked for python{_short(version)} and asked uv)", hint)
+    return Path(path[0].strip()).absolute()
+
+
+def _short(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def _last_line(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "no output"

@@ -37,7 +37,7 @@ from envcheck.errors import EnvcheckError, EnvironmentUnusableError, ExitCode
 from envcheck.locations import OWNER_NAME, find_uv, is_python_environment
 from envcheck.marker import read_marker
 from envcheck.probes import ProbeOutcome, run_probe
-from envcheck.profiles import DEFAULT_PROFILE, Profile, profiles_dir
+from envcheck.profiles import profile_args
 from envcheck.progress import NullReporter, Reporter
 from envcheck.results import CheckResult, Status, exit_code_for, overall_status
 from envcheck.targets import Target
@@ -163,7 +163,7 @@ def verify(
         kernel=kernel_outcome.data if kernel_outcome is not None else None,
         kernel_fault=_kernel_fault(kernel_outcome, timeout),
         kernel_name=kernel_name,
-        profile_args=_profile_args(profile),
+        profile_args=profile_args(profile),
         timeout=timeout,
         conda=_conda_facts(target, python, probe),
     )
@@ -325,16 +325,6 @@ def _conda_facts(target: Target, python: Path, probe: Mapping[str, Any]) -> Cond
     if target.prefix is None or not is_conda_prefix(target.prefix):
         return None
     return gather_conda(target.prefix, python, (probe.get("interpreter") or {}).get("prefix"))
-
-
-def _profile_args(profile: Profile) -> tuple[str, ...]:
-    try:
-        builtin = profile.source.resolve().parent == profiles_dir().resolve()
-    except OSError:
-        builtin = False
-    if not builtin:
-        return ("--file", str(profile.source))
-    return () if profile.name == DEFAULT_PROFILE else ("--profile", profile.name)
 
 
 def _facts(ev: Evidence) -> dict[str, Any]:

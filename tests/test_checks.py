@@ -324,7 +324,11 @@ def test_numpy_abi_message_fails_with_the_numpy_range() -> None:
     result = check(ev, "compat.numpy-abi")
     assert result.status is Status.FAIL
     assert "A module that was compiled using NumPy 1.x cannot be run in" in result.detail
-    assert result.hint == f"{PY} -m pip install 'numpy>=2.0.2'"
+    # numpy 2.4.6 already satisfies TensorFlow's range: the module that raised is what needs a new build
+    assert result.hint == (
+        f"{PY} -m pip install --upgrade --force-reinstall --no-deps pandas"
+        "  (numpy 2.4.6 already satisfies >=2.0.2; pandas was built for another numpy)"
+    )
     assert check(ev, "package.pandas.import").hint == result.hint
 
 

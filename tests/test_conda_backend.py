@@ -478,7 +478,10 @@ def test_double_prompts_without_yes_and_knows_each_flavours_arguments(tmp_path: 
     wrong = run_fake(FAKE, "create", "-p", str(tmp_path / "b"), "--yes", "--no-default-packages", "python")
     assert wrong.returncode == 109 and "The following argument was not expected" in wrong.stderr
     made = run_fake(conda, "create", "-p", str(tmp_path / "c"), "-y", "--json", "--no-default-packages", "python")
-    assert made.returncode == 0 and json.loads(made.stdout)["success"] is True
+    # conda's progress records (NUL-terminated) come first, its final document last
+    *progress, final = made.stdout.split("\0")
+    assert [json.loads(r)["fetch"] for r in progress][-1].startswith("python-") and json.loads(progress[-1])["finished"]
+    assert made.returncode == 0 and json.loads(final)["success"] is True
     leftover = tmp_path / "d"
     (leftover / "conda-meta").mkdir(parents=True)
     refused = run_fake(conda, "create", "-p", str(leftover), "-y", "--json", "python")

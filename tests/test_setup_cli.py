@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,10 @@ def test_json_prints_exactly_one_envelope_on_stdout(tmp_path: Path, monkeypatch:
     assert {"schema_version", "envcheck_version", "command", "status", "exit_code"} <= document.keys()
     assert document["command"] == "setup" and document["action"] == "created"
     assert document["prefix"] == str(tmp_path / "env")
-    assert document["next_command"] == f"envcheck verify --prefix {tmp_path / 'env'}"
+    # the profile is named again with its file, as verify needs it, and every path survives the shell
+    expected = ["envcheck", "verify", "--file", str(profile), "--prefix", str(tmp_path / "env")]
+    assert shlex.split(document["next_command"]) == expected
+    assert document["status"] == "pass" and document["exit_code"] == 0
 
 
 def test_summary_names_path_python_versions_and_next_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,7 +68,7 @@ def test_summary_names_path_python_versions_and_next_command(tmp_path: Path, mon
     args = ["setup", "--file", str(profile), "--prefix", str(tmp_path / "env")]
     first = cli.invoke(app, args)
     assert first.exit_code == 0, first.stderr
-    assert "Environment created" in first.stdout and "next: envcheck verify --prefix" in first.stdout
+    assert "Environment created" in first.stdout and "next: envcheck verify --file" in first.stdout
     assert "install packages" in first.stderr
     second = cli.invoke(app, args)
     assert "up to date" in second.stdout

@@ -93,7 +93,8 @@ class BuildRequest:
 
     prefix: Path
     interpreter: Path
-    python_version: str  # "3.11.7": conda asks for the same python
+    # "3.11.7" or "3.11": conda asks for that python; None: the profile's range, left to conda's solver
+    python_version: str | None
     profile: Profile
     installer: str  # "uv" or "pip"
     index: IndexOptions = IndexOptions()

@@ -4,7 +4,7 @@ Python and the scientific packages come from the profile's channels (conda-forge
 is created; TensorFlow and Keras are installed afterwards by the prefix's own ``python -m pip`` as a separate
 step (TensorFlow's install guide uses pip, also inside conda), so that a failing pip section cannot hide inside
 ``conda env create``. Every call is non-interactive (``--yes``) and asks for machine output (``--json``), whose
-errors ``explain_output`` turns into one line.
+errors ``explain_output`` turns into one line; ``--offline`` reaches the solve as well as the pip step.
 """
 
 from __future__ import annotations
@@ -117,49 +117,65 @@ class CondaBackend:
         argv.append("--override-channels")
         for channel in request.profile.conda_channels:
             argv += ["-c", channel]
+        if request.index.offline:
+            argv.append("--offline")  # only the package cache, as the pip step gets --no-index
         if command == "create" and tool.flavour == "conda":
             argv.append("--no-default-packages")  # nor its create_default_packages (conda's own option)
         return argv
 
 
 def explain_output(output: str) -> str | None:
-    """One line on why a conda call failed, from its --json document or its log lines; None if neither says."""
-    document = _json_document(output)
-    if document is not None:
+    """One line on why a conda call failed, from its --json records or its log lines; None if neither says.
+
+    conda's --json mode writes progress records (``{"fetch": ...}``, each ending in a NUL byte) before its
+    final document, and stdout and stderr arrive merged with log lines around them: every JSON record in the
+    output is read, and the one that carries the error wins. libmamba (micromamba, mamba 2.x) names what
+    made a solve fail only in ``"solver_problems"``; its stderr line says no more than that it failed.
+    """
+    records = json_records(output)
+    for record in records:
+        problems = record.get("solver_problems")
+        if isinstance(problems, list) and problems:
+            lines = [" ".join(str(p).split()) for p in problems if str(p).strip()]
+            return ("could not solve: " + "; ".join(lines))[:300]
+        if isinstance(problems, str) and problems.strip():
+            return ("could not solve: " + " ".join(problems.split()))[:300]
+    for record in records:
         for key in ("message", "error"):
-            value = document.get(key)
+            value = record.get(key)
             if isinstance(value, str) and value.strip():
-                name = document.get("exception_name")
+                name = record.get("exception_name")
                 text = " ".join(value.split())
                 return f"{name}: {text}"[:300] if isinstance(name, str) and key == "message" else text[:300]
-        for key in ("log_records", "log_history"):  # newer mamba puts its log into the document
-            records = document.get(key)
-            if isinstance(records, list):
-                for record in reversed(records):
-                    entry: dict[str, Any] = record if isinstance(record, dict) else {"message": record}
+    for record in records:
+        for key in ("log_records", "log_history"):  # mamba 2.x puts its log into the document
+            logged = record.get(key)
+            if isinstance(logged, list):
+                for item in reversed(logged):
+                    entry: dict[str, Any] = item if isinstance(item, dict) else {"message": item}
                     said = entry.get("message", entry.get("msg"))
                     if isinstance(said, str) and str(entry.get("level", "error")).lower() in ("error", "critical"):
                         return " ".join(said.split())[:300]
     for line in reversed(output.splitlines()):
-        stripped = line.strip()
+        stripped = line.strip().strip("\0")
         for prefix in ("critical libmamba", "error    libmamba", "error libmamba"):
             if stripped.startswith(prefix):
                 return stripped[len(prefix) :].strip()[:300]
     return None
 
 
-def _json_document(output: str) -> dict[str, Any] | None:
-    """The first top-level JSON object in the output (stdout and stderr arrive merged, log lines around it)."""
-    lines = output.splitlines()
-    for start, line in enumerate(lines):
-        if line.strip() != "{" and not line.startswith("{"):
+def json_records(output: str) -> list[dict[str, Any]]:
+    """Every top-level JSON object in the output, in order: NUL-separated records, documents, log lines between."""
+    decoder = json.JSONDecoder()
+    records: list[dict[str, Any]] = []
+    position = output.find("{")
+    while position != -1:
+        try:
+            value, end = decoder.raw_decode(output, position)
+        except ValueError:
+            position = output.find("{", position + 1)
             continue
-        for end in range(len(lines) - 1, start - 1, -1):
-            if lines[end].rstrip().endswith("}"):
-                try:
-                    document = json.loads("\n".join(lines[start : end + 1]))
-                except ValueError:
-                    continue
-                return document if isinstance(document, dict) else None
-        break
-    return None
+        if isinstance(value, dict):
+            records.append(value)
+        position = output.find("{", end)
+    return records

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import ntpath
 import posixpath
-import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
 
+from envcheck import shell
 from envcheck.checks.evidence import Evidence, ProbeFault, as_version
 from envcheck.locations import kernel_install_argv
 from envcheck.profiles import TENSORFLOW_DISTRIBUTIONS, Package
@@ -19,18 +19,27 @@ from envcheck.results import CheckResult, Status
 # ---------------------------------------------------------------------------------------------- hints
 
 
-def quote(arg: str, platform: str = "linux") -> str:
-    if platform == "win32":
-        return f'"{arg}"' if (not arg or any(c in arg for c in " &|<>^()'")) else arg
-    return shlex.quote(arg)
-
-
 def command(ev: Evidence, *parts: str) -> str:
-    return " ".join(quote(p, ev.platform) for p in parts)
+    """A command line for the target's platform, each argument quoted (envcheck.shell builds every one)."""
+    return shell.join(parts, platform=ev.platform)
+
+
+def externally_managed(ev: Evidence) -> bool:
+    """A system python whose packages its distribution manages (PEP 668): pip refuses to install into it."""
+    return bool((ev.probe.get("venv") or {}).get("externally_managed"))
 
 
 def pip_install(ev: Evidence, *requirements: str, flags: Sequence[str] = ()) -> str:
-    """The install command for the target: its own pip, or uv's pip where the environment has no pip."""
+    """The install command for the target: its own pip, or uv's pip where the environment has no pip.
+
+    A system python under PEP 668 gets no pip command (pip stops with externally-managed-environment):
+    the fix there is an environment of its own, which ``envcheck setup`` makes with everything in it.
+    """
+    if externally_managed(ev):
+        return (
+            f"{command(ev, 'envcheck', 'setup', *ev.profile_args)}  (this python's packages are managed by the"
+            " system (PEP 668), so pip refuses to install into it; setup makes an environment of its own)"
+        )
     if ev.probe.get("pip", True):
         return command(ev, ev.python, "-m", "pip", "install", *flags, *requirements)
     return command(ev, "uv", "pip", "install", "--python", ev.python, *flags, *requirements)

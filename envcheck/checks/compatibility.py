@@ -18,6 +18,7 @@ from envcheck.checks.common import (
     import_result,
     pip_install,
     result,
+    setup_command,
     tf_requirement,
     tf_version,
     unset_command,
@@ -71,10 +72,10 @@ def _combined(ev: Evidence, dependency: str) -> SpecifierSet:
         for requirement in applying_requirements(dist or {}, ev.markers):
             if canonicalize_name(requirement.name) == dependency:
                 specifier &= requirement.specifier
-    return _tightest(specifier)
+    return tightest(specifier)
 
 
-def _tightest(specifier: SpecifierSet) -> SpecifierSet:
+def tightest(specifier: SpecifierSet) -> SpecifierSet:
     """Keep only the highest lower bound and the lowest upper bound; other clauses stay as they are."""
     lower: dict[str, Any] = {}
     upper: dict[str, Any] = {}
@@ -101,6 +102,8 @@ def _tightest(specifier: SpecifierSet) -> SpecifierSet:
 def numpy_fix(ev: Evidence) -> str:
     numpy = ev.version_of("numpy")
     wanted = _combined(ev, "numpy")
+    if _already_satisfied(ev, "numpy"):
+        return _rebuild_fix(ev, "numpy", NUMPY_ABI_PATTERNS)
     if str(wanted):
         return pip_install(ev, f"numpy{wanted}")
     if numpy is not None and numpy.major >= 2:
@@ -110,9 +113,48 @@ def numpy_fix(ev: Evidence) -> str:
 
 def protobuf_fix(ev: Evidence) -> str:
     wanted = _combined(ev, "protobuf")
+    if _already_satisfied(ev, "protobuf"):
+        return _rebuild_fix(ev, "protobuf", PROTOBUF_PATTERNS)
     return pip_install(
         ev, f"protobuf{wanted}" if str(wanted) else "protobuf", flags=() if str(wanted) else ("--upgrade",)
     )
+
+
+def _already_satisfied(ev: Evidence, dependency: str) -> bool:
+    """The installed version is inside every declared range: installing the range again would change nothing."""
+    have = ev.version_of(dependency)
+    wanted = _combined(ev, dependency)
+    return have is not None and bool(str(wanted)) and wanted.contains(have, prereleases=True)
+
+
+def raising_distributions(ev: Evidence, patterns: Sequence[str]) -> list[str]:
+    """The distributions whose import failed with one of ``patterns``: the other side of the mismatch."""
+    by_module = {p.import_name: p.name for p in ev.profile.packages if p.import_name}
+    names: list[str] = []
+    for module, found in ev.imports.items():
+        if found.get("ok") or not any(p in str(found.get("error", "")) for p in patterns):
+            continue
+        name = by_module.get(module, module.split(".")[0])
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _rebuild_fix(ev: Evidence, dependency: str, patterns: Sequence[str]) -> str:
+    """The fix when the dependency already fits: a fresh build of the modules that raised, for this version."""
+    have = ev.version_of(dependency)
+    wanted = _combined(ev, dependency)
+    fits = f"{dependency} {have} already satisfies {wanted}"
+    raisers = raising_distributions(ev, patterns)
+    if not raisers:
+        return (
+            f"{fits}: the module that raised was built for another {dependency}; find it in the traceback"
+            " (envcheck verify -v) and reinstall it with --upgrade --force-reinstall --no-deps"
+        )
+    # --no-deps: leave the dependency as it is; --upgrade: a release built for it, where one exists
+    flags = ("--upgrade", "--force-reinstall", "--no-deps")
+    built = f"{', '.join(raisers)} {'was' if len(raisers) == 1 else 'were'} built for another {dependency}"
+    return f"{pip_install(ev, *raisers, flags=flags)}  ({fits}; {built})"
 
 
 @check("compat.numpy-abi", group=COMPATIBILITY, order=10)
@@ -287,6 +329,18 @@ def check_cpu_avx(ev: Evidence) -> CheckResult:
     flags = cpu.get("flags") or {}
     if machine and machine not in ("x86_64", "amd64", "i386", "i686", "x86"):
         return result("cpu.avx", Status.SKIP, f"not an x86 CPU ({machine})")
+    failed = no_avx_message or flags.get("avx") is False or sigill is not None
+    if cpu.get("translated"):
+        # an x86_64 python on Apple silicon, translated by Rosetta 2 (which offers no AVX before macOS 15):
+        # the fix is a native python, not another CPU or a build from source
+        arm64 = setup_command(ev, "--python", "/opt/homebrew/bin/python3.12", "--recreate")
+        return result(
+            "cpu.avx",
+            Status.FAIL if failed else Status.WARN,
+            f"this is an x86_64 python running under Rosetta 2 on Apple silicon ({cpu.get('model') or 'Apple'})",
+            f"install an arm64 python (python.org's universal2 installer, or Homebrew in /opt/homebrew), then: {arm64}",
+            translated=True,
+        )
     hint = (
         "TensorFlow's wheels need a CPU with AVX: run on another machine, or build TensorFlow from source for"
         " this CPU; check a machine with: grep -o -w -m1 avx /proc/cpuinfo"

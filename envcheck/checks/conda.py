@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable
 from pathlib import PurePath
 
+from envcheck import shell
 from envcheck.checks.evidence import CondaFacts, Evidence
 from envcheck.checks.registry import CONDA, check
 from envcheck.results import CheckResult, Status
@@ -89,12 +90,11 @@ def judge_double_install(facts: CondaFacts) -> CheckResult:
     )
     prefix = facts.prefix
     if facts.owned:
-        hint = f"rebuild it: envcheck setup --prefix {prefix} --recreate"
+        hint = f"rebuild it: {shell.command('envcheck', 'setup', '--prefix', prefix, '--recreate')}"
     else:
-        hint = (
-            f"give them back to conda: {facts.python} -m pip uninstall -y {' '.join(names)}, then "
-            f"conda install --prefix {prefix} --force-reinstall {' '.join(names)} (mamba and micromamba alike)"
-        )
+        uninstall = shell.command(facts.python, "-m", "pip", "uninstall", "-y", *names)
+        reinstall = shell.command("conda", "install", "--prefix", prefix, "--force-reinstall", *names)
+        hint = f"give them back to conda: {uninstall}, then {reinstall} (mamba and micromamba alike)"
     return CheckResult(
         "conda.double-install",
         Status.WARN,

@@ -9,6 +9,7 @@ from typing import Any
 
 from packaging.version import Version
 
+from envcheck import shell
 from envcheck.checks.common import (
     as_version,
     crash_hint,
@@ -121,10 +122,11 @@ def _gpu_reason(ev: Evidence, messages: Sequence[TensorflowMessage]) -> tuple[st
         )
     if "driver-insufficient" in keys:
         return ("the NVIDIA driver is too old for TensorFlow's CUDA", _driver_hint(ev))
+    wheels = cuda_wheels(ev)
     if "dlopen" in keys or "missing-library" in keys:
         libraries = sorted({m.data["library"] for m in messages if m.key == "missing-library"})
         missing = f" ({', '.join(libraries)})" if libraries else ""
-        return (f"TensorFlow cannot load the CUDA libraries{missing}", pip_install(ev, tf_pin))
+        return (f"TensorFlow cannot load the CUDA libraries{missing}", _cuda_wheels_hint(ev, wheels, tf_pin))
     if "cuinit" in keys:
         error = keys["cuinit"].data.get("error", "")
         visible = (ev.probe.get("environ") or {}).get("CUDA_VISIBLE_DEVICES")
@@ -140,7 +142,35 @@ def _gpu_reason(ev: Evidence, messages: Sequence[TensorflowMessage]) -> tuple[st
         )
     if ev.nvidia_smi is not None and not smi_rows:
         return ("nvidia-smi lists no usable GPU", "check the driver with: nvidia-smi")
-    return ("TensorFlow lists no GPU", pip_install(ev, tf_pin))
+    return ("TensorFlow lists no GPU", _cuda_wheels_hint(ev, wheels, tf_pin))
+
+
+def cuda_wheels(ev: Evidence) -> list[tuple[str, str, str]]:
+    """The NVIDIA library wheels tensorflow[and-cuda] installs (nvidia-*-cu11/cu12): name, version, folder."""
+    found = []
+    for name, dist in sorted(ev.distributions.items()):
+        if name.startswith("nvidia-") and re.search(r"-cu1[0-9]$", name):
+            found.append((name, str(dist.get("version") or "?"), str(dist.get("location") or "")))
+    return found
+
+
+def _cuda_wheels_hint(ev: Evidence, wheels: list[tuple[str, str, str]], tf_pin: str) -> str:
+    """Install the CUDA wheels where they are missing; where they are there, installing them again does nothing."""
+    if not wheels or not ev.platform.startswith("linux"):
+        return pip_install(ev, tf_pin)
+    listing = ", ".join(f"{name} {version}" for name, version, _ in wheels[:3]) + (" ..." if len(wheels) > 3 else "")
+    folder = next((where for _, _, where in wheels if where), "")
+    look = f"ls {shell.quote(folder, ev.platform)}/nvidia/*/lib" if folder else "pip show -f nvidia-cudnn-cu12"
+    search = (ev.probe.get("environ") or {}).get("LD_LIBRARY_PATH")
+    path = (
+        f"; LD_LIBRARY_PATH={search} is searched first and can hold other CUDA libraries: {unset_command(ev, 'LD_LIBRARY_PATH')}"
+        if search
+        else ""
+    )
+    return (
+        f"the CUDA wheels of tensorflow[and-cuda] are installed ({listing}), so installing them again changes"
+        f" nothing: check that their libraries are there: {look}{path}"
+    )
 
 
 def _driver_hint(ev: Evidence) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -25,7 +26,7 @@ from envcheck.checks.common import (
     result,
     tf_requirement,
 )
-from envcheck.checks.compatibility import NUMPY_ABI_PATTERNS, PROTOBUF_PATTERNS, numpy_fix, protobuf_fix
+from envcheck.checks.compatibility import NUMPY_ABI_PATTERNS, PROTOBUF_PATTERNS, numpy_fix, protobuf_fix, tightest
 from envcheck.checks.evidence import Evidence
 from envcheck.checks.registry import PACKAGES, check
 from envcheck.profiles import TENSORFLOW_DISTRIBUTIONS, Package
@@ -45,7 +46,31 @@ def check_package_imports(ev: Evidence) -> list[CheckResult]:
             results.append(result(check_id, Status.SKIP, "the profile names no module to import"))
             continue
         results.append(_import_check(ev, check_id, package, requirements[0]))
-    return results
+    return _one_install_for_the_missing(ev, results)
+
+
+def _one_install_for_the_missing(ev: Evidence, results: list[CheckResult]) -> list[CheckResult]:
+    """Packages that are simply not installed get one pip command together, under the first of them."""
+    missing: dict[str, str] = {}  # check id -> requirement
+    for package in ev.profile.packages:
+        requirements = applicable_requirements(ev, package)
+        found = import_result(ev, package.import_name) if package.import_name else None
+        if not requirements or found is None or found.get("ok") or found.get("error_type") != "ModuleNotFoundError":
+            continue
+        module = re.search(r"No module named '([^']+)'", str(found.get("error", "")))
+        if module and module.group(1).split(".")[0] == package.import_name.split(".")[0]:  # type: ignore[union-attr]
+            missing[f"package.{package.name}.import"] = requirement_text(requirements[0])
+    if len(missing) < 2:
+        return results
+    first = next(iter(missing))
+    merged = pip_install(ev, *missing.values())
+    out = []
+    for item in results:
+        if item.id in missing and item.status is Status.FAIL:
+            hint = merged if item.id == first else f"installed by the one command under {first}"
+            item = dataclasses.replace(item, hint=hint)
+        out.append(item)
+    return out
 
 
 def _import_check(ev: Evidence, check_id: str, package: Package, requirement: Requirement) -> CheckResult:
@@ -220,18 +245,25 @@ def check_pip_check(ev: Evidence) -> CheckResult:
             f"see the whole report: {rerun}",
             duration=completed.duration,
         )
-    fixes: list[str] = []
+    wanted: dict[str, Requirement] = {}  # one requirement per package, every range asked for merged into it
     broken: list[str] = []
     for problem in problems:
         if "broken" in problem:
             broken.append(problem["broken"])
             continue
         try:
-            fix = requirement_text(Requirement(problem["req"]))
+            requirement = Requirement(problem["req"])
         except InvalidRequirement:
             continue
-        if fix not in fixes:
-            fixes.append(fix)
+        key = canonicalize_name(requirement.name)
+        if key in wanted:
+            merged = wanted[key]
+            merged.specifier = tightest(merged.specifier & requirement.specifier)
+            merged.extras |= requirement.extras
+        else:
+            requirement.marker = None
+            wanted[key] = requirement
+    fixes = [requirement_text(r) for r in wanted.values()]
     commands = [pip_install(ev, *fixes)] if fixes else []
     if broken:
         commands.append(pip_install(ev, *broken, flags=("--force-reinstall",)))

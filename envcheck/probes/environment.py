@@ -17,6 +17,7 @@ import importlib.util
 import json
 import os
 import sys
+import sysconfig
 import time
 
 SCHEMA = 1
@@ -90,6 +91,9 @@ def venv_facts():
     except OSError:
         pass
     facts["conda"] = os.path.isdir(os.path.join(sys.prefix, "conda-meta"))
+    # PEP 668: a system python whose distribution manages its packages; pip refuses to install into it
+    stdlib = sysconfig.get_path("stdlib") or ""
+    facts["externally_managed"] = not facts["is_venv"] and os.path.isfile(os.path.join(stdlib, "EXTERNALLY-MANAGED"))
     return facts
 
 
@@ -154,6 +158,8 @@ def cpu_facts():
                 facts["model"] = value.strip()
         facts["source"] = "/proc/cpuinfo"
         facts["flags"] = {flag: flag in flags for flag in CPU_FLAGS}
+    elif sys.platform == "darwin":
+        facts.update(darwin_cpu_facts())
     elif sys.platform == "win32":
         try:
             import ctypes
@@ -164,6 +170,40 @@ def cpu_facts():
             facts["source"] = "IsProcessorFeaturePresent"
         except Exception as exc:  # noqa: BLE001
             facts.update(error_facts(exc))
+    return facts
+
+
+def darwin_cpu_facts():
+    """The CPU's name and flags from sysctl, and whether this process runs translated by Rosetta 2."""
+    facts = {}
+    try:
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+
+        def sysctl(name):
+            size = ctypes.c_size_t(0)
+            if libc.sysctlbyname(name.encode(), None, ctypes.byref(size), None, 0) != 0:
+                return None
+            buffer = ctypes.create_string_buffer(size.value)
+            if libc.sysctlbyname(name.encode(), buffer, ctypes.byref(size), None, 0) != 0:
+                return None
+            return buffer.raw[: size.value]
+
+        translated = sysctl("sysctl.proc_translated")  # absent on Intel Macs: never translated there
+        facts["translated"] = bool(translated and int.from_bytes(translated, "little"))
+        brand = sysctl("machdep.cpu.brand_string")
+        if brand:
+            facts["model"] = brand.rstrip(b"\0").decode("utf-8", "replace").strip()
+        features = b" ".join(sysctl(n) or b"" for n in ("machdep.cpu.features", "machdep.cpu.leaf7_features"))
+        if features.strip(b"\0 "):
+            words = set(features.replace(b"\0", b" ").decode("ascii", "replace").upper().split())
+            names = {"avx": "AVX1.0", "avx2": "AVX2", "fma": "FMA", "avx512f": "AVX512F"}
+            facts["flags"] = {flag: names[flag] in words for flag in CPU_FLAGS if flag in names}
+            facts["source"] = "sysctl machdep.cpu"
+    except Exception as exc:  # noqa: BLE001 - a fact the probe cannot read is reported, never fatal
+        facts.update(error_facts(exc))
     return facts
 
 

@@ -21,8 +21,19 @@ program stands in for one. What is REAL and what is IMITATED:
   conda-meta without history (a failed create's leftover) and micromamba's "Non-conda folder exists at prefix"
   for any other existing folder, empty ones included (micromamba before 1.5 refused those too).
 
+Two generations are imitated, chosen with FAKE_CONDA_GENERATION:
+- "1" (default): micromamba 1.5, mamba 1.5 (conda's Python code underneath: conda's error document) and
+  conda 24.
+- "2": micromamba and mamba 2.x (both libmamba binaries) and conda 26. libmamba's --json document says why a
+  solve failed in ``"solver_problems"`` (a list of lines) while stderr has only ``critical libmamba Could not
+  solve for environment specs``; mamba 2.x also puts its log records under ``"log_history"`` in the
+  document. conda 26 solves with libmamba by default (LibMambaUnsatisfiableError).
+In both generations conda's --json mode writes a progress record per download on stdout (``{"fetch": ...}``
+records ending in a newline and a NUL byte) before its final document, as conda's JSON progress bar does.
+
 Environment variables (tests set them):
   FAKE_CONDA_PYTHON  read by the launcher: the interpreter that runs this file and is copied into prefixes
+  FAKE_CONDA_GENERATION  "1" or "2", see above
   FAKE_CONDA_FAIL    "solve": fail before touching anything; "create": leave a half-built prefix behind and
                      exit 1, like a download that breaks off; "install": the install command fails
   FAKE_CONDA_CALLS   a file to which every call's arguments are appended as one JSON line
@@ -41,16 +52,31 @@ import sysconfig
 import time
 import zipfile
 
-VERSIONS = {"micromamba": "1.5.8", "mamba": "1.5.8", "conda": "24.5.0"}
+VERSIONS = {
+    "1": {"micromamba": "1.5.8", "mamba": "mamba 1.5.8\nconda 24.5.0", "conda": "conda 24.5.0"},
+    "2": {"micromamba": "2.3.3", "mamba": "2.3.3", "conda": "conda 26.1.0"},
+}
+
+
+def generation():
+    return os.environ.get("FAKE_CONDA_GENERATION", "1")
+
+
+def libmamba(flavour):
+    """The tools whose errors are libmamba log lines: micromamba always, mamba from 2.0 on."""
+    return flavour == "micromamba" or (flavour == "mamba" and generation() == "2")
+
+
 PLATFORM = {"linux": "linux-64", "darwin": "osx-64"}.get(sys.platform, "linux-64")
 
 
 class Failure(Exception):
-    def __init__(self, exception_name, message, code=1):
+    def __init__(self, exception_name, message, code=1, problems=None):
         super().__init__(message)
         self.exception_name = exception_name
         self.message = message
         self.code = code
+        self.problems = problems  # a failed solve: libsolv's problem lines
 
 
 def main(argv):
@@ -65,7 +91,7 @@ def main(argv):
         with open(calls, "a", encoding="utf-8") as handle:
             handle.write(json.dumps([flavour] + args) + "\n")
     if args[:1] == ["--version"]:
-        print(VERSIONS[flavour] if flavour != "mamba" else "mamba 1.5.8\nconda 24.5.0")
+        print(VERSIONS[generation()][flavour])
         return 0
     json_mode = "--json" in args
     try:
@@ -87,9 +113,9 @@ def main(argv):
 
 
 def parse(flavour, args):
-    options = {"command": None, "prefix": None, "yes": False, "channels": [], "specs": []}
+    options = {"command": None, "prefix": None, "yes": False, "channels": [], "specs": [], "json": "--json" in args}
     takes_value = {"-p": "prefix", "--prefix": "prefix", "-c": "channels", "--channel": "channels"}
-    flags = {"-y", "--yes", "--json", "--override-channels", "-q", "--quiet"}
+    flags = {"-y", "--yes", "--json", "--override-channels", "-q", "--quiet", "--offline"}
     if flavour != "micromamba":
         flags.add("--no-default-packages")
     i = 0
@@ -132,9 +158,21 @@ def raise_usage(flavour, message, arg=None):
 
 
 def report_failure(flavour, json_mode, failure):
-    if flavour == "micromamba":
-        # micromamba's --json output keeps errors out of the document; they are log lines on stderr
-        sys.stderr.write(f"critical libmamba {failure.message}\n")
+    if libmamba(flavour):
+        # libmamba keeps the explanation of a failed solve in its --json document; stderr says only that it failed
+        if json_mode:
+            document = {"success": False}
+            if failure.problems:
+                document["solver_problems"] = failure.problems
+            generic = "Could not solve for environment specs" if failure.problems else failure.message
+            if flavour == "mamba":
+                document["log_history"] = [
+                    {"level": "info", "message": "Transaction starting"},
+                    {"level": "critical", "message": generic},
+                ]
+            print(json.dumps(document, indent=4))
+        generic = "Could not solve for environment specs" if failure.problems else failure.message
+        sys.stderr.write(f"critical libmamba {generic if json_mode else failure.message}\n")
         return
     if json_mode:
         document = {
@@ -149,6 +187,28 @@ def report_failure(flavour, json_mode, failure):
         sys.stderr.write(f"\n{failure.exception_name}: {failure.message}\n\n")
 
 
+def unsatisfiable(flavour, problem):
+    """A solve that failed on ``problem``, as each tool and generation reports it."""
+    if libmamba(flavour):
+        return Failure("UnsatisfiableError", f"Could not solve for environment specs: {problem}", problems=[problem])
+    if flavour == "conda" and generation() == "2":
+        message = f"Encountered problems while solving:\n  - {problem}\n\nCould not solve for environment specs"
+        return Failure("LibMambaUnsatisfiableError", message)
+    return Failure("UnsatisfiableError", f"Could not solve for environment specs: {problem}")
+
+
+def fetch_records(flavour, json_mode, solved):
+    """conda's JSON progress bar: a record per download, each ending in a newline and a NUL byte."""
+    if flavour != "conda" or not json_mode:
+        return
+    for name, version, _ in solved:
+        for progress, finished in ((0.0, "false"), (1, "true")):
+            sys.stdout.write(
+                f'{{"fetch":"{name}-{version}","finished":{finished},"maxval":1,"progress":{progress}}}\n\0'
+            )
+    sys.stdout.flush()
+
+
 # --- the solve (imitated) ------------------------------------------------------------------------------------
 
 
@@ -158,7 +218,10 @@ SPEC = re.compile(r"^(?:(?P<channel>[^\s:]+)::)?(?P<name>[A-Za-z0-9_.-]+)\s*(?P<
 def solve(flavour, specs, channels, prefix_python=None):
     """Each spec becomes (name, version, spec); python is the interpreter running this file, nothing else."""
     if os.environ.get("FAKE_CONDA_FAIL") == "solve":
-        raise Failure("UnsatisfiableError", "Could not solve for environment specs")
+        raise unsatisfiable(
+            flavour,
+            "package tiny-conda-1.2-pyh0_fake requires python >=3.99, but none of the providers can be installed",
+        )
     running = "{}.{}.{}".format(*sys.version_info[:3])
     solved = []
     for spec in specs:
@@ -167,10 +230,8 @@ def solve(flavour, specs, channels, prefix_python=None):
             raise Failure("InvalidMatchSpec", f"Invalid spec '{spec}'")
         name, version = match["name"].lower(), match["version"]
         if name.startswith("no-such-"):
-            if flavour == "micromamba":
-                raise Failure(
-                    "PackagesNotFoundError", f"Could not solve for environment specs: nothing provides requested {spec}"
-                )
+            if libmamba(flavour) or (flavour == "conda" and generation() == "2"):
+                raise unsatisfiable(flavour, f"nothing provides requested {spec}")
             where = ", ".join(channels) or "defaults"
             raise Failure(
                 "PackagesNotFoundError",
@@ -178,10 +239,7 @@ def solve(flavour, specs, channels, prefix_python=None):
             )
         if name == "python":
             if not version_allows(version, running):
-                raise Failure(
-                    "UnsatisfiableError",
-                    f"Could not solve for environment specs: nothing provides requested {spec} (the fake offers python {running})",
-                )
+                raise unsatisfiable(flavour, f"nothing provides requested {spec} (the fake offers python {running})")
             if prefix_python and prefix_python != running:
                 raise Failure("UnsatisfiableError", f"the fake cannot change python {prefix_python} into {running}")
             solved.append(("python", running, spec))
@@ -252,6 +310,7 @@ def create(flavour, options):
         check_existing(flavour, prefix, options["yes"])
     solved = solve(flavour, options["specs"], options["channels"])
     confirm(options)
+    fetch_records(flavour, options["json"], solved)
     os.makedirs(os.path.join(prefix, "conda-meta"), exist_ok=True)
     history_start(prefix, options)
     linked = []
@@ -280,6 +339,7 @@ def install(flavour, options):
     solved = solve(flavour, options["specs"], options["channels"], prefix_python=python)
     changes = [s for s in solved if installed.get(s[0], {}).get("version") != s[1]]
     confirm(options)
+    fetch_records(flavour, options["json"], changes)
     history_start(prefix, options)
     linked = []
     for name, version, spec in changes:
