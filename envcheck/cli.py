@@ -150,10 +150,10 @@ def setup(
 ) -> None:
     """Create the environment of a profile (default: deep-learning), or bring it in line."""
     from envcheck.backends import IndexOptions
-    from envcheck.profiles import load_profile
     from envcheck.provision import SetupRequest, default_backend, setup_environment
     from envcheck.render import RichReporter, stderr_console, stdout_console
     from envcheck.report import envelope
+    from envcheck.specfiles import load_profile
 
     chosen = load_profile(profile, file)
     request = SetupRequest(
@@ -194,7 +194,7 @@ def export(
     import platform
 
     from envcheck.condafile import export_text
-    from envcheck.profiles import load_profile
+    from envcheck.specfiles import load_profile
 
     # python is pinned to the interpreter running envcheck, as `setup` would build it, where the profile allows
     sys.stdout.write(export_text(load_profile(profile, file), fmt, platform.python_version()))

@@ -397,7 +397,9 @@ def _run_steps(steps: list[Step], rollback: _Rollback, log: IO[str], reporter: R
             rollback.prepare_change()
         log.write(f"\n$ {runner.display(step.argv)}\n")
         log.flush()
-        completed = runner.run(step.argv, timeout=step.timeout, env=step.env or None, on_line=reporter.line, log=log)
+        completed = runner.run(
+            step.argv, timeout=step.timeout, env=step.env or None, cwd=step.cwd, on_line=reporter.line, log=log
+        )
         if not completed.ok:
             reason = (step.explain(completed.stdout) if step.explain else None) or _last_error(completed.stdout)
             raise SetupError(f"{label} failed: {Path(step.argv[0]).name} {completed.describe_exit()}: {reason}")

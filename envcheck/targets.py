@@ -9,7 +9,8 @@ from pathlib import Path
 from envcheck.errors import EnvironmentUnusableError, NoEnvironmentError, UsageError
 from envcheck.locations import default_prefix, python_in
 from envcheck.marker import Marker, read_marker
-from envcheck.profiles import Profile, load_profile
+from envcheck.profiles import Profile
+from envcheck.specfiles import load_profile
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from envcheck.errors import ExitCode, ProfileError
-from envcheck.profiles import available_profiles, load_file, load_profile
+from envcheck.profiles import available_profiles
+from envcheck.specfiles import load_file, load_profile
 
 GOOD = """
 schema = 1
@@ -113,12 +114,16 @@ def test_requirements_txt_becomes_a_profile(tmp_path: Path) -> None:
     assert profile.package("tensorflow").conda is False
 
 
-def test_requirements_txt_options_are_refused_not_ignored(tmp_path: Path) -> None:
+def test_requirements_txt_options_are_for_the_installer_and_unknown_ones_name_their_line(tmp_path: Path) -> None:
     path = write(tmp_path, "numpy\n--index-url https://example.org/simple\n", "reqs.txt")
+    profile = load_file(path)
+    assert profile.install_args == ("-r", str(path))  # the installer reads the option itself
+    assert profile.requirement_strings() == ["numpy"]
+    path = write(tmp_path, "numpy\n--bogus https://example.org/simple\n", "bad.txt")
     with pytest.raises(ProfileError) as info:
         load_file(path)
-    assert f"{path}:2" in info.value.message
-    assert "--index-url" in (info.value.hint or "")
+    assert info.value.message == f"{path}:2: pip_requirements_parser: error: no such option: --bogus"
+    assert "requirements-file-format" in (info.value.hint or "")
 
 
 def test_profile_and_file_together_is_a_usage_error(tmp_path: Path) -> None:
