@@ -20,7 +20,7 @@ from envcheck.errors import EnvcheckError, ExitCode
 app = typer.Typer(
     name="envcheck",
     help="Set up, verify and smoke-test a deep-learning Python environment.",
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -243,6 +243,32 @@ def verify_command(
     else:
         render_verify(report, stdout_console(), verbose=verbose, quiet=quiet)
     raise typer.Exit(int(report.exit_code))
+
+
+@app.command(
+    "run",
+    # everything after the first word is the command's own: `envcheck run python -c ...` needs no `--`
+    context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
+)
+@_boundary
+def run_command(
+    command: Annotated[
+        list[str] | None,
+        typer.Argument(help="The command and its arguments, after --.", metavar="-- COMMAND [ARGS]..."),
+    ] = None,
+    profile: ProfileOpt = None,
+    file: FileOpt = None,
+    prefix: PrefixOpt = None,
+) -> None:
+    """Run a command with the environment's programs first on PATH, nothing activated (e.g. -- jupyter lab).
+
+    Exit code: the command's; 2 usage error (no such environment or command).
+    """
+    from envcheck.launcher import run_in_environment
+    from envcheck.targets import resolve_target
+
+    target = resolve_target(profile, file, prefix, None)
+    raise typer.Exit(run_in_environment(target, command or []))
 
 
 @app.command("smoke-train")

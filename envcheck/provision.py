@@ -104,6 +104,7 @@ class SetupResult:
     installer: str = "uv"
     steps: list[str] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase, for people and benchmarks
+    run_command: str = ""  # how to use the environment: `envcheck run ... -- jupyter notebook`
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -163,6 +164,7 @@ def up_to_date(request: SetupRequest) -> SetupResult | None:
         next_command=next_command(request),
         backend=marker.backend,
         installer=marker.installer,
+        run_command=run_command(request),
     )
 
 
@@ -198,6 +200,14 @@ def next_command(request: SetupRequest) -> str:
         return "envcheck verify"
     where = f"--prefix {request.target}" if request.prefix is not None else f"--profile {request.profile.name}"
     return f"envcheck verify {where}"
+
+
+def run_command(request: SetupRequest) -> str:
+    """The `envcheck run` line that uses the new environment, beside verify as the next step."""
+    from envcheck.launcher import run_line, suggested_command
+
+    prefix = request.target if request.prefix is not None else None
+    return run_line(request.profile, prefix, *suggested_command(request.profile))
 
 
 def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -> SetupResult:
@@ -281,6 +291,7 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
         installer=backend.installer,
         steps=[runner.display(s.argv) for s in steps],
         phases=dict(reporter.seconds),
+        run_command=run_command(request),
     )
 
 
