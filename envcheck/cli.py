@@ -28,9 +28,24 @@ app = typer.Typer(
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+
+def _complete_profiles(incomplete: str) -> list[str]:
+    """Shell completion of --profile: the shipped profiles (read only when the shell asks)."""
+    from envcheck.profiles import available_profiles
+
+    return [name for name in available_profiles() if name.startswith(incomplete)]
+
+
 # Options shared by the commands that examine an environment.
 ProfileOpt = Annotated[
-    str | None, typer.Option("--profile", "-p", help="Profile name from environments/ (default: deep-learning).")
+    str | None,
+    typer.Option(
+        "--profile",
+        "-p",
+        help="Profile name from environments/ (default: deep-learning).",
+        autocompletion=_complete_profiles,
+    ),
 ]
 FileOpt = Annotated[
     Path | None, typer.Option("--file", "-f", help="Your own profile (.toml), requirements.txt or environment.yml.")
