@@ -29,7 +29,6 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-
 def _complete_profiles(incomplete: str) -> list[str]:
     """Shell completion of --profile: the shipped profiles (read only when the shell asks)."""
     from envcheck.profiles import available_profiles
@@ -188,8 +187,10 @@ def setup(
         kernel=not no_kernel,
         kernel_name=kernel_name,
     )
-    reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or json_output and not verbose)
-    result = setup_environment(request, reporter)
+    quiet = quiet or json_output and not verbose
+    # a spinner with the installer's progress, on a terminal only (RichReporter checks) and never with --json
+    with RichReporter(stderr_console(), verbose=verbose, quiet=quiet, live=not json_output) as reporter:
+        result = setup_environment(request, reporter)
     if json_output:
         emit_json(envelope("setup", "ok", ExitCode.OK, **result.to_json()))
     else:
