@@ -23,6 +23,7 @@ from packaging.version import InvalidVersion, Version
 
 from envcheck.errors import ProfileError, UsageError
 from envcheck.profiles import CORE_PACKAGES, KNOWN_IMPORT_NAMES, Package, Profile, build_profile, safe_name
+from envcheck.reqfile import one_line, with_marker
 
 FORMATS = ("conda", "pip")
 # conda's own pseudo-channel: "no channels from .condarc"; envcheck passes --override-channels instead.
@@ -295,21 +296,14 @@ def _pip_requirements(items: list[_Item], path: Path) -> list[tuple[int, Require
     if parsed.invalid_lines:
         bad = parsed.invalid_lines[0]
         item = items[bad.requirement_line.line_number - 1]
-        message = " ".join(bad.error_message.replace("|n", "\n").split("\n")[0].split())
-        raise ProfileError(f"{path}:{item.line}: invalid pip line {item.value!r}: {message}", _PIP_HINT)
+        raise ProfileError(
+            f"{path}:{item.line}: invalid pip line {item.value!r}: {one_line(bad.error_message)}", _PIP_HINT
+        )
     return [
         (items[r.requirement_line.line_number - 1].line, with_marker(r))
         for r in parsed.requirements
         if r.req is not None and r.name and not r.is_constraint
     ]
-
-
-def with_marker(entry: Any) -> Requirement:
-    """A parsed line's requirement with its environment marker, which pip's parser keeps apart."""
-    requirement = Requirement(str(entry.req))
-    if entry.marker is not None and requirement.marker is None:
-        requirement = Requirement(f"{entry.req}; {entry.marker}")
-    return requirement
 
 
 _TOP_KEYS = ("name", "channels", "dependencies", "prefix", "variables")
@@ -359,7 +353,7 @@ def _read_yml(text: str, path: Path) -> _Document:
             raise fail(node, f"{where} must be a list")
         items = []
         for entry in node.value:
-            if not isinstance(entry, yaml.ScalarNode) or not entry.value.strip():
+            if not isinstance(entry, yaml.ScalarNode) or not entry.value.strip() or entry.tag.endswith(":null"):
                 raise fail(entry, f"{where} must be a list of strings")
             items.append(_Item(entry.value.strip(), entry.start_mark.line + 1))
         return items
@@ -376,7 +370,7 @@ def _read_yml(text: str, path: Path) -> _Document:
             if keys != ["pip"]:
                 raise fail(entry, "only package specs and pip: lists are allowed in dependencies:")
             pip += strings(entry.value[0][1], "pip:")
-        elif isinstance(entry, yaml.ScalarNode) and entry.value.strip():
+        elif isinstance(entry, yaml.ScalarNode) and entry.value.strip() and entry.tag != "tag:yaml.org,2002:null":
             dependencies.append(_Item(entry.value.strip(), entry.start_mark.line + 1))
         else:
             raise fail(entry, "dependencies must be package specs or a pip: list")

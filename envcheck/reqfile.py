@@ -9,11 +9,12 @@ and ``-c`` includes, ``-e .``, ``git+https://...#egg=name`` links, comments afte
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from envcheck.condafile import with_marker
 from envcheck.errors import ProfileError
 from envcheck.profiles import CORE_PACKAGES, KNOWN_IMPORT_NAMES, Package, Profile, build_profile, safe_name
 
@@ -29,11 +30,11 @@ def parse_requirements(path: Path) -> Profile:
     try:
         parsed = RequirementsFile.from_file(str(path), include_nested=True)
     except InstallationError as exc:  # an include that cannot be read; pip's message says which
-        raise ProfileError(f"{path}: {_one_line(str(exc))}", "check the paths of -r and -c lines") from exc
+        raise ProfileError(f"{path}: {one_line(str(exc))}", "check the paths of -r and -c lines") from exc
     if parsed.invalid_lines:
         bad = parsed.invalid_lines[0]
         line = bad.requirement_line
-        raise ProfileError(f"{line.filename}:{line.line_number}: {_one_line(bad.error_message)}", _HINT)
+        raise ProfileError(f"{line.filename}:{line.line_number}: {one_line(bad.error_message)}", _HINT)
 
     packages: dict[str, list[Package]] = {}
     content: list[str] = [line.dumps() for line in parsed.options]
@@ -79,6 +80,16 @@ def _merge(same: list[Package]) -> Package:
     return Package(first.name, requirements, first.import_name, first.core, all(p.conda for p in same))
 
 
-def _one_line(text: str) -> str:
-    # pip's parser joins its own lines with a literal "|n"; its messages also point with a caret on a second line
-    return " ".join(text.replace("|n", "\n").split("\n")[0].split()) or "cannot read this line"
+def one_line(text: str) -> str:
+    """pip's parser's message as one line: the first of its lines (a caret points on the second one)."""
+    # it joins its own lines with a literal "|n", and names itself where pip would say "pip"
+    first = " ".join(text.replace("|n", "\n").split("\n")[0].split())
+    return first.removeprefix("pip_requirements_parser: error: ") or "cannot read this line"
+
+
+def with_marker(entry: Any) -> Requirement:
+    """A parsed line's requirement with its environment marker, which pip's parser keeps apart."""
+    requirement = Requirement(str(entry.req))
+    if entry.marker is not None and requirement.marker is None:
+        requirement = Requirement(f"{entry.req}; {entry.marker}")
+    return requirement

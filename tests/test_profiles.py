@@ -122,7 +122,7 @@ def test_requirements_txt_options_are_for_the_installer_and_unknown_ones_name_th
     path = write(tmp_path, "numpy\n--bogus https://example.org/simple\n", "bad.txt")
     with pytest.raises(ProfileError) as info:
         load_file(path)
-    assert info.value.message == f"{path}:2: pip_requirements_parser: error: no such option: --bogus"
+    assert info.value.message == f"{path}:2: no such option: --bogus"
     assert "requirements-file-format" in (info.value.hint or "")
 
 
@@ -134,3 +134,22 @@ def test_profile_and_file_together_is_a_usage_error(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="no such file"):
         load_file(tmp_path / "absent.toml")
+
+
+def test_the_readers_do_not_import_each_other() -> None:
+    """profiles.py (the model) imports no reader; specfiles.py alone knows them all."""
+    import ast
+
+    import envcheck
+
+    root = Path(envcheck.__file__).parent
+
+    def imported(module: str) -> set[str]:
+        tree = ast.parse((root / f"{module}.py").read_text(encoding="utf-8"))
+        names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        return {name.removeprefix("envcheck.") for name in names if name.startswith("envcheck.")}
+
+    assert imported("profiles") & {"condafile", "reqfile", "specfiles"} == set()
+    assert imported("reqfile") & {"condafile", "specfiles"} == set()
+    assert imported("condafile") & {"specfiles"} == set()
+    assert {"condafile", "reqfile", "profiles"} <= imported("specfiles")
