@@ -178,3 +178,13 @@ def test_a_file_in_no_known_encoding_is_one_line_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f"error: {path}: not readable as UTF-8 text" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_verify_calls_conda_only_packages_what_they_are() -> None:
+    from test_checks import check, evidence
+
+    ev = evidence(profile=load_file(EXPORT))
+    for kind in ("import", "version"):
+        found = check(ev, f"package._libgcc_mutex.{kind}")
+        assert found.status.value == "skip" and "conda-only package" in found.detail
+    assert "not needed on this platform" not in check(ev, "package._openmp_mutex.import").detail
