@@ -7,6 +7,7 @@ seconds; the packages come from the package registry (or uv's cache).
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -77,3 +78,34 @@ def test_run_uses_the_environment_and_passes_the_exit_code(dl_env: Path) -> None
     assert jupyter.returncode == 0, jupyter.stderr
     # the environment's own jupyter, found first on PATH, lists the environment's share/jupyter
     assert any(path.startswith(str(dl_env)) for path in json.loads(jupyter.stdout)["data"])
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")
+def test_on_a_terminal_setup_shows_the_spinner_and_erases_it(tmp_path: Path) -> None:
+    import pty
+
+    controller, terminal = pty.openpty()
+    env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envcheck", "setup", "--file", str(HASHED), "--prefix", str(tmp_path / "env")],
+        stdin=subprocess.DEVNULL,
+        stdout=terminal,
+        stderr=terminal,
+        env=env,
+    )
+    os.close(terminal)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closed: the process has ended
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(controller)
+    assert proc.wait(timeout=600) == 0, seen.decode(errors="replace")
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
+    assert "0:00:0" in shown  # the spinner's elapsed time, drawn as each phase starts
+    assert "✓ install packages" in shown and "use:  envcheck run" in shown
