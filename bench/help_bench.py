@@ -3,9 +3,10 @@
     python bench/help_bench.py [--runs 15] [--target 0.15]
 
 Runs the installed ``envcheck`` entry point (the one a user's shell runs) ``--runs`` times with its output to
-/dev/null, after one warm-up run, and reports the median and the fastest wall time. Also times
-``envcheck --show-completion bash`` (what a shell's completion setup runs once) for the record.
-Exits 1 when the median misses the target, 2 when a command fails.
+/dev/null, after one warm-up run, and reports the median and the fastest wall time. Each run alternates with
+one of the same app with completion switched off (``python -c``), so that a busy machine slows both alike and
+the cost of completion shows as the difference. Also times ``envcheck --show-completion bash`` (what a shell's
+completion setup runs once). Exits 1 when the median misses the target, 2 when a command fails.
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+# The same app with typer's completion options switched off, for the comparison.
+WITHOUT_COMPLETION = (
+    "import sys; from envcheck.cli import app; app._add_completion = False; sys.argv[0] = 'envcheck'; app()"
+)
 
 
 def envcheck_command() -> list[str]:
@@ -43,11 +49,17 @@ def main() -> int:
     args = parser.parse_args()
     command = envcheck_command()
     env = {**os.environ, "SHELL": "/bin/bash"}
+    without = [sys.executable, "-c", WITHOUT_COMPLETION, "--help"]
     timed([*command, "--help"], env)  # warm-up: the first run pays for the disk cache
-    runs = [timed([*command, "--help"], env) for _ in range(args.runs)]
+    runs: list[float] = []
+    baseline: list[float] = []
+    for _ in range(args.runs):
+        runs.append(timed([*command, "--help"], env))
+        baseline.append(timed(without, env))
     completion = statistics.median(timed([*command, "--show-completion", "bash"], env) for _ in range(3))
     median = statistics.median(runs)
     print(f"envcheck --help: median {median:.3f}s, fastest {min(runs):.3f}s over {args.runs} runs")
+    print(f"same without completion: median {statistics.median(baseline):.3f}s, fastest {min(baseline):.3f}s")
     print(f"envcheck --show-completion bash: median {completion:.3f}s")
     if median > args.target:
         print(f"MISSED: median {median:.3f}s > target {args.target:.3f}s")
