@@ -132,3 +132,31 @@ def test_sigterm_to_envcheck_alone_is_forwarded(small_env: Path, tmp_path: Path)
     proc.send_signal(signal.SIGTERM)  # envcheck only, as `kill PID` or a CI runner's cancel
     proc.communicate(timeout=30)
     assert proc.returncode == 128 + signal.SIGTERM
+
+
+@posix_only
+def test_the_command_owns_the_terminal(small_env: Path) -> None:
+    import pty
+
+    controller, terminal = pty.openpty()
+    code = "import sys; print('tty', sys.stdin.isatty(), sys.stdout.isatty(), sys.stderr.isatty())"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envcheck", "run", "--prefix", str(small_env), "--", "python", "-c", code],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        preexec_fn=_default_sigint,
+    )
+    os.close(terminal)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed: the process has ended
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(controller)
+    assert proc.wait(timeout=60) == 0
+    assert "tty True True True" in seen.decode()
