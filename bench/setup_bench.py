@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from envcheck.backends.venv import find_uv
-from envcheck.profiles import load_profile
+from envcheck.specfiles import load_profile
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:

@@ -47,7 +47,7 @@ app = typer.Typer(
     cls=_Commands,
     name="envcheck",
     help="Set up, verify and smoke-test a deep-learning Python environment.",
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -55,9 +55,23 @@ app = typer.Typer(
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+def _complete_profiles(incomplete: str) -> list[str]:
+    """Shell completion of --profile: the shipped profiles (read only when the shell asks)."""
+    from envcheck.profiles import available_profiles
+
+    return [name for name in available_profiles() if name.startswith(incomplete)]
+
+
 # Options shared by the commands that examine an environment.
 ProfileOpt = Annotated[
-    str | None, typer.Option("--profile", "-p", help="Profile name from environments/ (default: deep-learning).")
+    str | None,
+    typer.Option(
+        "--profile",
+        "-p",
+        help="Profile name from environments/ (default: deep-learning).",
+        autocompletion=_complete_profiles,
+    ),
 ]
 FileOpt = Annotated[
     Path | None, typer.Option("--file", "-f", help="Your own profile (.toml), requirements.txt or environment.yml.")
@@ -210,10 +224,10 @@ def setup(
 ) -> None:
     """Create the environment of a profile (default: deep-learning), or bring it in line."""
     from envcheck.backends import IndexOptions
-    from envcheck.profiles import load_profile
     from envcheck.provision import SetupRequest, default_backend, setup_environment
     from envcheck.render import RichReporter, stderr_console, stdout_console
     from envcheck.report import envelope, status_of
+    from envcheck.specfiles import load_profile
 
     chosen = load_profile(profile, file)
     request = SetupRequest(
@@ -233,8 +247,10 @@ def setup(
         kernel=not no_kernel,
         kernel_name=kernel_name,
     )
-    reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or json_output and not verbose)
-    result = setup_environment(request, reporter)
+    quiet = quiet or json_output and not verbose
+    # a spinner with the installer's progress, on a terminal only (RichReporter checks) and never with --json
+    with RichReporter(stderr_console(), verbose=verbose, quiet=quiet, live=not json_output) as reporter:
+        result = setup_environment(request, reporter)
     if json_output:
         emit_json(envelope("setup", status_of(ExitCode.OK), ExitCode.OK, **result.to_json()))
     else:
@@ -257,7 +273,7 @@ def export(
     import platform
 
     from envcheck.condafile import export_text
-    from envcheck.profiles import load_profile
+    from envcheck.specfiles import load_profile
 
     # python is pinned to the interpreter running envcheck, as `setup` would build it, where the profile allows
     chosen = load_profile(profile, file)
@@ -315,6 +331,32 @@ def verify_command(
     else:
         render_verify(report, stdout_console(), verbose=verbose, quiet=quiet)
     raise typer.Exit(int(report.exit_code))
+
+
+@app.command(
+    "run",
+    # everything after the first word is the command's own: `envcheck run python -c ...` needs no `--`
+    context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
+)
+@_boundary
+def run_command(
+    command: Annotated[
+        list[str] | None,
+        typer.Argument(help="The command and its arguments, after --.", metavar="-- COMMAND [ARGS]..."),
+    ] = None,
+    profile: ProfileOpt = None,
+    file: FileOpt = None,
+    prefix: PrefixOpt = None,
+) -> None:
+    """Run a command with the environment's programs first on PATH, nothing activated (e.g. -- jupyter lab).
+
+    Exit code: the command's; 2 usage error (no such environment or command).
+    """
+    from envcheck.launcher import run_in_environment
+    from envcheck.targets import resolve_target
+
+    target = resolve_target(profile, file, prefix, None)
+    raise typer.Exit(run_in_environment(target, command or []))
 
 
 @app.command("smoke-train")

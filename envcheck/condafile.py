@@ -1,26 +1,29 @@
 """Profiles in conda's words: conda specs and pip requirements, environment.yml and requirements.txt, both ways.
 
 The conda backend and ``envcheck export`` render from the same functions, so the file a user exports is the
-environment setup builds. Reading a user's environment.yml needs no YAML library: conda documents a small
-subset (name, channels, a dependencies list of strings with one ``pip:`` list, plus prefix and variables),
-and anything beyond it is refused with the file and line rather than guessed at.
+environment setup builds. A user's environment.yml is read by PyYAML (any YAML: flow style, anchors, quoting)
+and then held to the structure conda documents (name, channels, a dependencies list of specs and ``pip:``
+lists, plus prefix and variables); pip: lines are read with pip's own grammar.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from packaging.markers import default_environment
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from envcheck.errors import ProfileError, UsageError
 from envcheck.profiles import CORE_PACKAGES, KNOWN_IMPORT_NAMES, Package, Profile, build_profile, safe_name
+from envcheck.reqfile import one_line, with_marker
 
 FORMATS = ("conda", "pip")
 # conda's own pseudo-channel: "no channels from .condarc"; envcheck passes --override-channels instead.
@@ -29,8 +32,8 @@ NODEFAULTS = "nodefaults"
 # conda packages (compilers, CUDA, C libraries) are installed but have no module to import.
 IMPORTABLE = {*CORE_PACKAGES, *KNOWN_IMPORT_NAMES, "numpy", "scipy", "ipykernel", "notebook", "jupyterlab", "pip"}
 _YML_HINT = (
-    "envcheck reads the environment.yml subset conda documents: name, channels, "
-    "dependencies (strings and one pip: list), prefix, variables"
+    "envcheck reads the environment.yml keys conda documents: name, channels, "
+    "dependencies (package specs and a pip: list), prefix, variables"
 )
 
 
@@ -61,13 +64,12 @@ def conda_specs(profile: Profile, python_version: str | None = None) -> list[str
     for package in profile.packages:
         if package.conda is False or package.name in ("python", "pip"):
             continue
-        applicable = package.applicable(env)
-        if not applicable:
+        if package.requirements and not package.applicable(env):
             continue  # every requirement is for another platform or python
         if isinstance(package.conda, str):
             specs.append(package.conda)
             continue
-        joined = ",".join(_conda_specifier(r.specifier) for r in applicable if str(r.specifier))
+        joined = ",".join(_conda_specifier(r.specifier) for r in package.applicable(env) if str(r.specifier))
         specs.append(package.name + joined)
     return specs
 
@@ -75,6 +77,12 @@ def conda_specs(profile: Profile, python_version: str | None = None) -> list[str
 def pip_requirements(profile: Profile) -> list[str]:
     """The packages pip installs, as PEP 508 strings; markers stay in (pip evaluates them in the target)."""
     return [str(r) for p in profile.packages if p.conda is False for r in p.requirements]
+
+
+def pip_install_args(profile: Profile) -> list[str]:
+    """What the conda backend's pip step is given: the user's own pip lines where they carry options, else
+    the pip requirements."""
+    return list(profile.install_args) or pip_requirements(profile)
 
 
 def _conda_specifier(specifier: SpecifierSet) -> str:
@@ -148,7 +156,7 @@ def _scalar(text: str) -> str:
 @dataclass(frozen=True)
 class _Item:
     value: str
-    line: int
+    line: int  # 1-based, for the error messages
 
 
 @dataclass(frozen=True)
@@ -160,42 +168,38 @@ class _Document:
 
 
 def parse_environment_yml(text: str, path: Path) -> Profile:
-    """A user's environment.yml as a profile: conda entries keep their spec verbatim, pip: entries go to pip."""
+    """A user's environment.yml as a profile: conda entries keep their spec verbatim, pip: entries go to pip.
+
+    The pip: lines are also handed to pip as they are (conda does the same, from the file's folder), so that
+    pip options there (``--extra-index-url``, ``-r``, ``-e .``) work; envcheck reads the names to check from them.
+    """
     doc = _read_yml(text, path)
     python = SpecifierSet()
     packages: dict[str, Package] = {}
     for item in doc.dependencies:
-        name, specifier = _split_matchspec(item, path)
+        spec, where = item.value, str(item.line)
+        name, specifier = _split_matchspec(spec, path, where)
         if name == "python":
             python = specifier
             continue
         if name in packages:
-            raise ProfileError(f"{path}:{item.line}: {name} is listed twice", "list each package once")
+            raise ProfileError(f"{path}:{where}: {name} is listed twice", "list each package once")
         packages[name] = Package(
             name=name,
-            requirements=(Requirement(f"{name}{specifier}"),),
+            # conda-only names (_libgcc_mutex, _openmp_mutex) are no PEP 508 names: they stay conda specs only
+            requirements=(Requirement(f"{name}{specifier}"),) if _PEP508_NAME.match(name) else (),
             import_name=_import_name(name) if name in IMPORTABLE else None,
             core=name in CORE_PACKAGES,
-            conda=item.value,
+            conda=spec,
         )
-    for item in doc.pip:
-        if item.value.startswith("-"):
-            raise ProfileError(
-                f"{path}:{item.line}: pip options are not supported in the pip: list: {item.value}",
-                "pass index options to envcheck (--index-url, --extra-index-url, --find-links)",
-            )
-        try:
-            requirement = Requirement(item.value)
-        except InvalidRequirement as exc:
-            raise ProfileError(
-                f"{path}:{item.line}: invalid pip requirement {item.value!r}: {exc}".splitlines()[0],
-                "write a PEP 508 requirement, for example 'tensorflow>=2.16'",
-            ) from exc
+    # options and nameless paths (-e .) name nothing: pip reads them, envcheck has no name to check
+    for line, requirement in _pip_requirements(doc.pip, path) if doc.pip else []:
+        where = str(line)
         name = canonicalize_name(requirement.name)
         previous = packages.get(name)
         if previous is not None and previous.conda is not False:
             raise ProfileError(
-                f"{path}:{item.line}: {name} is listed both as a conda package and under pip:",
+                f"{path}:{where}: {name} is listed both as a conda package and under pip:",
                 "install it one way only; a package installed by both breaks conda's records",
             )
         requirements = (previous.requirements if previous else ()) + (requirement,)
@@ -206,9 +210,11 @@ def parse_environment_yml(text: str, path: Path) -> Profile:
             core=name in CORE_PACKAGES,
             conda=False,
         )
-    if not packages:
+    if not packages and not doc.pip:
         raise ProfileError(f"{path}: no dependencies besides python", "list the packages under dependencies:")
     channels = tuple(c.value for c in doc.channels if c.value != NODEFAULTS) or ("conda-forge",)
+    pip = [item.value for item in doc.pip]
+    with_options = any(line.startswith("-") for line in pip)
     return build_profile(
         name=safe_name(doc.name or path.stem),
         description=f"environment from {path.name}",
@@ -219,6 +225,10 @@ def parse_environment_yml(text: str, path: Path) -> Profile:
         packages=tuple(packages.values()),
         conda_channels=channels,
         source=path,
+        # plain requirements go to pip as envcheck renders them; options make pip read the user's own lines
+        install_args=tuple(arg for line in pip for arg in shlex.split(line)) if with_options else (),
+        install_cwd=path.absolute().parent if with_options else None,
+        content=pip if with_options else (),
     )
 
 
@@ -226,18 +236,32 @@ def _import_name(name: str) -> str:
     return KNOWN_IMPORT_NAMES.get(name, name.replace("-", "_"))
 
 
+_PEP508_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _MATCHSPEC = re.compile(r"^(?:(?P<channel>[^\s:]+)::)?(?P<name>[A-Za-z0-9_.-]+)\s*(?P<rest>.*)$")
+# conda env export's exact pins: name=version=build
+_EXPORTED = re.compile(r"^=(?P<version>[^=\s]+)=(?P<build>[^=\s]+)$")
 
 
-def _split_matchspec(item: _Item, path: Path) -> tuple[str, SpecifierSet]:
+def _conda_name(name: str) -> str:
+    """PEP 503 normalisation where it keeps a valid name; conda-only names such as _libgcc_mutex stay as they are."""
+    canonical = canonicalize_name(name)
+    return canonical if _PEP508_NAME.match(canonical) else name.lower()
+
+
+def _split_matchspec(spec: str, path: Path, where: str) -> tuple[str, SpecifierSet]:
     """Name and a PEP 440 reading of a conda spec; a build string or an or-spec keeps only the name."""
-    match = _MATCHSPEC.match(item.value)
+    match = _MATCHSPEC.match(spec)
     if match is None:
-        raise ProfileError(f"{path}:{item.line}: not a conda package spec: {item.value!r}", _YML_HINT)
-    name = canonicalize_name(match["name"])
+        raise ProfileError(f"{path}:{where}: not a conda package spec: {spec!r}", _YML_HINT)
+    name = _conda_name(match["name"])
     rest = match["rest"].strip()
     if not rest:
         return name, SpecifierSet()
+    exported = _EXPORTED.match(rest)
+    if exported:
+        rest = f"=={exported['version']}"
+    if len(rest.split()) > 2 or not re.match(r"^[0-9*<>=!~]", rest):
+        raise ProfileError(f"{path}:{where}: not a conda package spec: {spec!r}", _YML_HINT)
     version = rest.split()[0]  # "1.26.* py311*": the build string does not translate
     if "|" in version or "[" in version:
         return name, SpecifierSet()
@@ -251,126 +275,108 @@ def _split_matchspec(item: _Item, path: Path) -> tuple[str, SpecifierSet]:
             specs.append(f"{operator}{number}")
     try:
         specifier = SpecifierSet(",".join(s for s in specs if s))
-        for spec in specifier:
-            Version(spec.version.rstrip("*").rstrip("."))
+        for item in specifier:
+            Version(item.version.rstrip("*").rstrip("."))
     except (InvalidSpecifier, InvalidVersion):
         return name, SpecifierSet()
     return name, specifier
 
 
-_TOP = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_-]*)\s*:\s*(?P<value>.*)$")
-_ITEM = re.compile(r"^(?P<indent> *)-(?: +(?P<value>.*))?$")
+def _pip_requirements(items: list[_Item], path: Path) -> list[tuple[int, Requirement]]:
+    """The requirements the pip: lines name, with their lines, read by pip's grammar; options name none."""
+    import tempfile
+
+    from pip_requirements_parser import RequirementsFile  # pip's own parser, only on this path
+
+    # the parser reads files only (pip's requirements are files); the includes stay pip's business at install
+    with tempfile.TemporaryDirectory(prefix="envcheck-") as folder:
+        copy = Path(folder) / "pip-section.txt"
+        copy.write_text("\n".join(item.value for item in items) + "\n", encoding="utf-8")
+        parsed = RequirementsFile.from_file(str(copy), include_nested=False)
+    if parsed.invalid_lines:
+        bad = parsed.invalid_lines[0]
+        item = items[bad.requirement_line.line_number - 1]
+        raise ProfileError(
+            f"{path}:{item.line}: invalid pip line {item.value!r}: {one_line(bad.error_message)}", _PIP_HINT
+        )
+    return [
+        (items[r.requirement_line.line_number - 1].line, with_marker(r))
+        for r in parsed.requirements
+        if r.req is not None and r.name and not r.is_constraint
+    ]
+
+
+_TOP_KEYS = ("name", "channels", "dependencies", "prefix", "variables")
+_PIP_HINT = "write a PEP 508 requirement, for example 'tensorflow>=2.16', or a pip option"
 
 
 def _read_yml(text: str, path: Path) -> _Document:
-    """The environment.yml subset conda documents, read line by line; one ProfileError per departure."""
-    name: str | None = None
-    lists: dict[str, list[_Item]] = {"channels": [], "dependencies": [], "pip": []}
-    seen: set[str] = set()
-    section: str | None = None  # the top-level key whose block we are in
-    item_indent: int | None = None  # indentation of that block's "- " items
-    in_pip = False  # right after "- pip:", whose items are indented deeper
-    pip_indent: int | None = None
+    """The file read by PyYAML, then held to the structure conda documents; one ProfileError per departure.
 
-    def fail(number: int, what: str) -> ProfileError:
-        return ProfileError(f"{path}:{number}: {what}", _YML_HINT)
+    The structure is checked on PyYAML's node tree rather than on plain objects, so that errors keep their line.
+    """
+    import yaml  # only commands given an environment.yml pay for it
 
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = _strip_comment(raw).rstrip()
-        if not line.strip() or line.strip() == "---" and not seen:
-            continue
-        if "\t" in raw[: len(raw) - len(raw.lstrip())]:
-            raise fail(number, "tabs are not allowed for indentation in YAML")
-        indent = len(line) - len(line.lstrip(" "))
-        item = _ITEM.match(line)
-        if indent == 0 and item is None:
-            top = _TOP.match(line)
-            if top is None:
-                raise fail(number, f"expected 'key: value', found {line.strip()!r}")
-            key, value = top["key"], top["value"].strip()
-            if key in seen:
-                raise fail(number, f"{key} appears twice")
-            seen.add(key)
-            section, item_indent, in_pip, pip_indent = key, None, False, None
-            if key == "name":
-                name = _unquote(value, number, path)
-            elif key in ("channels", "dependencies"):
-                if value:
-                    lists[key] += [_Item(v, number) for v in _flow_list(value, number, path)]
-            elif key not in ("prefix", "variables"):
-                # prefix: envcheck chooses the prefix itself; variables: it runs python without activation
-                raise fail(number, f"unsupported key {key!r}")
-            continue
-        if section == "variables":
-            continue  # its body is not envcheck's business
-        if section not in ("channels", "dependencies"):
-            raise fail(number, f"unexpected line under {section or 'nothing'}: {line.strip()!r}")
-        if item is None:
-            raise fail(number, f"expected a list item '- ...' under {section}:, found {line.strip()!r}")
-        value = (item["value"] or "").strip()
-        if not value:
-            raise fail(number, "empty list item")
-        if in_pip and item_indent is not None and indent > item_indent:
-            pip_indent = indent if pip_indent is None else pip_indent
-            if indent != pip_indent:
-                raise fail(number, "inconsistent indentation in the pip: list")
-            lists["pip"].append(_Item(_unquote(value, number, path), number))
-            continue
-        in_pip = False
-        item_indent = indent if item_indent is None else item_indent
-        if indent != item_indent:
-            raise fail(number, f"inconsistent indentation in {section}:")
-        if section == "dependencies" and re.match(r"^pip\s*:", value):
-            if lists["pip"] or pip_indent is not None:
-                raise fail(number, "only one pip: list is supported")
-            rest = value.split(":", 1)[1].strip()
-            if rest:
-                lists["pip"] += [_Item(v, number) for v in _flow_list(rest, number, path)]
-                pip_indent = -1
-            else:
-                in_pip = True
-            continue
-        if re.match(r"^[^\s'\"\[]+\s*:(\s|$)", value):
-            raise fail(number, f"only strings and one pip: list are supported in {section}:")
-        lists[section].append(_Item(_unquote(value, number, path), number))
-    if "dependencies" not in seen:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ProfileError(f"{path}{where}: not valid YAML: {problem}", "fix the file's syntax") from exc
+
+    def fail(node: Any, what: str) -> ProfileError:
+        return ProfileError(f"{path}:{node.start_mark.line + 1}: {what}", _YML_HINT)
+
+    if root is None:
+        raise ProfileError(f"{path}: the file is empty", _YML_HINT)
+    if not isinstance(root, yaml.MappingNode):
+        raise fail(root, "expected a mapping of name, channels and dependencies")
+    top: dict[str, Any] = {}
+    for key, value in root.value:
+        if not isinstance(key, yaml.ScalarNode) or key.value not in _TOP_KEYS:
+            raise fail(key, f"unsupported key {getattr(key, 'value', '?')!r}")
+        if key.value in top:
+            raise fail(key, f"{key.value} appears twice")
+        top[key.value] = value
+    # prefix: envcheck chooses the prefix itself; variables: it runs python without activation
+    if "dependencies" not in top:
         raise ProfileError(f"{path}: no dependencies: list", _YML_HINT)
-    return _Document(name=name, channels=lists["channels"], dependencies=lists["dependencies"], pip=lists["pip"])
+    name = top.get("name")
+    if name is not None and not isinstance(name, yaml.ScalarNode):
+        raise fail(name, "name must be a string")
 
+    def strings(node: Any, where: str) -> list[_Item]:
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            raise fail(node, f"{where} must be a list")
+        items = []
+        for entry in node.value:
+            if not isinstance(entry, yaml.ScalarNode) or not entry.value.strip() or entry.tag.endswith(":null"):
+                raise fail(entry, f"{where} must be a list of strings")
+            items.append(_Item(entry.value.strip(), entry.start_mark.line + 1))
+        return items
 
-def _strip_comment(line: str) -> str:
-    """Drop a ``#`` comment: at the start, or after whitespace outside quotes (YAML's rule)."""
-    quote: str | None = None
-    for i, char in enumerate(line):
-        if quote:
-            if char == quote:
-                quote = None
-        elif char in "'\"" and (i == 0 or line[i - 1] in " -[,:"):
-            quote = char
-        elif char == "#" and (i == 0 or line[i - 1] in " \t"):
-            return line[:i]
-    return line
-
-
-def _unquote(value: str, number: int, path: Path) -> str:
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        try:
-            result = json.loads(value)
-        except ValueError:
-            result = None
-        if isinstance(result, str):
-            return result
-        raise ProfileError(f"{path}:{number}: cannot read the quoted string {value}", _YML_HINT)
-    if len(value) >= 2 and value[0] == value[-1] == "'":
-        return value[1:-1].replace("''", "'")
-    if not value or value[0] in "[{&*!|>%@`'\"":
-        raise ProfileError(f"{path}:{number}: unsupported YAML value {value!r}", _YML_HINT)
-    return value
-
-
-def _flow_list(value: str, number: int, path: Path) -> list[str]:
-    """``[a, b]`` on one line (conda accepts it for channels); nothing more elaborate."""
-    if not (value.startswith("[") and value.endswith("]")):
-        raise ProfileError(f"{path}:{number}: expected a list, found {value!r}", _YML_HINT)
-    inner = value[1:-1].strip()
-    return [_unquote(v.strip(), number, path) for v in inner.split(",")] if inner else []
+    channels = strings(top["channels"], "channels") if "channels" in top else []
+    dependencies_node = top["dependencies"]
+    if not isinstance(dependencies_node, yaml.SequenceNode):
+        raise fail(dependencies_node, "dependencies must be a list")
+    dependencies: list[_Item] = []
+    pip: list[_Item] = []
+    for entry in dependencies_node.value:
+        if isinstance(entry, yaml.MappingNode):
+            keys = [k.value for k, _ in entry.value if isinstance(k, yaml.ScalarNode)]
+            if keys != ["pip"]:
+                raise fail(entry, "only package specs and pip: lists are allowed in dependencies:")
+            pip += strings(entry.value[0][1], "pip:")
+        elif isinstance(entry, yaml.ScalarNode) and entry.value.strip() and entry.tag != "tag:yaml.org,2002:null":
+            dependencies.append(_Item(entry.value.strip(), entry.start_mark.line + 1))
+        else:
+            raise fail(entry, "dependencies must be package specs or a pip: list")
+    return _Document(
+        name=None if name is None else str(name.value),
+        channels=channels,
+        dependencies=dependencies,
+        pip=pip,
+    )

@@ -18,17 +18,18 @@ OWNER_NAME = "envcheck-created"
 
 
 def envcheck_home() -> Path:
-    """The root for envcheck's environments and logs; ``ENVCHECK_HOME`` moves it (tests always do)."""
+    """The root for envcheck's environments and logs; ``ENVCHECK_HOME`` moves it (tests always do).
+
+    Otherwise the per-user data folder as each platform defines it, found by platformdirs: ``$XDG_DATA_HOME``
+    when it is an absolute path (the XDG rules say to ignore a relative one), else ``~/.local/share`` on Linux;
+    ``~/Library/Application Support`` on macOS; the folder Windows reports for local application data.
+    """
     override = os.environ.get("ENVCHECK_HOME")
     if override:
         return Path(override).expanduser().absolute()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "envcheck"
+    import platformdirs  # ~3 ms, paid by the commands that need a place on disk
+
+    return platformdirs.user_data_path("envcheck", appauthor=False, roaming=False)
 
 
 def default_prefix(profile_name: str) -> Path:

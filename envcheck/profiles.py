@@ -1,4 +1,8 @@
-"""Profiles: what an environment holds, loaded from environments/*.toml or a user's file and validated."""
+"""Profiles: what an environment holds, as envcheck's own TOML files describe it, validated.
+
+The shipped profiles and a user's .toml are read here; envcheck/specfiles.py picks the reader for a user's file by
+its kind (TOML here, requirements.txt in envcheck/reqfile.py, environment.yml in envcheck/condafile.py).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import hashlib
 import json
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -87,13 +91,18 @@ class Profile:
     conda_channels: tuple[str, ...]
     source: Path
     digest: str  # of the parsed content, so that a comment edit does not rebuild an environment
+    # What pip or uv get when the user's file speaks for itself (("-r", FILE) for a requirements.txt, the pip:
+    # lines of an environment.yml): the installer reads pip's grammar, envcheck only the names and pins it checks.
+    install_args: tuple[str, ...] = ()
+    install_cwd: Path | None = None  # where those arguments are relative to (None: where envcheck runs)
 
     def requirement_strings(self) -> list[str]:
         return [str(r) for p in self.packages for r in p.requirements]
 
     def package(self, name: str) -> Package | None:
         wanted = canonicalize_name(name)
-        return next((p for p in self.packages if p.name == wanted), None)
+        # conda-only names (_libgcc_mutex) are kept as written: PEP 503 would turn them into no valid name
+        return next((p for p in self.packages if p.name in (wanted, name.lower())), None)
 
     @property
     def kernel_name(self) -> str:
@@ -120,12 +129,8 @@ def available_profiles() -> list[str]:
     return sorted(p.stem for p in profiles_dir().glob("*.toml"))
 
 
-def load_profile(name: str | None = None, file: Path | None = None) -> Profile:
-    """The profile called ``name`` in environments/, or the user's ``file`` (.toml or requirements.txt)."""
-    if name is not None and file is not None:
-        raise ProfileError("--profile and --file cannot be used together", "pick one of them")
-    if file is not None:
-        return load_file(file)
+def profile_path(name: str | None) -> Path:
+    """The file of the shipped profile called ``name`` (default: deep-learning), or a ProfileError saying why not."""
     name = name or DEFAULT_PROFILE
     if not _NAME.match(name):
         raise ProfileError(
@@ -138,26 +143,13 @@ def load_profile(name: str | None = None, file: Path | None = None) -> Profile:
             f"unknown profile {name!r}",
             f"available profiles: {', '.join(available_profiles())}; or pass your own with --file PATH",
         )
-    return load_file(path)
+    return path
 
 
-def load_file(path: Path) -> Profile:
-    path = Path(path)
-    if not path.is_file():
-        raise ProfileError(f"{path}: no such file", "check the path given to --file")
-    if path.suffix == ".toml":
-        return parse_toml(path.read_bytes(), path)
-    if path.suffix in (".yml", ".yaml"):
-        from envcheck.condafile import parse_environment_yml
-
-        return parse_environment_yml(path.read_text(encoding="utf-8"), path)
-    return parse_requirements(path.read_text(encoding="utf-8"), path)
-
-
-def parse_toml(data: bytes, path: Path) -> Profile:
+def parse_toml(text: str, path: Path) -> Profile:
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{path}: not valid TOML: {exc}", "fix the file's syntax") from exc
     _reject_unknown(doc, _TOP_KEYS, path, "")
     if doc.get("schema", 1) != 1:
@@ -190,45 +182,8 @@ def parse_toml(data: bytes, path: Path) -> Profile:
     )
 
 
-def parse_requirements(text: str, path: Path) -> Profile:
-    """A plain requirements.txt: one PEP 508 requirement a line; pip options are refused, not ignored."""
-    packages: dict[str, list[Requirement]] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split(" #", 1)[0].strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("-"):
-            raise ProfileError(
-                f"{path}:{number}: pip option lines are not supported: {line}",
-                "pass index options to envcheck (--index-url, --extra-index-url, --find-links)",
-            )
-        requirement = _requirement(line, path, f"line {number}")
-        packages.setdefault(canonicalize_name(requirement.name), []).append(requirement)
-    if not packages:
-        raise ProfileError(f"{path}: no requirements found", "list one requirement per line")
-    return build_profile(
-        name=safe_name(path.stem),
-        description=f"requirements from {path.name}",
-        python=SpecifierSet(),
-        device="cpu",
-        disk_gb=2.5,
-        kernel=True,
-        packages=tuple(
-            Package(
-                name=name,
-                requirements=tuple(reqs),
-                import_name=KNOWN_IMPORT_NAMES.get(name, name.replace("-", "_")),
-                core=name in CORE_PACKAGES,
-                conda=not name.startswith("tensorflow") and name != "keras",
-            )
-            for name, reqs in packages.items()
-        ),
-        conda_channels=("conda-forge",),
-        source=path,
-    )
-
-
-def build_profile(**fields: Any) -> Profile:
+def build_profile(*, content: Sequence[str] = (), **fields: Any) -> Profile:
+    """A profile with its digest; ``content`` adds what else the installer is given (hashes, pip options)."""
     canonical = {
         "name": fields["name"],
         "python": str(fields["python"]),
@@ -238,6 +193,7 @@ def build_profile(**fields: Any) -> Profile:
         "packages": [
             [p.name, [str(r) for r in p.requirements], p.import_name, p.core, p.conda] for p in fields["packages"]
         ],
+        **({"content": list(content)} if content else {}),  # absent when empty: older digests stay valid
     }
     digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
     return Profile(digest=digest, **fields)

@@ -108,6 +108,7 @@ class SetupResult:
     installer: str = "uv"
     steps: list[str] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase, for people and benchmarks
+    run_command: str = ""  # how to use the environment: `envcheck run ... -- jupyter notebook`
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -167,6 +168,7 @@ def up_to_date(request: SetupRequest) -> SetupResult | None:
         next_command=next_command(request),
         backend=marker.backend,
         installer=marker.installer,
+        run_command=run_command(request),
     )
 
 
@@ -200,6 +202,14 @@ def kernel_name(request: SetupRequest) -> str | None:
 def next_command(request: SetupRequest) -> str:
     """The verify command for the environment just built, as the user types it (paths quoted)."""
     return command("envcheck", "verify", *where_args(request))
+
+
+def run_command(request: SetupRequest) -> str:
+    """The `envcheck run` line that uses the new environment, beside verify as the next step."""
+    from envcheck.launcher import run_line, suggested_command
+
+    prefix = request.target if request.prefix is not None else None
+    return run_line(request.profile, prefix, *suggested_command(request.profile))
 
 
 def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -> SetupResult:
@@ -284,6 +294,7 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
         installer=backend.installer,
         steps=[shown(s) for s in steps],
         phases=dict(reporter.seconds),
+        run_command=run_command(request),
     )
 
 
@@ -461,7 +472,9 @@ def _run_steps(steps: list[Step], rollback: _Rollback, log: IO[str], reporter: R
             rollback.prepare_change()
         log.write(f"\n$ {shown(step)}\n")
         log.flush()
-        completed = runner.run(step.argv, timeout=step.timeout, env=step.env or None, on_line=reporter.line, log=log)
+        completed = runner.run(
+            step.argv, timeout=step.timeout, env=step.env or None, cwd=step.cwd, on_line=reporter.line, log=log
+        )
         if not completed.ok:
             reason = (step.explain(completed.stdout) if step.explain else None) or _last_error(completed.stdout)
             raise SetupError(f"{label} failed: {Path(step.argv[0]).name} {completed.describe_exit()}: {reason}")

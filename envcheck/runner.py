@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from envcheck import shell
 from envcheck.errors import ProgramNotFoundError
@@ -187,3 +187,68 @@ def _kill_tree(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
         pass
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=10)
+
+
+# Signals a terminal sends to its whole foreground process group: the child gets them from the terminal itself.
+_TERMINAL_SIGNALS = ("SIGINT", "SIGQUIT")
+# Signals sent to envcheck alone (kill, a closing terminal, a CI runner's cancel): passed on to the child.
+_FORWARDED_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
+def run_passthrough(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    env: Mapping[str, str],
+    timeout: float | None,
+    cwd: str | os.PathLike[str] | None = None,
+) -> int:
+    """Run a user's own command in the foreground and return its exit code (128 + N when signal N ended it).
+
+    Unlike ``run``, the child owns the terminal: it shares envcheck's stdin, stdout, stderr and process group,
+    so Ctrl-C reaches it straight from the terminal while envcheck waits without being stopped by it;
+    SIGTERM and SIGHUP sent to envcheck alone are forwarded. ``env`` is used as given (the caller decides what
+    the user's command sees). ``timeout`` is explicit: None for an interactive program such as ``jupyter lab``,
+    whose lifetime is the user's; past a timeout the child is killed and 124 returned, as timeout(1) does.
+    """
+    args = tuple(os.fspath(a) for a in argv)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def forward(signum: int, frame: object) -> None:
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signum)
+
+    def hold(signum: int, frame: object) -> None:
+        return None  # the terminal has sent it to the child too; the child decides what it means
+
+    # Handlers are Python functions, never SIG_IGN, and set before the child starts: an ignored signal would be
+    # inherited by the child (and Ctrl-C would not stop it), a handled one is reset to its default by exec.
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for name, handler in [(n, hold) for n in _TERMINAL_SIGNALS] + [(n, forward) for n in _FORWARDED_SIGNALS]:
+            number = getattr(signal, name, None)
+            if number is not None:
+                previous[number] = signal.signal(number, handler)
+    try:
+        try:
+            proc = subprocess.Popen(args, env=dict(env), cwd=cwd)
+        except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+            raise ProgramNotFoundError(
+                f"cannot run {args[0]}: {exc.strerror or exc}",
+                "check that the path exists and is an executable program",
+            ) from exc
+        try:
+            returncode = proc.wait(timeout=timeout)
+        except BaseException as exc:
+            # the child shares envcheck's process group, so the group cannot be killed: the child alone is
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+            if isinstance(exc, subprocess.TimeoutExpired):
+                return 124
+            raise
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    return 128 - returncode if returncode < 0 else returncode

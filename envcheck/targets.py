@@ -12,8 +12,9 @@ from envcheck import runner
 from envcheck.errors import EnvironmentUnusableError, NoEnvironmentError, UsageError
 from envcheck.locations import default_prefix, find_uv, python_in
 from envcheck.marker import Marker, read_marker
-from envcheck.profiles import Profile, load_profile, profile_args
+from envcheck.profiles import Profile, profile_args
 from envcheck.shell import command
+from envcheck.specfiles import load_profile
 
 
 @dataclass(frozen=True)

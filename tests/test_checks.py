@@ -22,9 +22,9 @@ from envcheck.checks import (
 )
 from envcheck.errors import ExitCode
 from envcheck.marker import Marker
-from envcheck.profiles import load_profile
 from envcheck.results import CheckResult, Status, exit_code_for
 from envcheck.runner import Completed
+from envcheck.specfiles import load_profile
 
 FIXTURES = Path(__file__).parent / "fixtures" / "verify"
 PREFIX = "/home/ada/envs/deep-learning"

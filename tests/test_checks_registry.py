@@ -27,7 +27,7 @@ from envcheck.checks import (
     work,
 )
 from envcheck.checks.registry import check
-from envcheck.profiles import load_profile
+from envcheck.specfiles import load_profile
 
 FIXTURES = Path(__file__).parent / "fixtures" / "verify"
 GROUP_MODULES = (interpreter, packages, compatibility, device, work, jupyter, environ, conda)

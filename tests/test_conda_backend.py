@@ -36,8 +36,8 @@ from envcheck.condameta import (
 from envcheck.errors import ExitCode, ProgramNotFoundError, UsageError
 from envcheck.locations import OWNER_NAME
 from envcheck.marker import read_marker
-from envcheck.profiles import load_file
 from envcheck.results import Status
+from envcheck.specfiles import load_file
 
 FAKE = Path(__file__).parent / "fakes" / "micromamba"
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="the conda test double is a POSIX shell script")

@@ -19,7 +19,8 @@ from envcheck.condafile import (
     render_requirements_txt,
 )
 from envcheck.errors import ExitCode, ProfileError, UsageError
-from envcheck.profiles import load_file, load_profile, parse_requirements
+from envcheck.reqfile import parse_requirements
+from envcheck.specfiles import load_file, load_profile
 
 USER_FILE = """\
 # an environment file as people write them
@@ -136,11 +137,12 @@ conda = false
     assert pip_requirements(profile) == ["keras>=3.0"]
 
 
-def test_requirements_txt_lists_every_package_and_reads_back() -> None:
+def test_requirements_txt_lists_every_package_and_reads_back(tmp_path: Path) -> None:
     profile = load_profile("deep-learning")
     text = render_requirements_txt(profile)
     assert text.startswith("# envcheck profile 'deep-learning'")
-    back = parse_requirements(text, Path("requirements.txt"))
+    (tmp_path / "requirements.txt").write_text(text, encoding="utf-8")
+    back = parse_requirements(tmp_path / "requirements.txt")
     assert back.requirement_strings() == profile.requirement_strings()
 
 
@@ -186,16 +188,18 @@ def test_flow_lists_and_document_start_are_read() -> None:
     ("text", "line", "words"),
     [
         ("name: x\nplatforms:\n  - linux-64\ndependencies:\n  - numpy\n", 2, "unsupported key 'platforms'"),
-        ("dependencies:\n  - numpy\n  - conda: [x]\n", 3, "only strings and one pip: list"),
-        ("dependencies:\n  - pip:\n    - a\n  - pip:\n    - b\n", 4, "only one pip: list"),
-        ("dependencies:\n  - pip:\n    - -r requirements.txt\n", 3, "pip options are not supported"),
-        ("dependencies:\n\t- numpy\n", 2, "tabs"),
-        ("dependencies:\n  - &anchor numpy\n", 2, "unsupported YAML value"),
-        ("dependencies:\n  - numpy\n   - pandas\n", 3, "inconsistent indentation"),
+        ("dependencies:\n  - numpy\n  - conda: [x]\n", 3, "only package specs and pip: lists"),
+        ("dependencies:\n  - pip:\n    - -r requirements.txt\n    - numpy>>1\n", 4, "invalid pip line 'numpy>>1'"),
+        ("dependencies:\n  - pip:\n    - --no-such-option\n", 3, "no such option: --no-such-option"),
+        ("dependencies:\n  - pip: tensorflow\n", 2, "pip: must be a list"),
+        ("dependencies:\n\t- numpy\n", 2, "not valid YAML"),
+        ("dependencies:\n  - numpy\n   - pandas\n", 2, "not a conda package spec"),
         ("dependencies:\n  - numpy\n  - numpy>=2\n", 3, "listed twice"),
         ("dependencies:\n  - pandas\n  - pip:\n    - pandas\n", 4, "both as a conda package and under pip"),
-        ("name: x\n  more: y\ndependencies:\n  - numpy\n", 2, "unexpected line under name"),
-        ("just text\n", 1, "expected 'key: value'"),
+        ("name: x\n  more: y\ndependencies:\n  - numpy\n", 2, "not valid YAML"),
+        ("name: x\nname: y\ndependencies:\n  - numpy\n", 2, "name appears twice"),
+        ("dependencies: numpy\n", 1, "dependencies must be a list"),
+        ("just text\n", 1, "expected a mapping"),
     ],
 )
 def test_unsupported_yaml_is_one_error_naming_file_and_line(tmp_path: Path, text: str, line: int, words: str) -> None:

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from envcheck.cli import app
-from envcheck.profiles import load_profile
+from envcheck.specfiles import load_profile
 
 
 @pytest.fixture(autouse=True)

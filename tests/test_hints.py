@@ -12,8 +12,8 @@ import pytest
 from test_checks import PREFIX, PY, check, evidence, ran, recorded, text
 
 from envcheck.checks import evaluate
-from envcheck.profiles import load_profile
 from envcheck.results import Status
+from envcheck.specfiles import load_profile
 
 GPU = load_profile("deep-learning-gpu")
 ABI_ERROR = {"ok": False, "error_type": "ImportError", "error": "numpy.core.multiarray failed to import"}

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from envcheck.errors import ExitCode, ProfileError
-from envcheck.profiles import available_profiles, load_file, load_profile
+from envcheck.profiles import available_profiles
+from envcheck.specfiles import load_file, load_profile
 
 GOOD = """
 schema = 1
@@ -113,12 +114,16 @@ def test_requirements_txt_becomes_a_profile(tmp_path: Path) -> None:
     assert profile.package("tensorflow").conda is False
 
 
-def test_requirements_txt_options_are_refused_not_ignored(tmp_path: Path) -> None:
+def test_requirements_txt_options_are_for_the_installer_and_unknown_ones_name_their_line(tmp_path: Path) -> None:
     path = write(tmp_path, "numpy\n--index-url https://example.org/simple\n", "reqs.txt")
+    profile = load_file(path)
+    assert profile.install_args == ("-r", str(path))  # the installer reads the option itself
+    assert profile.requirement_strings() == ["numpy"]
+    path = write(tmp_path, "numpy\n--bogus https://example.org/simple\n", "bad.txt")
     with pytest.raises(ProfileError) as info:
         load_file(path)
-    assert f"{path}:2" in info.value.message
-    assert "--index-url" in (info.value.hint or "")
+    assert info.value.message == f"{path}:2: no such option: --bogus"
+    assert "requirements-file-format" in (info.value.hint or "")
 
 
 def test_profile_and_file_together_is_a_usage_error(tmp_path: Path) -> None:
@@ -129,3 +134,22 @@ def test_profile_and_file_together_is_a_usage_error(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="no such file"):
         load_file(tmp_path / "absent.toml")
+
+
+def test_the_readers_do_not_import_each_other() -> None:
+    """profiles.py (the model) imports no reader; specfiles.py alone knows them all."""
+    import ast
+
+    import envcheck
+
+    root = Path(envcheck.__file__).parent
+
+    def imported(module: str) -> set[str]:
+        tree = ast.parse((root / f"{module}.py").read_text(encoding="utf-8"))
+        names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        return {name.removeprefix("envcheck.") for name in names if name.startswith("envcheck.")}
+
+    assert imported("profiles") & {"condafile", "reqfile", "specfiles"} == set()
+    assert imported("reqfile") & {"condafile", "specfiles"} == set()
+    assert imported("condafile") & {"specfiles"} == set()
+    assert {"condafile", "reqfile", "profiles"} <= imported("specfiles")

@@ -20,8 +20,8 @@ from envcheck.backends import IndexOptions, get_backend
 from envcheck.errors import ExitCode, Interrupted, RefusedError, SetupError, UsageError
 from envcheck.locations import LOG_NAME, OWNER_NAME, logs_dir
 from envcheck.marker import read_marker
-from envcheck.profiles import load_file, load_profile
 from envcheck.provision import Action, SetupRequest, default_backend, plan_steps, setup_environment, shown
+from envcheck.specfiles import load_file, load_profile
 
 MINI = """
 schema = 1

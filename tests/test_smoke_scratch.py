@@ -13,9 +13,9 @@ import pytest
 
 from envcheck import training
 from envcheck.probes import run_probe
-from envcheck.profiles import load_profile
 from envcheck.results import Status
 from envcheck.smoke import make_options, smoke_train
+from envcheck.specfiles import load_profile
 from envcheck.targets import Target
 
 pytest.importorskip("numpy", reason="the scratch level needs NumPy (a test dependency)")

@@ -83,6 +83,7 @@ class Step:
     argv: tuple[str, ...]
     timeout: float
     env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None  # where the step's relative paths point (None: where envcheck runs)
     # turns the step's output into one line on why it failed (a conda --json error); None: setup's own guess
     explain: Callable[[str], str | None] | None = field(default=None, compare=False)
 

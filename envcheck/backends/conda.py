@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from envcheck.backends import INSTALL_TIMEOUT, BuildRequest, Step, pip_install_argv
-from envcheck.condafile import conda_specs, pip_requirements
+from envcheck.condafile import conda_specs, pip_install_args
 from envcheck.errors import ProgramNotFoundError
 from envcheck.locations import python_in
 
@@ -101,13 +101,16 @@ class CondaBackend:
         if not request.fresh:
             argv = self._solve_args("install", request) + conda_specs(request.profile, request.python_version)
             steps.append(Step("install", tuple(argv), INSTALL_TIMEOUT, explain=explain_output))
-        requirements = pip_requirements(request.profile)
+        requirements = pip_install_args(request.profile)
         if requirements:
             python = os.fspath(python_in(request.prefix))
             argv = pip_install_argv(python, request.index)
             # a user-wide PIP_REQUIRE_VIRTUALENV would refuse a conda prefix, which is not a virtualenv
             env = {"PIP_REQUIRE_VIRTUALENV": "0", **request.index.environment(uv=False)}
-            steps.append(Step("install", tuple(argv + requirements), INSTALL_TIMEOUT, env))
+            # pip: lines with options are relative to the environment.yml's folder, as conda runs them
+            steps.append(
+                Step("install", tuple(argv + requirements), INSTALL_TIMEOUT, env, cwd=request.profile.install_cwd)
+            )
         return steps
 
     def _solve_args(self, command: str, request: BuildRequest) -> list[str]:

@@ -38,11 +38,12 @@ class VenvBackend:
 
     def install_steps(self, request: BuildRequest) -> list[Step]:
         python = os.fspath(python_in(request.prefix))
-        requirements = request.profile.requirement_strings()
+        # a requirements.txt is read by the installer itself (-r FILE): hashes, options, includes and all
+        requirements = list(request.profile.install_args) or request.profile.requirement_strings()
         if self.installer == "uv":
             argv = [os.fspath(find_uv()), "pip", "install", "--python", python]
             argv += request.index.pip_args(uv=True)
         else:
             argv = pip_install_argv(python, request.index)
         env = request.index.environment(uv=self.installer == "uv")
-        return [Step("install", tuple(argv + requirements), INSTALL_TIMEOUT, env)]
+        return [Step("install", tuple(argv + requirements), INSTALL_TIMEOUT, env, cwd=request.profile.install_cwd)]

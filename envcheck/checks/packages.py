@@ -32,6 +32,9 @@ from envcheck.checks.registry import PACKAGES, check
 from envcheck.profiles import TENSORFLOW_DISTRIBUTIONS, Package
 from envcheck.results import CheckResult, Status
 
+# A package with no PEP 508 name (conda's _libgcc_mutex, _openmp_mutex): conda installs it, pip knows nothing of it.
+CONDA_ONLY = "a conda-only package: no Python distribution to import or compare"
+
 
 @check("package.*.import", group=PACKAGES, order=10)
 def check_package_imports(ev: Evidence) -> list[CheckResult]:
@@ -39,6 +42,9 @@ def check_package_imports(ev: Evidence) -> list[CheckResult]:
     for package in ev.profile.packages:
         check_id = f"package.{package.name}.import"
         requirements = applicable_requirements(ev, package)
+        if not package.requirements:
+            results.append(result(check_id, Status.SKIP, CONDA_ONLY))
+            continue
         if not requirements:
             results.append(result(check_id, Status.SKIP, "not needed on this platform"))
             continue
@@ -134,6 +140,9 @@ def check_package_versions(ev: Evidence) -> list[CheckResult]:
     for package in ev.profile.packages:
         check_id = f"package.{package.name}.version"
         requirements = applicable_requirements(ev, package)
+        if not package.requirements:
+            results.append(result(check_id, Status.SKIP, CONDA_ONLY))
+            continue
         if not requirements:
             results.append(result(check_id, Status.SKIP, "not needed on this platform"))
             continue

@@ -31,3 +31,5 @@ def render_setup(result: SetupResult, console: Console) -> None:
         # soft_wrap: a long path is left whole for the terminal to wrap, so that it can be copied
         console.print(f"  {label:<14}{value}", soft_wrap=True)
     console.print(f"next: [bold]{escape(result.next_command)}[/]", soft_wrap=True)
+    if result.run_command:
+        console.print(f"use:  [bold]{escape(result.run_command)}[/]", soft_wrap=True)
