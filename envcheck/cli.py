@@ -349,6 +349,19 @@ def smoke_train_command(
     timeout: Annotated[
         float, typer.Option("--timeout", min=1.0, help="Seconds the training process may take.")
     ] = 600.0,
+    strategy: Annotated[
+        str | None,
+        typer.Option(
+            "--strategy", help="mirrored: tf.distribute.MirroredStrategy over every local device of the kind."
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="N workers on this machine, MultiWorkerMirroredStrategy over 127.0.0.1."),
+    ] = None,
+    cluster: Annotated[
+        bool, typer.Option("--cluster", help="Be one worker of a cluster (TF_CONFIG, or Slurm under srun).")
+    ] = False,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -370,6 +383,9 @@ def smoke_train_command(
         plot=plot,
         compare_cpu=compare_cpu,
         timeout=timeout,
+        strategy=strategy,
+        workers=workers,
+        cluster=cluster,
     )
     target = resolve_target(profile, file, prefix, python)
     reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or (json_output and not verbose))

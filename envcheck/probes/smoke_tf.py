@@ -47,8 +47,14 @@ gradient_dict = _net.gradient_dict
 # ---------------------------------------------------------------- TensorFlow set-up
 
 
-def import_tensorflow(answer, device):
-    """Import TensorFlow, pin or hide devices as asked, and record what TensorFlow sees."""
+def import_tensorflow(answer, device, logical_cpus=0, gpu_index=None, before_init=None):
+    """Import TensorFlow, pin or hide devices as asked, and record what TensorFlow sees.
+
+    ``logical_cpus``: split the CPU into that many logical devices when no GPU is used (a mirrored run on a
+    CPU-only machine); ``gpu_index``: keep only that GPU visible (one loopback worker per GPU). Both must
+    happen before anything initialises the runtime, so they happen here; so does ``before_init(tf)``, for a
+    MultiWorkerMirroredStrategy, whose collective ops must be configured at program start-up.
+    """
     import tensorflow as tf
 
     info = answer.data["tensorflow"]
@@ -58,6 +64,9 @@ def import_tensorflow(answer, device):
         # Hidden before anything initialises the runtime, so no op can land on a GPU.
         tf.config.set_visible_devices([], "GPU")
     gpus = tf.config.list_physical_devices("GPU")
+    if gpu_index is not None and gpus and device != "cpu":
+        gpus = [gpus[gpu_index % len(gpus)]]
+        tf.config.set_visible_devices(gpus, "GPU")
     info["physical_gpus"] = [g.name for g in gpus]
     details = []
     for gpu in gpus:
@@ -73,6 +82,11 @@ def import_tensorflow(answer, device):
     info["gpu_details"] = details
     if device == "cpu":
         info["hidden_gpus"] = True
+    if logical_cpus > 1 and (device == "cpu" or not gpus):
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * logical_cpus)
+    if before_init is not None:
+        before_init(tf)
     info["logical_devices"] = [d.name for d in tf.config.list_logical_devices()]
     return tf
 

@@ -212,6 +212,14 @@ def main(control_dir):
     answer.data["reference"]["chain_rule_gradient"] = _net.gradient_dict(chain_rule)
     answer.write()
 
+    mode = request.get("mode", "levels")
+    if mode != "levels":
+        train_distributed(answer, net, request, control_dir, mode)
+        answer.data["wall_s"] = round(time.perf_counter() - started, 3)
+        answer.data["complete"] = True
+        answer.write()
+        return
+
     # Start the keras worker before importing TensorFlow here, so both imports overlap.
     proc = None
     others = [lv for lv in levels if lv in TF_LEVELS and lv != "keras"]
@@ -249,6 +257,22 @@ def main(control_dir):
     answer.data["wall_s"] = round(time.perf_counter() - started, 3)
     answer.data["complete"] = True
     answer.write()
+
+
+def train_distributed(answer, net, request, control_dir, mode):
+    """--strategy mirrored, --workers N (this process launches them; each is mode 'worker'), --cluster."""
+    distributed = sibling("smoke_distributed")
+    answer.data["mode"] = mode
+    answer.data["distributed"] = {"mode": mode}
+    if mode == "workers":
+        distributed.launch_workers(answer, net, request, control_dir, os.path.abspath(__file__))
+        return
+    if mode != "worker":  # the launcher of loopback workers computed it once for all of them
+        distributed.reference(answer, net, int(request["epochs"]), float(request["lr"]))
+    if mode == "mirrored":
+        distributed.run_mirrored(answer, net, request)
+    else:
+        distributed.run_worker(answer, net, request)
 
 
 if __name__ == "__main__":

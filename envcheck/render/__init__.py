@@ -40,11 +40,12 @@ class RichReporter:
         if not self.quiet:
             self.console.print(f"[bold]→[/] {escape(name)} …")
 
-    def done(self, name: str, detail: str = "") -> None:
+    def done(self, name: str, detail: str = "", *, ok: bool = True) -> None:
         elapsed = time.monotonic() - self._started.pop(name, time.monotonic())
         if not self.quiet:
             extra = f" {escape(detail)}" if detail else ""
-            self.console.print(f"[green]✓[/] {escape(name)}{extra} [dim]({elapsed:.1f}s)[/]")
+            mark = "[green]✓[/]" if ok else "[red]✗[/]"
+            self.console.print(f"{mark} {escape(name)}{extra} [dim]({elapsed:.1f}s)[/]")
 
     def line(self, text: str) -> None:
         if self.verbose and not self.quiet:
