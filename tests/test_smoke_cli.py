@@ -199,7 +199,7 @@ def test_cluster_without_tf_config_or_slurm_is_refused_exit_2(monkeypatch: pytes
 def test_a_probe_that_exits_non_zero_is_shown_with_a_cross(tmp_path: Path) -> None:
     fake = tmp_path / "python"
     # a python that runs the probe and then exits 1: the progress line must not say ✓
-    fake.write_text(f"#!/bin/sh\n{sys.executable} \"$@\"\nexit 1\n")
+    fake.write_text(f'#!/bin/sh\n{sys.executable} "$@"\nexit 1\n')
     fake.chmod(0o755)
     pytest.importorskip("numpy")
     result = cli.invoke(app, ["smoke-train", "--python", str(fake), "--level", "scratch", "--epochs", "50"])
