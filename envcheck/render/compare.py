@@ -13,6 +13,8 @@ from envcheck.compare import Comparison, Report
 from envcheck.render import symbol
 from envcheck.report import envelope
 
+FOLD_AFTER = 50  # reports; beyond this the table shows only the reference and the reports that differ
+
 
 def json_document(comparison: Comparison) -> dict[str, Any]:
     return envelope("compare", comparison.status, int(comparison.exit_code), **comparison.to_json())
@@ -44,8 +46,13 @@ def render_compare(comparison: Comparison, console: Console) -> None:
     with_lock = any(r.lock_digest for r in reports)
     for title in ("", "report", "kind", "device", *(("lock",) if with_lock else ()), "differs from the reference"):
         table.add_column(title, overflow="fold")
-    for report in reports:
-        drift = comparison.drifted(report)
+    drifts = {r.path: comparison.drifted(r) for r in reports}
+    # A fleet's table shows the reference and the reports that differ; the agreeing rest is one line by device
+    # (--json and --markdown keep a row for every report).
+    folded = len(reports) > FOLD_AFTER
+    shown = [r for r in reports if not folded or r is comparison.reference or drifts[r.path]]
+    for report in shown:
+        drift = drifts[report.path]
         mark = symbol("fail" if drift else "pass")
         name = escape(report.path) + (" [dim](reference)[/]" if report is comparison.reference else "")
         cells = [mark, name, report.command, escape(report.device)]
@@ -54,12 +61,19 @@ def render_compare(comparison: Comparison, console: Console) -> None:
         cells.append(escape("; ".join(drift)) if drift else "[dim]-[/]")
         table.add_row(*cells)
     console.print(table)
+    rest = [r for r in reports if r not in shown]
+    if rest:
+        devices = Counter(r.device for r in rest)
+        console.print(
+            f"  [green]✓[/] {len(rest)} more reports agree with the reference "
+            f"[dim]({escape(', '.join(f'{d}: {n}' for d, n in devices.most_common()))})[/]"
+        )
     for line in summary_lines(comparison):
         console.print(f"  [red]≠[/] {escape(line)}", soft_wrap=True)
     if comparison.agree:
         console.print(f"[bold green]✓ all {len(reports)} reports agree[/]")
     else:
-        drifting = sum(1 for r in reports if comparison.drifted(r))
+        drifting = sum(1 for r in reports if drifts[r.path])
         console.print(f"[bold red]✗ {drifting} of {len(reports)} reports differ from the reference[/]")
 
 
