@@ -23,9 +23,11 @@ import contextlib
 import importlib.util
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 
@@ -52,8 +54,11 @@ COLLECTIVE_STEPS = 50  # all-reduces timed on their own, after training
 # ---------------------------------------------------------------- training under a strategy
 
 
-def train(net, tf, strategy, epochs, lr):
-    """The batch-N run under ``strategy``; returns the facts of this process's replicas."""
+def train(net, tf, strategy, epochs, lr, on_joined):
+    """The batch-N run under ``strategy``; returns the facts of this process's replicas.
+
+    ``on_joined(facts)`` is called once the first collective has completed, that is once every worker is in.
+    """
     n = strategy.num_replicas_in_sync
     with strategy.scope():
         variables = [tf.Variable(p, dtype=tf.float64, name=name) for p, name in zip(net.init, PARAM_NAMES)]
@@ -102,6 +107,7 @@ def train(net, tf, strategy, epochs, lr):
     initial_spread, gathered_replicas = spread()  # the first collective: every worker has joined
     facts = {"joined": True, "replicas_in_sync": n, "gathered_replicas": gathered_replicas}
     facts["initial_spread"] = number(initial_spread)
+    on_joined(facts)
     start = time.perf_counter()
     head = run(tf.constant(1)).numpy()
     first = time.perf_counter() - start
@@ -163,8 +169,14 @@ def distributed_run(answer, net, tf, strategy, request, name):
     answer.data["distributed"]["strategy"] = record["strategy"]
     answer.data["distributed"]["stage"] = "joining"
     answer.write()
+
+    def joined(facts):
+        # written at once: the launcher of loopback workers watches for it to tell a slow join from a hang
+        answer.data["distributed"]["stage"] = "training"
+        answer.add_run(dict(record, **facts))
+
     try:
-        facts = train(net, tf, strategy, int(request["epochs"]), float(request["lr"]))
+        facts = train(net, tf, strategy, int(request["epochs"]), float(request["lr"]), joined)
     except Exception as exc:
         answer.data["distributed"]["stage"] = "failed"
         answer.add_run(_net.error_record(name, request["mode"], "N", SSE, exc))
@@ -221,6 +233,7 @@ def run_worker(answer, net, request):
     mode = request["mode"]
     info = answer.data["distributed"]
     if mode == "worker":
+        watch_launcher(int(request["launcher_pid"]))
         os.environ["TF_CONFIG"] = json.dumps(request["tf_config"])  # read by TensorFlow when the strategy starts
     import_tensorflow = sibling("smoke_tf").import_tensorflow
     device = request.get("device", "auto")
@@ -269,6 +282,29 @@ def run_worker(answer, net, request):
 # ---------------------------------------------------------------- workers: the loopback launcher
 
 
+def watch_launcher(launcher_pid):
+    """A loopback worker never outlives its launcher, however the launcher ended (even SIGKILL)."""
+
+    def watch():
+        while os.getppid() == launcher_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="envcheck-launcher-watch", daemon=True).start()
+
+
+def stop_on_signals(procs):
+    """SIGTERM or SIGINT to the launcher stops and reaps every worker first (TensorFlow's workers may not
+    stop on SIGTERM themselves), then ends the launcher the way the signal would have."""
+
+    def handler(signum, frame):
+        stop(procs)
+        os._exit(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, handler)
+
+
 def free_ports(count):
     """Ports the kernel hands out as free on 127.0.0.1 (held together, so they are distinct)."""
     sockets = []
@@ -285,8 +321,6 @@ def free_ports(count):
 
 def describe_exit(returncode):
     if returncode < 0:
-        import signal
-
         try:
             return "was killed by " + signal.Signals(-returncode).name
         except ValueError:
@@ -309,14 +343,15 @@ def launch_workers(answer, net, request, control_dir, script):
     addresses = [f"127.0.0.1:{port}" for port in free_ports(count)]
     info = answer.data["distributed"]
     info.update(expected_workers=count, addresses=addresses, join_timeout_s=join_timeout, workers=[])
-    reference(answer, net, int(request["epochs"]), float(request["lr"]))
     flags = ["-I", "-B"] if sys.flags.dont_write_bytecode else ["-I"]
     procs, dirs = [], []
+    stop_on_signals(procs)  # the list fills below; the handler sees every worker started so far
     for index, _address in enumerate(addresses):
         worker_dir = os.path.join(control_dir, f"worker-{index}")
         os.makedirs(worker_dir, exist_ok=True)
         payload = {key: request.get(key) for key in ("seed", "epochs", "lr", "device")}
         payload.update(
+            launcher_pid=os.getpid(),
             mode="worker",
             run="workers-batchN",
             worker_index=index,
@@ -358,6 +393,8 @@ def launch_workers(answer, net, request, control_dir, script):
         stop(procs)
     info["waited_s"] = round(time.monotonic() - started, 3)
     info["failures"] = failures
+    if not failures:  # after the workers, so that watching them never waits for it
+        reference(answer, net, int(request["epochs"]), float(request["lr"]))
     for index, (proc, worker_dir) in enumerate(zip(procs, dirs)):
         data = read_json(os.path.join(worker_dir, "output.json")) or {}
         run = (data.get("runs") or {}).get("workers-batchN") or {}
