@@ -249,6 +249,8 @@ class SmokeReport:
             for w in distributed.worker_results(self.facts, mode)
         ]
         joined = sum(1 for w in workers if w["joined"])
+        if mode != "workers":  # one process: it joined when every worker (or device) did
+            joined = (info.get("expected_workers") or 1) if joined else 0
         return {
             "mode": mode,
             "strategy": info.get("strategy"),
@@ -257,7 +259,7 @@ class SmokeReport:
             "chief": self.options.cluster.is_chief if self.options.cluster else None,
             "expected_workers": info.get("expected_workers") or (self.options.workers or 1),
             # every worker's report could say it; the chief's is the one a cluster's user reads
-            "workers_joined": joined if mode == "workers" else (info.get("expected_workers") if joined else 0),
+            "workers_joined": joined,
             "devices": info.get("devices"),
             "failures": info.get("failures") or [],
             "workers": workers,

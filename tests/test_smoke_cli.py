@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
@@ -208,3 +209,21 @@ def test_a_probe_that_exits_non_zero_is_shown_with_a_cross(tmp_path: Path) -> No
     assert "✗ train the reference network (scratch)" in stderr
     assert "(the probe exited with code 1)" in stderr
     assert "✓ train the reference network" not in stderr
+
+
+def test_workers_where_tensorflow_is_missing_fail_naming_each_worker() -> None:
+    """The launcher, its free ports and both worker processes run for real; TensorFlow is absent here."""
+    pytest.importorskip("numpy")
+    if importlib.util.find_spec("tensorflow") is not None:
+        pytest.skip("TensorFlow is installed in the test interpreter; the e2e tests cover this path")
+    result = cli.invoke(app, ["smoke-train", "--python", PYTHON, "--workers", "2", "--epochs", "20", "--json"])
+    assert result.exit_code == 1, result.stderr
+    document = json.loads(result.stdout)
+    assert document["request"]["mode"] == "workers" and document["request"]["workers"] == 2
+    workers = document["distributed"]["workers"]
+    assert [w["index"] for w in workers] == [0, 1]
+    assert all(w["address"].startswith("127.0.0.1:") and w["status"] == "unavailable" for w in workers)
+    assert workers[0]["address"] != workers[1]["address"]
+    check = next(c for c in document["checks"] if c["id"] == "distributed.workers")
+    assert check["status"] == "fail"
+    assert check["detail"].startswith(f"worker 0 at {workers[0]['address']} tensorflow: ModuleNotFoundError")

@@ -4,7 +4,11 @@ Stand-alone; standard library at module level, NumPy / TensorFlow / Keras / matp
 Usage: python -I smoke_train.py CONTROL_DIR  (reads CONTROL_DIR/input.json, writes CONTROL_DIR/output.json)
 
 Input: levels (scratch, keras, tape, tf1-optimizer, tf1-gradients), seed, epochs, lr, device (cpu|gpu|auto),
-plot (a PNG path or null), compare_cpu (bool), parallel (bool).
+plot (a PNG path or null), compare_cpu (bool), parallel (bool); mode (levels, the default; mirrored, workers,
+worker or cluster: see smoke_distributed.py) with workers, join_timeout and run for the distributed modes.
+
+The parts: smoke_net.py (data, NumPy network, scratch level, shared records), smoke_tf.py (the TensorFlow
+levels), smoke_distributed.py (tf.distribute); this file orchestrates. They load each other by path.
 
 The network: 4 inputs -> 3 sigmoid -> 1 sigmoid, rows of X are samples (h = sigmoid(X @ W_h + b_h)).
 Every level starts from the same initial weights, drawn with numpy.random.RandomState(seed).uniform(-1, 1),
