@@ -68,7 +68,8 @@ def main() -> int:
         "--workers 2": [*base, "--workers", "2"],
         "mirrored, 2 CPUs": [*base, "--strategy", "mirrored", "--device", "cpu"],
     }
-    print(f"environment: {args.prefix}; {os.cpu_count()} CPUs; {args.epochs} epochs")
+    load = f"; load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
+    print(f"environment: {args.prefix}; {os.cpu_count()} CPUs{load}; {args.epochs} epochs")
     for argv in commands.values():  # warm-up: disk cache, bytecode cache
         if timed(argv) is None:
             return 2
