@@ -45,7 +45,7 @@ def sibling(name):
 
 _net = sibling("smoke_net")
 PARAM_NAMES, SHAPES, SSE = _net.PARAM_NAMES, _net.SHAPES, _net.SSE
-number, nested, describe = _net.number, _net.nested, _net.describe
+number, describe = _net.number, _net.describe
 
 POLL_S = 0.2
 COLLECTIVE_STEPS = 50  # all-reduces timed on their own, after training
