@@ -1,7 +1,8 @@
 """Benchmark: `envcheck smoke-train` (all levels) against the floor `python -c "import tensorflow, keras"`.
 
 Both run in the same environment, alternately, after one warm-up run of each (not counted), so disk cache and
-bytecode cache are the same for both. Target: smoke-train's wall time at most 2.5x the floor's.
+bytecode cache are the same for both. Target: smoke-train's wall time at most 2.5x the floor's. Exits 1 when the
+target is missed and 2 when a timed command fails (a smoke-train that stops early is not a fast one).
 
     python bench/smoke_bench.py ENV_PREFIX [--reps 5] [-- extra smoke-train options]
 
@@ -32,6 +33,22 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, subproces
     return time.perf_counter() - started, _children_cpu() - before, completed
 
 
+def failed(completed: subprocess.CompletedProcess[str]) -> bool:
+    """A timed command that failed: a smoke-train that stops early must not pass for a fast one."""
+    if completed.returncode == 0:
+        if "smoke-train" not in completed.args:
+            return False
+        try:
+            document = json.loads(completed.stdout)
+        except ValueError:
+            document = {}
+        if document.get("status") in ("pass", "warn") and (document.get("probe") or {}).get("complete"):
+            return False
+    print(f"the timed command failed (exit {completed.returncode}): {' '.join(completed.args)}", file=sys.stderr)
+    print(completed.stderr[-2000:], file=sys.stderr)
+    return True
+
+
 def _children_cpu() -> float:
     try:
         import resource
@@ -56,7 +73,9 @@ def main() -> int:
     print(f"environment: {args.prefix}")
     print(f"{os.cpu_count()} CPUs; load average before: {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "")
     for argv in (smoke, floor):  # warm-up: disk cache, bytecode cache
-        timed(argv, env)
+        _, _, warm = timed(argv, env)
+        if failed(warm):
+            return 2
 
     floors: list[float] = []
     smokes: list[float] = []
@@ -66,10 +85,9 @@ def main() -> int:
     for rep in range(args.reps):
         f, f_cpu, fc = timed(floor, env)
         s, s_cpu, sc = timed(smoke, env)
-        if fc.returncode != 0:
-            print(fc.stderr[-2000:], file=sys.stderr)
+        if failed(fc) or failed(sc):
             return 2
-        last = json.loads(sc.stdout) if sc.stdout.strip() else {}
+        last = json.loads(sc.stdout)
         floors.append(f)
         smokes.append(s)
         cpu_floor.append(f_cpu)

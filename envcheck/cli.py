@@ -391,6 +391,19 @@ def smoke_train_command(
     timeout: Annotated[
         float, typer.Option("--timeout", min=1.0, help="Seconds the training process may take.")
     ] = 600.0,
+    strategy: Annotated[
+        str | None,
+        typer.Option(
+            "--strategy", help="mirrored: tf.distribute.MirroredStrategy over every local device of the kind."
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="N workers on this machine, MultiWorkerMirroredStrategy over 127.0.0.1."),
+    ] = None,
+    cluster: Annotated[
+        bool, typer.Option("--cluster", help="Be one worker of a cluster (TF_CONFIG, or Slurm under srun).")
+    ] = False,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -412,6 +425,9 @@ def smoke_train_command(
         plot=plot,
         compare_cpu=compare_cpu,
         timeout=timeout,
+        strategy=strategy,
+        workers=workers,
+        cluster=cluster,
     )
     target = resolve_target(profile, file, prefix, python)
     reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or (json_output and not verbose))
@@ -421,3 +437,38 @@ def smoke_train_command(
     else:
         render_smoke(report, stdout_console(), verbose=verbose, quiet=quiet)
     raise typer.Exit(int(report.exit_code))
+
+
+@app.command("compare")
+@_boundary
+def compare_command(
+    reports: Annotated[
+        list[Path] | None, typer.Argument(help="verify or smoke-train JSON reports, from any machines.")
+    ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="The reference report (default: the first one).")
+    ] = None,
+    json_output: JsonOpt = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a block to paste into a ticket.")] = False,
+) -> None:
+    """Compare verify and smoke-train reports from many machines: versions, devices, checks, lock digests.
+
+    Exit codes: 0 all agree, 1 something differs, 2 a file is unreadable or not an envcheck report.
+    """
+    from envcheck.compare import compare_files
+    from envcheck.errors import UsageError
+    from envcheck.render import stdout_console
+    from envcheck.render.compare import json_document, render_compare
+    from envcheck.render.compare import markdown as markdown_block
+
+    if json_output and markdown:
+        raise UsageError("--json and --markdown cannot be used together", "pick one of them")
+    comparison = compare_files(list(reports or []), baseline)
+    if json_output:
+        emit_json(json_document(comparison))
+    elif markdown:
+        sys.stdout.write(markdown_block(comparison))
+        sys.stdout.flush()
+    else:
+        render_compare(comparison, stdout_console())
+    raise typer.Exit(int(comparison.exit_code))

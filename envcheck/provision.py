@@ -574,9 +574,9 @@ class _PhaseClock:
         self._started[name] = time.monotonic()
         self.reporter.phase(name)
 
-    def done(self, name: str, detail: str = "") -> None:
+    def done(self, name: str, detail: str = "", *, ok: bool = True) -> None:
         self.seconds[name] = time.monotonic() - self._started.pop(name, time.monotonic())
-        self.reporter.done(name, detail)
+        self.reporter.done(name, detail, ok=ok)
 
     def line(self, text: str) -> None:
         self.reporter.line(text)

@@ -6,12 +6,15 @@ A probe that crashes or hangs becomes a failed check; a target that cannot run t
 
 from __future__ import annotations
 
+import math
+import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envcheck import training
+from envcheck import distributed, training
 from envcheck.errors import EnvironmentUnusableError, ExitCode, UsageError
 from envcheck.probes import ProbeOutcome, run_probe
 from envcheck.profiles import profile_args
@@ -26,6 +29,7 @@ DEFAULT_SEED = 0
 # The whole training, all levels: ~10 s on a 2-core laptop; importing TensorFlow from a cold disk can take
 # a minute, and a first GPU run compiles kernels.
 DEFAULT_TIMEOUT = 600.0
+MAX_SEED = 2**32 - 1  # numpy.random.RandomState takes 0 .. 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,19 @@ class SmokeOptions:
     plot: Path | None = None
     compare_cpu: bool = True
     timeout: float = DEFAULT_TIMEOUT
+    strategy: str | None = None  # "mirrored": every local device of the kind
+    workers: int = 0  # N > 0: N loopback workers under MultiWorkerMirroredStrategy
+    cluster: distributed.ClusterSpec | None = None  # this process is one worker of a real cluster
+    join_timeout: float = distributed.DEFAULT_JOIN_TIMEOUT
+
+    @property
+    def mode(self) -> str:
+        """``levels`` (the single-process levels), ``mirrored``, ``workers`` or ``cluster``."""
+        if self.strategy:
+            return self.strategy
+        if self.workers:
+            return "workers"
+        return "cluster" if self.cluster is not None else "levels"
 
 
 def make_options(
@@ -50,8 +67,16 @@ def make_options(
     plot: Path | None = None,
     compare_cpu: bool = True,
     timeout: float = DEFAULT_TIMEOUT,
+    strategy: str | None = None,
+    workers: int | None = None,
+    cluster: bool = False,
+    environ: Mapping[str, str] | None = None,
 ) -> SmokeOptions:
-    """Validated options; a wrong name is a usage error that lists the valid ones."""
+    """Validated options: every value is checked here, so nothing out of range reaches the probe.
+
+    A wrong name is a usage error that lists the valid ones. ``environ`` (default: this process's) holds the
+    cluster for ``cluster``: TF_CONFIG or a Slurm job step.
+    """
     chosen: list[str] = []
     for level in levels or training.LEVELS:
         name = level.strip().lower()
@@ -63,10 +88,21 @@ def make_options(
         raise UsageError(f"unknown device {device!r}; valid devices: {', '.join(training.DEVICES)}")
     if epochs < 1:
         raise UsageError(f"--epochs must be at least 1, not {epochs}")
-    if not lr > 0:
-        raise UsageError(f"--lr must be positive, not {lr}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise UsageError(f"--lr must be a positive finite number, not {lr}")
+    if not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed must be between 0 and {MAX_SEED}, not {seed}")
+    if not (math.isfinite(timeout) and timeout >= 1):
+        raise UsageError(f"--timeout must be a finite number of seconds, at least 1, not {timeout}")
+    mode = _distributed_mode(levels, plot, strategy, workers, cluster)
+    if mode == "levels" and device.lower() == "gpu" and not any(lv in training.TF_LEVELS for lv in chosen or ()):
+        raise UsageError(
+            "--device gpu needs a TensorFlow level; the scratch level runs in NumPy on the CPU",
+            "add --level tape (or any TensorFlow level), or drop --device gpu",
+        )
+    spec = distributed.cluster_from_environment(os.environ if environ is None else environ) if cluster else None
     return SmokeOptions(
-        levels=tuple(level for level in training.LEVELS if level in chosen),
+        levels=tuple(level for level in training.LEVELS if level in chosen) if mode == "levels" else (),
         seed=seed,
         epochs=epochs,
         lr=lr,
@@ -74,7 +110,37 @@ def make_options(
         plot=plot.expanduser().absolute() if plot is not None else None,
         compare_cpu=compare_cpu,
         timeout=timeout,
+        strategy=strategy.lower() if strategy else None,
+        workers=workers or 0,
+        cluster=spec,
+        join_timeout=min(distributed.DEFAULT_JOIN_TIMEOUT, timeout),
     )
+
+
+def _distributed_mode(
+    levels: list[str] | None, plot: Path | None, strategy: str | None, workers: int | None, cluster: bool
+) -> str:
+    """Which distributed mode the options ask for; they exclude each other and the single-process levels."""
+    asked = [
+        name
+        for name, given in (
+            ("--strategy", strategy is not None),
+            ("--workers", workers is not None),
+            ("--cluster", cluster),
+        )
+        if given
+    ]
+    if len(asked) > 1:
+        raise UsageError(f"{' and '.join(asked)} cannot be used together", "pick one way to distribute the training")
+    if strategy is not None and strategy.lower() not in distributed.STRATEGIES:
+        raise UsageError(f"unknown strategy {strategy!r}; valid strategies: {', '.join(distributed.STRATEGIES)}")
+    if workers is not None and not 2 <= workers <= distributed.MAX_WORKERS:
+        raise UsageError(f"--workers must be between 2 and {distributed.MAX_WORKERS}, not {workers}")
+    if asked and levels:
+        raise UsageError(f"--level cannot be used with {asked[0]}", f"{asked[0]} trains the batch-N run of its own")
+    if asked and plot is not None:
+        raise UsageError(f"--plot cannot be used with {asked[0]}")
+    return "distributed" if asked else "levels"
 
 
 @dataclass(frozen=True)
@@ -104,7 +170,7 @@ class SmokeReport:
     def runs(self) -> list[dict[str, Any]]:
         """Every run asked for, in display order; a run the probe never reached appears with status 'missing'."""
         got = self.facts.get("runs") or {}
-        return [got.get(name) or {"name": name, "status": "missing"} for name in training.runs_for(self.options.levels)]
+        return [got.get(name) or {"name": name, "status": "missing"} for name in run_names(self.options)]
 
     def payload(self) -> dict[str, Any]:
         """The command-specific part of the JSON envelope."""
@@ -130,6 +196,10 @@ class SmokeReport:
                 "device": self.options.device,
                 "plot": str(self.options.plot) if self.options.plot else None,
                 "compare_cpu": self.options.compare_cpu,
+                "mode": self.options.mode,
+                "strategy": self.options.strategy,
+                "workers": self.options.workers or None,
+                "cluster": self.options.cluster.to_json() if self.options.cluster else None,
             },
             "versions": dict(facts.get("versions") or {}),
             "device": {
@@ -157,8 +227,50 @@ class SmokeReport:
                 "errors": facts.get("errors") or {},
             },
             "plot": facts.get("plot"),
+            "distributed": self.distributed(),
             "duration": round(self.duration, 3),
         }
+
+    def distributed(self) -> dict[str, Any] | None:
+        """Workers, addresses and replicas of a distributed run (without the weights, which are in runs)."""
+        mode = self.options.mode
+        if mode == "levels":
+            return None
+        info = self.facts.get("distributed") or {}
+        workers = [
+            {
+                "index": w.get("index"),
+                "address": w.get("address"),
+                "joined": bool(w.get("joined")),
+                "status": (w.get("run") or {}).get("status"),
+                "replicas_in_sync": (w.get("run") or {}).get("replicas_in_sync"),
+                "collective_s_per_step": (w.get("run") or {}).get("collective_s_per_step"),
+            }
+            for w in distributed.worker_results(self.facts, mode)
+        ]
+        joined = sum(1 for w in workers if w["joined"])
+        if mode != "workers":  # one process: it joined when every worker (or device) did
+            joined = (info.get("expected_workers") or 1) if joined else 0
+        return {
+            "mode": mode,
+            "strategy": info.get("strategy"),
+            "source": info.get("source"),
+            "task": info.get("task"),
+            "chief": self.options.cluster.is_chief if self.options.cluster else None,
+            "expected_workers": info.get("expected_workers") or (self.options.workers or 1),
+            # every worker's report could say it; the chief's is the one a cluster's user reads
+            "workers_joined": joined,
+            "devices": info.get("devices"),
+            "failures": info.get("failures") or [],
+            "workers": workers,
+        }
+
+
+def run_names(options: SmokeOptions) -> list[str]:
+    """The runs the options ask for, in display order."""
+    if options.mode == "levels":
+        return training.runs_for(options.levels)
+    return ["scratch-batchN", distributed.run_name(options.mode)]
 
 
 def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None = None) -> SmokeReport:
@@ -183,14 +295,22 @@ def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None
         "device": options.device,
         "plot": str(options.plot) if options.plot else None,
         "compare_cpu": options.compare_cpu,
+        "mode": options.mode,
     }
     phase = f"train the reference network ({', '.join(options.levels)}) with {python}"
+    if options.mode != "levels":
+        phase = _distributed_phase(options, python)
+        payload.update(
+            workers=options.workers,
+            join_timeout=options.join_timeout,
+            run=distributed.run_name(options.mode),
+        )
     reporter.phase(phase)
     outcome = run_probe(python, "smoke_train", payload, timeout=options.timeout)
     if outcome.data is None and not _died(outcome):
         raise _unusable(python, outcome)
     facts = dict(outcome.data or {})
-    reporter.done(phase, "" if outcome.ok else f"(the probe {outcome.completed.describe_exit()})")
+    reporter.done(phase, "" if outcome.ok else f"(the probe {outcome.completed.describe_exit()})", ok=outcome.ok)
     for line in outcome.completed.stderr.splitlines():
         reporter.line(line)
 
@@ -200,9 +320,12 @@ def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None
         checks.append(probe_check)
     missing = probe_check.detail if probe_check is not None else "the probe stopped before this run"
     plot = str(options.plot) if options.plot else None
-    checks.extend(
-        training.evaluate(facts, levels=options.levels, device=options.device, plot=plot, missing_reason=missing)
-    )
+    if options.mode == "levels":
+        checks.extend(
+            training.evaluate(facts, levels=options.levels, device=options.device, plot=plot, missing_reason=missing)
+        )
+    else:
+        checks.extend(_distributed_checks(facts, options, missing))
     return SmokeReport(
         python=str(python),
         prefix=str(target.prefix) if target.prefix else None,
@@ -215,6 +338,34 @@ def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None
         probe_seconds=outcome.completed.duration,
         stderr=outcome.completed.stderr,
     )
+
+
+def _distributed_phase(options: SmokeOptions, python: Path) -> str:
+    if options.mode == "mirrored":
+        return f"train with MirroredStrategy over the local devices (--device {options.device}) with {python}"
+    if options.mode == "workers":
+        return f"train with {options.workers} workers on 127.0.0.1 (MultiWorkerMirroredStrategy) with {python}"
+    spec = options.cluster
+    assert spec is not None
+    return f"train as {spec.task_type} {spec.task_index} of {spec.num_workers} ({spec.source}) with {python}"
+
+
+def _distributed_checks(facts: dict[str, Any], options: SmokeOptions, missing: str) -> list[CheckResult]:
+    """The device asked for, the single-process reference and the distributed run, then the distributed rules."""
+    checks: list[CheckResult] = []
+    device = training.check_requested_device(facts, options.device, training.TF_LEVELS)
+    if device is not None:
+        checks.append(device)
+    runs = facts.get("runs") or {}
+    for name in run_names(options):
+        run = runs.get(name) or {"name": name, "status": "missing", "error": f"not run: {missing}"}
+        if name != "scratch-batchN" and run.get("status") != "ok" and options.mode == "workers":
+            continue  # each worker's own failure is named by distributed.workers
+        checks.append(training.check_converged(run))
+    if facts.get("device_error"):
+        return checks
+    checks.extend(distributed.evaluate(facts, mode=options.mode, workers=options.workers or 1))
+    return checks
 
 
 def _died(outcome: ProbeOutcome) -> bool:

@@ -6,6 +6,7 @@ reports losses, outputs, weights, gradients and where tensors lived; everything 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -242,29 +243,40 @@ def check_requested_device(facts: Mapping[str, Any], requested: str, levels: Ite
 # ---------------------------------------------------------------------------------------------- across levels
 
 
+def gap(x: float, y: float) -> float:
+    """|x - y|, where NaN or an infinity on either side counts as infinitely different: a tolerance compared
+    with NaN is never met (``max`` and ``<=`` would otherwise let a NaN through as if it were 0)."""
+    if math.isfinite(x) and math.isfinite(y):
+        return abs(x - y)
+    return math.inf
+
+
 def max_relative_difference(a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
     """Largest, over parameters, of max|a - b| / max(max|a|, max|b|): relative to each parameter's scale,
-    so that a gradient entry near zero does not turn round-off into a huge ratio."""
+    so that a gradient entry near zero does not turn round-off into a huge ratio. NaN or infinity: inf."""
     worst = 0.0
     for name in a:
         xs, ys = _flat(a[name]), _flat(b.get(name))
         if len(xs) != len(ys):
-            return float("inf")
-        diff = max((abs(x - y) for x, y in zip(xs, ys, strict=True)), default=0.0)
+            return math.inf
+        diff = max((gap(x, y) for x, y in zip(xs, ys, strict=True)), default=0.0)
+        if diff == math.inf:
+            return math.inf
         scale = max((abs(v) for v in [*xs, *ys]), default=0.0)
         if diff == 0.0:
             continue
-        worst = max(worst, diff / scale if scale > 0 else float("inf"))
+        worst = max(worst, diff / scale if scale > 0 else math.inf)
     return worst
 
 
 def max_abs_difference(a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
+    """Largest |a - b| over every parameter entry; NaN or infinity on either side: inf."""
     worst = 0.0
     for name in a:
         xs, ys = _flat(a[name]), _flat(b.get(name))
         if len(xs) != len(ys):
-            return float("inf")
-        worst = max(worst, max((abs(x - y) for x, y in zip(xs, ys, strict=True)), default=0.0))
+            return math.inf
+        worst = max(worst, max((gap(x, y) for x, y in zip(xs, ys, strict=True)), default=0.0))
     return worst
 
 
@@ -426,11 +438,16 @@ def evaluate(
 
 
 def _flat(value: Any) -> list[float]:
+    """Every number of a nested list, in order; a None entry (the probe's NaN or infinity) becomes NaN."""
     if value is None:
         return []
     if isinstance(value, (list, tuple)):
-        return [x for item in value for x in _flat(item)]
-    return [float(value) if value is not None else float("nan")]
+        return [x for item in value for x in (_flat(item) if isinstance(item, (list, tuple)) else [_number(item)])]
+    return [_number(value)]
+
+
+def _number(value: Any) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def _num(value: Any) -> str:

@@ -52,3 +52,15 @@ def test_smoke_train_on_the_gpu_matches_the_cpu(gpu_verify: dict[str, Any]) -> N
     assert checks["device.gpu-vs-cpu"]["status"] == "pass"
     run = next(r for r in document["runs"] if r["name"] == "tape-batchN")
     assert run["devices"]["variables"][0].endswith("GPU:0")
+
+
+def test_mirrored_over_every_local_gpu_agrees_with_the_single_process_run(gpu_verify: dict[str, Any]) -> None:
+    prefix = gpu_verify["environment"]["prefix"]
+    gpus = [d for d in gpu_verify["devices"] if d.get("type") == "GPU"]
+    code, document = envcheck_json("smoke-train", "--prefix", prefix, "--strategy", "mirrored", "--device", "gpu")
+    checks = {c["id"]: c for c in document["checks"]}
+    assert code == 0, checks
+    assert checks["distributed.workers"]["data"]["replicas_in_sync"] == len(gpus)
+    assert all(d.endswith(f"GPU:{i}") for i, d in enumerate(document["distributed"]["devices"]))
+    assert checks["distributed.replicas-agree"]["status"] == "pass"
+    assert checks["distributed.vs-single-process"]["data"]["tolerance"] == 1e-6

@@ -46,8 +46,9 @@ KEYS = {
     "smoke-train": [
         *BASE,
         *("environment", "request", "versions", "device", "thresholds", "runs", "reference", "checks", "probe"),
-        *("plot", "duration"),
+        *("plot", "distributed", "duration"),
     ],
+    "compare": [*BASE, "reference", "agree", "reports", "drift"],
     "error": [*BASE, "error"],
 }
 
@@ -144,6 +145,17 @@ def test_verify_and_smoke_train_envelope_keys(tmp_path: Path) -> None:
         assert document["status"] in STATUSES
         # one vocabulary: the status follows from the exit code, whatever the command
         assert document["status"] == status_of(result.exit_code, warned=document["status"] == "warn")
+
+
+def test_compare_envelope_keys(tmp_path: Path) -> None:
+    report = Path(__file__).parent / "fixtures" / "compare" / "verify-linux-cpu.json"
+    result = cli.invoke(app, ["compare", str(report), str(report), "--json"])
+    document = envelope_of(result)
+    assert list(document) == KEYS["compare"]
+    assert document["status"] == status_of(result.exit_code) == "pass"
+    bad = tmp_path / "bad.json"
+    bad.write_text("{", encoding="utf-8")
+    assert_one_error(cli.invoke(app, ["compare", str(report), str(bad), "--json"]), 2, "compare")
 
 
 def test_an_envcheck_error_with_json_is_the_error_envelope(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
@@ -42,13 +43,27 @@ PAYLOAD_KEYS = {
         ),
         (["--device", "tpu"], "error: unknown device 'tpu'; valid devices: cpu, gpu, auto"),
         (["--epochs", "0"], "error: --epochs must be at least 1, not 0"),
-        (["--lr", "-1"], "error: --lr must be positive, not -1.0"),
+        (["--lr", "-1"], "error: --lr must be a positive finite number, not -1.0"),
+        (["--lr", "inf"], "error: --lr must be a positive finite number, not inf"),
+        (["--lr", "nan"], "error: --lr must be a positive finite number, not nan"),
+        (["--lr", "0"], "error: --lr must be a positive finite number, not 0.0"),
+        (["--seed", "-1"], "error: --seed must be between 0 and 4294967295, not -1"),
+        (["--seed", str(2**32)], "error: --seed must be between 0 and 4294967295, not 4294967296"),
+        (["--epochs", "-5"], "error: --epochs must be at least 1, not -5"),
+        (["--timeout", "inf"], "error: --timeout must be a finite number of seconds, at least 1, not inf"),
+        (["--strategy", "parameter-server"], "error: unknown strategy 'parameter-server'; valid strategies: mirrored"),
+        (["--workers", "1"], "error: --workers must be between 2 and 16, not 1"),
+        (["--workers", "17"], "error: --workers must be between 2 and 16, not 17"),
+        (["--workers", "2", "--strategy", "mirrored"], "error: --strategy and --workers cannot be used together"),
+        (["--workers", "2", "--level", "tape"], "error: --level cannot be used with --workers"),
     ],
 )
 def test_bad_option_is_one_line_and_exit_2(args: list[str], message: str) -> None:
     result = cli.invoke(app, ["smoke-train", "--python", PYTHON, *args])
     assert result.exit_code == 2
-    assert result.stderr.strip().splitlines() == [message]
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == message
+    assert len(lines) == 1 or (len(lines) == 2 and lines[1].startswith("hint: "))
     assert result.stdout == ""
 
 
@@ -163,3 +178,52 @@ def test_table_for_people_shows_runs_and_the_total_time() -> None:
     assert "scratch-batch1" in result.stdout and "NumPy" in result.stdout
     assert "versions python" in result.stdout
     assert "total" in result.stdout.splitlines()[-1]
+
+
+def test_device_gpu_with_only_the_numpy_level_is_refused_exit_2() -> None:
+    result = cli.invoke(app, ["smoke-train", "--python", PYTHON, "--level", "scratch", "--device", "gpu"])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == "error: --device gpu needs a TensorFlow level; the scratch level runs in NumPy on the CPU"
+    assert lines[1].startswith("hint: add --level tape")
+
+
+def test_cluster_without_tf_config_or_slurm_is_refused_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TF_CONFIG", "SLURM_JOB_ID", "SLURM_PROCID", "SLURM_STEP_NUM_TASKS"):
+        monkeypatch.delenv(name, raising=False)
+    result = cli.invoke(app, ["smoke-train", "--python", PYTHON, "--cluster", "--json"])
+    assert result.exit_code == 2
+    assert "error: --cluster needs TF_CONFIG or a Slurm job step" in result.stderr
+    assert json.loads(result.stdout)["status"] == "error"
+
+
+def test_a_probe_that_exits_non_zero_is_shown_with_a_cross(tmp_path: Path) -> None:
+    fake = tmp_path / "python"
+    # a python that runs the probe and then exits 1: the progress line must not say ✓
+    fake.write_text(f'#!/bin/sh\n{sys.executable} "$@"\nexit 1\n')
+    fake.chmod(0o755)
+    pytest.importorskip("numpy")
+    result = cli.invoke(app, ["smoke-train", "--python", str(fake), "--level", "scratch", "--epochs", "50"])
+    assert result.exit_code == 1
+    stderr = " ".join(result.stderr.split())
+    assert "✗ train the reference network (scratch)" in stderr
+    assert "(the probe exited with code 1)" in stderr
+    assert "✓ train the reference network" not in stderr
+
+
+def test_workers_where_tensorflow_is_missing_fail_naming_each_worker() -> None:
+    """The launcher, its free ports and both worker processes run for real; TensorFlow is absent here."""
+    pytest.importorskip("numpy")
+    if importlib.util.find_spec("tensorflow") is not None:
+        pytest.skip("TensorFlow is installed in the test interpreter; the e2e tests cover this path")
+    result = cli.invoke(app, ["smoke-train", "--python", PYTHON, "--workers", "2", "--epochs", "20", "--json"])
+    assert result.exit_code == 1, result.stderr
+    document = json.loads(result.stdout)
+    assert document["request"]["mode"] == "workers" and document["request"]["workers"] == 2
+    workers = document["distributed"]["workers"]
+    assert [w["index"] for w in workers] == [0, 1]
+    assert all(w["address"].startswith("127.0.0.1:") and w["status"] == "unavailable" for w in workers)
+    assert workers[0]["address"] != workers[1]["address"]
+    check = next(c for c in document["checks"] if c["id"] == "distributed.workers")
+    assert check["status"] == "fail"
+    assert check["detail"].startswith(f"worker 0 at {workers[0]['address']} tensorflow: ModuleNotFoundError")

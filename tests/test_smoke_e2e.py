@@ -83,7 +83,12 @@ def test_json_envelope_is_complete(all_levels: tuple[dict[str, Any], Path]) -> N
         "device": "auto",
         "plot": document["request"]["plot"],
         "compare_cpu": True,
+        "mode": "levels",
+        "strategy": None,
+        "workers": None,
+        "cluster": None,
     }
+    assert document["distributed"] is None
     assert document["probe"]["complete"] is True
     assert document["duration"] > 0
     assert document["plot"]["written"] is True and Path(document["request"]["plot"]).name == plot.name

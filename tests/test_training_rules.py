@@ -306,3 +306,57 @@ def test_plot_not_written_fails_with_a_hint() -> None:
     assert check is not None and check.status is Status.FAIL
     assert "matplotlib" in (check.hint or "")
     assert training.check_plot({}, None) is None
+
+
+# ---------------------------------------------------------------------------------------------- NaN and boundaries
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), None])
+def test_a_nan_or_infinite_gradient_fails_the_autodiff_check(cpu_facts: dict[str, Any], bad: float | None) -> None:
+    facts = copy.deepcopy(cpu_facts)
+    facts["reference"]["autodiff_gradients"]["tape"]["W_o"][1][0] = bad  # None: the probe's JSON for NaN
+    check = training.check_gradients(facts)
+    assert check is not None and check.status is Status.FAIL
+    assert check.data["max_relative_difference"]["tape"] == float("inf")
+    assert "tape: autodiff differs from the chain rule by inf" in check.detail
+
+
+def test_nan_weights_fail_the_trajectory_check(cpu_facts: dict[str, Any]) -> None:
+    facts = copy.deepcopy(cpu_facts)
+    facts["runs"]["tape-batchN"]["final_weights"]["b_o"][0][0] = float("nan")
+    check = by_id(training.check_trajectories(facts))["trajectory.scratch-batchN-vs-tape-batchN"]
+    assert check.status is Status.FAIL and check.data["max_abs_difference"] == float("inf")
+
+
+def test_nan_on_both_sides_is_not_agreement() -> None:
+    nan = float("nan")
+    assert training.max_abs_difference({"w": [[nan]]}, {"w": [[nan]]}) == float("inf")
+    assert training.max_relative_difference({"w": [[1.0, nan]]}, {"w": [[1.0, nan]]}) == float("inf")
+
+
+def test_a_gpu_gradient_that_disagrees_with_the_cpu_fails_even_when_weights_agree(cpu_facts: dict[str, Any]) -> None:
+    facts = on_gpu(cpu_facts)
+    gradient = facts["cpu_reference"]["gradient"]
+    scale = max(abs(v) for row in gradient["W_h"] for v in row)
+    gradient["W_h"][0][0] += 10 * training.GRADIENT_TOLERANCE * scale
+    check = training.check_gpu_vs_cpu(facts)
+    assert check is not None and check.status is Status.FAIL
+    assert "GPU against CPU: gradients differ by" in check.detail
+
+
+def test_gpu_vs_cpu_tolerance_boundary(cpu_facts: dict[str, Any]) -> None:
+    facts = on_gpu(cpu_facts)
+    weights = facts["cpu_reference"]["tape-batchN"]["final_weights"]
+    facts["cpu_reference"]["tape-batchN"]["final_weights"] = nudge(weights, 0.9 * training.GPU_CPU_TOLERANCE)
+    passing = training.check_gpu_vs_cpu(facts)
+    assert passing is not None and passing.status is Status.PASS
+    facts["cpu_reference"]["tape-batchN"]["final_weights"] = nudge(weights, 1.1 * training.GPU_CPU_TOLERANCE)
+    failing = training.check_gpu_vs_cpu(facts)
+    assert failing is not None and failing.status is Status.FAIL
+
+
+def test_gpu_vs_cpu_with_nan_on_the_gpu_fails(cpu_facts: dict[str, Any]) -> None:
+    facts = on_gpu(cpu_facts)
+    facts["runs"]["tape-batch1"]["final_weights"]["W_h"][2][1] = None
+    check = training.check_gpu_vs_cpu(facts)
+    assert check is not None and check.status is Status.FAIL

@@ -63,12 +63,13 @@ class RichReporter:
             self._task = self._progress.add_task(name, total=None)
             self._progress.start()
 
-    def done(self, name: str, detail: str = "") -> None:
+    def done(self, name: str, detail: str = "", *, ok: bool = True) -> None:
         self._stop()
         elapsed = time.monotonic() - self._started.pop(name, time.monotonic())
         if not self.quiet:
             extra = f" {escape(detail)}" if detail else ""
-            self.console.print(f"[green]✓[/] {escape(name)}{extra} [dim]({elapsed:.1f}s)[/]")
+            mark = "[green]✓[/]" if ok else "[red]✗[/]"
+            self.console.print(f"{mark} {escape(name)}{extra} [dim]({elapsed:.1f}s)[/]")
 
     def line(self, text: str) -> None:
         if self._progress is not None:

@@ -37,7 +37,7 @@ def render_smoke(report: SmokeReport, console: Console, *, verbose: bool = False
         console.print(f"  [dim]device[/]   {escape(device_line(report))}")
         console.print(
             f"  [dim]training[/] {options.epochs} epochs, lr {options.lr:g}, seed {options.seed},"
-            f" float64 [dim]({_processes(report.facts.get('processes'))})[/]"
+            f" float64 [dim]({_processes(report)})[/]"
         )
         console.print(runs_table(report))
     for check in report.checks:
@@ -119,8 +119,16 @@ def json_document(report: SmokeReport, *, redact: bool = True) -> dict[str, Any]
     return result
 
 
-def _processes(count: Any) -> str:
-    return "keras in a second process" if count == 2 else "one process"
+def _processes(report: SmokeReport) -> str:
+    mode = report.options.mode
+    if mode == "mirrored":
+        return "MirroredStrategy, one process"
+    if mode == "workers":
+        return f"MultiWorkerMirroredStrategy, {report.options.workers} worker processes on 127.0.0.1"
+    if mode == "cluster" and report.options.cluster is not None:
+        spec = report.options.cluster
+        return f"MultiWorkerMirroredStrategy, {spec.task_type} {spec.task_index} of {spec.num_workers} ({spec.source})"
+    return "keras in a second process" if report.facts.get("processes") == 2 else "one process"
 
 
 def _loss(run: dict[str, Any]) -> str:
