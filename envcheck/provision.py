@@ -230,7 +230,7 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with (
         log_path.open("w", encoding="utf-8") as log,
-        _sigterm_as_interrupt(),
+        runner.stop_on_signals(),  # SIGTERM (a CI runner's cancel, `kill`) gets the same clean-up as Ctrl-C
         _Rollback(prefix, state, recreate=request.recreate, absent=backend.needs_absent_prefix) as rollback,
     ):
         log.write(f"envcheck {__version__} setup of profile {request.profile.name} into {prefix}\n")
@@ -515,23 +515,6 @@ def _import_check(prefix: Path, profile: Profile, log: IO[str]) -> dict[str, str
             "the packages installed but do not work together; envcheck verify explains why once fixed",
         )
     return {dist: version for dist, version in data.get("distributions", {}).items() if version}
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a CI runner's cancel, `kill`) gets the same cleanup as Ctrl-C."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
-        yield
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
