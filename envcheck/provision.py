@@ -28,6 +28,7 @@ from packaging.version import Version
 
 from envcheck import __version__, runner
 from envcheck.backends import Backend, BuildRequest, IndexOptions, Step, get_backend
+from envcheck.envlock import lock_environment
 from envcheck.errors import (
     EnvcheckError,
     EnvironmentUnusableError,
@@ -203,7 +204,15 @@ def next_command(request: SetupRequest) -> str:
 
 
 def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -> SetupResult:
-    """Create, update or recreate the environment; return what was done, or raise with everything undone."""
+    """Create, update or recreate the environment; return what was done, or raise with everything undone.
+
+    Raises envlock.BusyError, before looking at anything, while another envcheck works on the same prefix.
+    """
+    with lock_environment(request.target, command="setup --recreate" if request.recreate else "setup"):
+        return _setup(request, reporter)
+
+
+def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
     reporter = _PhaseClock(reporter or NullReporter())
     started = time.monotonic()
     quick = up_to_date(request)

@@ -173,6 +173,30 @@ def test_changed_profile_is_brought_in_line_without_recreating(tmp_path: Path, m
     assert read_marker(prefix).profile_digest != mini.digest
 
 
+def test_an_update_marks_the_environment_incomplete_before_its_first_install_step(
+    tmp_path: Path, mini, monkeypatch
+) -> None:
+    """A kill -9 during the install gives no chance to clean up: the marker must already be gone by then."""
+    FakeInstaller(monkeypatch)
+    prefix = tmp_path / "env"
+    setup_environment(request(mini, prefix))
+    seen_during_install: list[object] = []
+
+    def killed_half_way(prefix: Path) -> runner.Completed:
+        seen_during_install.append(read_marker(prefix))
+        return _half_way_failure(prefix)
+
+    FakeInstaller(monkeypatch, killed_half_way)
+    changed_path = tmp_path / "mini2.toml"
+    changed_path.write_text(MINI.replace("example>=1.0", "example>=2.0"))
+    with pytest.raises(SetupError, match="marked incomplete"):
+        setup_environment(request(load_file(changed_path), prefix))
+    assert seen_during_install == [None], "the installer ran while the environment still looked complete"
+    assert provision.prefix_state(prefix) is provision.PrefixState.INCOMPLETE
+    with pytest.raises(SetupError, match="is incomplete"):
+        setup_environment(request(mini, prefix))
+
+
 # -- rollback -------------------------------------------------------------------------------------------------
 
 
