@@ -42,6 +42,7 @@ from envcheck.locations import (
     OWNER_NAME,
     default_prefix,
     is_python_environment,
+    jupyter_kernels_dir,
     kernel_install_argv,
     logs_dir,
     python_in,
@@ -231,6 +232,7 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
     create = request.recreate or state in (PrefixState.MISSING, PrefixState.EMPTY)
 
     reporter.phase("pre-flight")
+    _refuse_a_shared_kernel(request)
     interpreter, python_version = _preflight(request, backend, create=create)
     reporter.done("pre-flight", f"Python {python_version or request.profile.python}")
 
@@ -335,6 +337,38 @@ def _refuse_a_different_build(request: SetupRequest, marker: Marker) -> None:
                 f"{request.target} uses Python {marker.python}; {interpreter} is Python {version}",
                 f"rebuild it with: {command(*rebuild_args, '--python', request.python)}",
             )
+
+
+def _refuse_a_shared_kernel(request: SetupRequest) -> None:
+    """A kernelspec of this name that runs another, existing environment is not replaced (ipykernel would)."""
+    name = kernel_name(request)
+    if not name:
+        return
+    python = _kernel_python(jupyter_kernels_dir() / name)
+    if python is None or not python.exists() or _inside(python, request.target):
+        return  # no such kernel, a dead one, or this environment's own: registering it again is safe
+    owner = next((p for p in (python.parent.parent, python.parent) if is_python_environment(p)), python)
+    raise UsageError(
+        f"the Jupyter kernel {name!r} already runs the environment at {owner}; envcheck will not repoint it",
+        f"give this environment its own kernel: {command('envcheck', 'setup', *where_args(request), '--kernel-name', 'NAME')}"
+        " (or --no-kernel)",
+    )
+
+
+def _kernel_python(spec_dir: Path) -> Path | None:
+    try:
+        argv = json.loads((spec_dir / "kernel.json").read_text(encoding="utf-8")).get("argv") or []
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(argv[0]) if argv and isinstance(argv[0], str) else None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        Path(os.path.abspath(path)).relative_to(os.path.abspath(folder))
+    except ValueError:
+        return False
+    return True
 
 
 def where_args(request: SetupRequest) -> list[str]:
@@ -468,6 +502,7 @@ def _run_steps(steps: list[Step], rollback: _Rollback, log: IO[str], reporter: R
         reporter.phase(label)
         if step.phase == "install":
             rollback.prepare_change()
+        kernel_before = _kernel_python(jupyter_kernels_dir() / _kernel_of(step)) if step.phase == "kernel" else None
         log.write(f"\n$ {shown(step)}\n")
         log.flush()
         completed = runner.run(step.argv, timeout=step.timeout, env=step.env or None, on_line=reporter.line, log=log)
@@ -477,8 +512,11 @@ def _run_steps(steps: list[Step], rollback: _Rollback, log: IO[str], reporter: R
         if step.phase == "create":
             rollback.created()
         if step.phase == "kernel":
-            registered = step.argv[step.argv.index("--name") + 1]
-            rollback.kernel_installed(_kernelspec_dir(completed.stdout))
+            registered = _kernel_of(step)
+            written = _kernelspec_dir(completed.stdout)
+            # only a kernelspec this run created may be removed again; one it replaced stays
+            new = kernel_before is None and written is not None and _inside(written, jupyter_kernels_dir())
+            rollback.kernel_installed(written if new else None)
         reporter.done(label)
     return registered
 
@@ -486,6 +524,10 @@ def _run_steps(steps: list[Step], rollback: _Rollback, log: IO[str], reporter: R
 def shown(step: Step) -> str:
     """A step as the log shows it: the variables it sets (index URLs travel there), then its arguments."""
     return runner.display([*(f"{name}={value}" for name, value in step.env.items()), *step.argv])
+
+
+def _kernel_of(step: Step) -> str:
+    return step.argv[step.argv.index("--name") + 1]
 
 
 def _last_error(output: str) -> str:

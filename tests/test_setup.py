@@ -365,6 +365,56 @@ def test_a_failed_import_check_removes_the_new_environment_and_its_kernel(tmp_pa
     assert not (Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels" / "envcheck-mini").exists()
 
 
+def _kernel_profile(tmp_path: Path, ipykernel_import: str = "json"):
+    path = tmp_path / "kernel.toml"
+    path.write_text(
+        MINI.replace("kernel = false", "kernel = true")
+        + f'\n[[package]]\nname = "ipykernel"\nrequirement = "ipykernel"\nimport = "{ipykernel_import}"\n'
+    )
+    return load_file(path)
+
+
+def _kernel_python(name: str) -> str:
+    spec = Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels" / name / "kernel.json"
+    return json.loads(spec.read_text())["argv"][0]
+
+
+def test_a_second_environment_of_a_profile_does_not_take_the_first_ones_kernel(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    fake = FakeInstaller(monkeypatch)
+    profile = _kernel_profile(tmp_path)
+    first, second = tmp_path / "a", tmp_path / "b"
+    setup_environment(request(profile, first))
+    assert _kernel_python("envcheck-mini").startswith(str(first))
+    calls = len(fake.calls)
+    with pytest.raises(UsageError) as info:
+        setup_environment(request(profile, second))
+    assert info.value.message == (
+        f"the Jupyter kernel 'envcheck-mini' already runs the environment at {first}; envcheck will not repoint it"
+    )
+    assert f"envcheck setup --prefix {second} --kernel-name NAME" in (info.value.hint or "")
+    assert len(fake.calls) == calls and not second.exists(), "refused after work had started"
+    assert _kernel_python("envcheck-mini").startswith(str(first))
+    result = setup_environment(request(profile, second, kernel_name="envcheck-mini-b"))
+    assert result.kernel == "envcheck-mini-b" and _kernel_python("envcheck-mini-b").startswith(str(second))
+    assert _kernel_python("envcheck-mini").startswith(str(first))
+    # the first environment's own kernel is registered again when it is brought in line
+    assert setup_environment(request(profile, first, recreate=True)).kernel == "envcheck-mini"
+
+
+def test_a_failed_setup_keeps_a_kernelspec_it_did_not_create(tmp_path: Path, monkeypatch) -> None:
+    """A kernel left by an environment that no longer exists is replaced, but a failure does not delete it."""
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    FakeInstaller(monkeypatch)
+    spec = Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels" / "envcheck-mini"
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({"argv": [str(tmp_path / "gone" / "bin" / "python")]}))
+    with pytest.raises(SetupError, match="import check failed"):
+        setup_environment(request(_kernel_profile(tmp_path, "envcheck_missing_module"), tmp_path / "env"))
+    assert not (tmp_path / "env").exists()
+    assert (spec / "kernel.json").is_file(), "removed a kernelspec this run did not create"
+
+
 def test_an_environment_yml_defaults_to_the_conda_backend(tmp_path: Path, mini) -> None:
     path = tmp_path / "environment.yml"
     path.write_text("name: lab\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - pandas\n")
