@@ -27,7 +27,7 @@ from typing import IO, Any
 from packaging.version import Version
 
 from envcheck import __version__, runner
-from envcheck.backends import Backend, BuildRequest, IndexOptions, Step, get_backend
+from envcheck.backends import Backend, BuildRequest, IndexOptions, Step, get_backend, unreachable_index
 from envcheck.envlock import lock_environment
 from envcheck.errors import (
     EnvcheckError,
@@ -507,8 +507,14 @@ def _run_steps(steps: list[Step], rollback: _Rollback, log: IO[str], reporter: R
         log.flush()
         completed = runner.run(step.argv, timeout=step.timeout, env=step.env or None, on_line=reporter.line, log=log)
         if not completed.ok:
+            program = "pip" if step.argv[1:3] == ("-m", "pip") else Path(step.argv[0]).name
+            unreachable = (
+                None if completed.timed_out else unreachable_index(completed.stdout, runner.redact_credentials)
+            )
+            if unreachable is not None:
+                raise SetupError(f"{label} failed: {program} {unreachable[0]}", unreachable[1])
             reason = (step.explain(completed.stdout) if step.explain else None) or _last_error(completed.stdout)
-            raise SetupError(f"{label} failed: {Path(step.argv[0]).name} {completed.describe_exit()}: {reason}")
+            raise SetupError(f"{label} failed: {program} {completed.describe_exit()}: {reason}")
         if step.phase == "create":
             rollback.created()
         if step.phase == "kernel":
