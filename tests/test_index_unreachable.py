@@ -36,7 +36,7 @@ def test_an_unreachable_index_is_named_with_its_url_and_what_to_try(tmp_path: Pa
     error = next(line for line in done.stderr.splitlines() if line.startswith("error:"))
     hint = next(line for line in done.stderr.splitlines() if line.startswith("hint:"))
     assert f"{installer} could not reach the package index http://" in error
-    assert f"@127.0.0.1:{port}/simple" in error
+    assert f"127.0.0.1:{port}/simple" in error
     assert "the connection was refused" in error
     assert "s3cret" not in done.stderr + done.stdout
     assert "--index-url" in hint and "--offline --find-links" in hint
