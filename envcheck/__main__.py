@@ -2,7 +2,9 @@
 
 Ctrl-C or SIGTERM that arrives before a command has started (while Python imports envcheck and reads the
 options) ends envcheck at once with exit 130 and one line: nothing has been started or created yet. From the
-command's first step on, ``runner.stop_on_signals`` takes over and stops what it started.
+command's first step on, ``runner.stop_on_signals`` takes over and stops what it started. Once the command
+has ended, its exit code stands: a late signal can no longer turn it into a death by signal while Python
+shuts down (which puts the default handlers back).
 """
 
 from __future__ import annotations
@@ -22,9 +24,15 @@ def main() -> None:
         number = getattr(signal, name, None)
         if number is not None:
             signal.signal(number, _interrupted_early)
-    from envcheck.cli import main as run
+    try:
+        from envcheck.cli import main as run
 
-    run()
+        run()
+    finally:
+        for name in ("SIGINT", "SIGTERM"):
+            number = getattr(signal, name, None)
+            if number is not None:
+                signal.signal(number, signal.SIG_IGN)
 
 
 if __name__ == "__main__":

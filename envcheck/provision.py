@@ -274,7 +274,8 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
             if isinstance(exc, EnvcheckError):
                 raise type(exc)(f"{exc.message}; {undone}", exc.hint or f"the full log is at {log_path}") from None
             raise
-        rollback.commit()
+        with _signals_held():  # the new environment is complete: removing the old one must not stop half-way
+            rollback.commit()
     final_log = prefix / LOG_NAME
     shutil.move(os.fspath(log_path), os.fspath(final_log))
     action = {
