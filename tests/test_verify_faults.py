@@ -16,7 +16,9 @@ from typer.testing import CliRunner
 from envcheck.cli import app
 
 TIMEOUT = 6  # seconds the whole verify may take, every process it starts included
-SLACK = 1.5  # what envcheck itself may add: loading the profile, judging, stopping the children
+# What envcheck itself may add (loading the profile, judging, stopping the children) on a busy machine: a bound,
+# not a speed target (bench/interrupt_bench.py measures that); a second probe run after the limit would break it.
+SLACK = 5.0
 
 MODULES = {
     "faulty_segv": "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n",
