@@ -508,12 +508,12 @@ def _run_steps(steps: list[Step], rollback: _Rollback, log: IO[str], reporter: R
         log.flush()
         completed = runner.run(step.argv, timeout=step.timeout, env=step.env or None, on_line=reporter.line, log=log)
         if not completed.ok:
-            program = "pip" if step.argv[1:3] == ("-m", "pip") else Path(step.argv[0]).name
-            unreachable = (
-                None if completed.timed_out else unreachable_index(completed.stdout, runner.redact_credentials)
-            )
+            program = Path(step.argv[0]).name
+            plain = step.explain is None and not completed.timed_out  # conda explains its own errors
+            unreachable = unreachable_index(completed.stdout, runner.redact_credentials) if plain else None
             if unreachable is not None:
-                raise SetupError(f"{label} failed: {program} {unreachable[0]}", unreachable[1])
+                installer = "pip" if step.argv[1:3] == ("-m", "pip") else program
+                raise SetupError(f"{label} failed: {installer} {unreachable[0]}", unreachable[1])
             reason = (step.explain(completed.stdout) if step.explain else None) or _last_error(completed.stdout)
             raise SetupError(f"{label} failed: {program} {completed.describe_exit()}: {reason}")
         if step.phase == "create":
