@@ -168,12 +168,17 @@ class SetupBench:
         )
 
     def baseline(self) -> float:
-        prefix = self.root / "baseline" / "env"
-        started = time.monotonic()
-        done = self.run(self.argv(self.one, prefix))
-        if done.returncode != 0:
-            raise SystemExit(f"the uninterrupted setup failed:\n{done.stderr}")
-        return time.monotonic() - started
+        """The shortest of three uninterrupted setups: signals are sent within it (a busy moment would stretch
+        one run and let most later ones finish before their signal)."""
+        times = []
+        for attempt in range(3):
+            prefix = self.root / "baseline" / ("env" if attempt == 0 else f"env{attempt}")
+            started = time.monotonic()
+            done = self.run(self.argv(self.one, prefix))
+            if done.returncode != 0:
+                raise SystemExit(f"the uninterrupted setup failed:\n{done.stderr}")
+            times.append(time.monotonic() - started)
+        return min(times)
 
     def one_run(self, index: int, kind: str, signame: str, delay: float) -> dict[str, Any]:
         prefix = self.root / f"run{index}" / "env"
