@@ -392,7 +392,7 @@ def test_a_second_environment_of_a_profile_does_not_take_the_first_ones_kernel(t
     assert info.value.message == (
         f"the Jupyter kernel 'envcheck-mini' already runs the environment at {first}; envcheck will not repoint it"
     )
-    assert f"envcheck setup --prefix {second} --kernel-name NAME" in (info.value.hint or "")
+    assert f"--prefix {second} --kernel-name NAME" in (info.value.hint or "")
     assert len(fake.calls) == calls and not second.exists(), "refused after work had started"
     assert _kernel_python("envcheck-mini").startswith(str(first))
     result = setup_environment(request(profile, second, kernel_name="envcheck-mini-b"))
