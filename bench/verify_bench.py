@@ -10,7 +10,8 @@ The floor is ``ENV/bin/python -c "import tensorflow, keras, pandas, sklearn, mat
 - tree RSS: the largest sum of the resident sizes of all processes of the run alive at the same moment,
   sampled from /proc every 20 ms (Linux only; short peaks between samples can be missed).
 
-Targets: wall <= 1.25x the floor, peak memory <= 1.1x the floor.
+Targets: wall <= 1.25x the floor, peak memory <= 1.1x the floor, both for the largest process and for all
+processes summed. Exits 1 when a target is missed, or when verify or the floor itself fails.
 """
 
 from __future__ import annotations
@@ -132,8 +133,10 @@ def main() -> int:
     def best(name: str, key: str) -> float:
         return min(r[key] for r in rows[name])
 
+    failed = [name for name, results in rows.items() if any(int(r["code"]) != 0 for r in results)]
     if hasattr(os, "getloadavg"):
         print(f"load average at end: {os.getloadavg()[0]:.2f}", file=sys.stderr)
+    missed: list[str] = []
     print(f"\n{'metric (median of ' + str(args.runs) + ')':32} {'floor':>11} {'verify':>11} {'ratio':>7} {'target':>6}")
     for key, label, unit, target in (
         ("wall", "wall time", "s", 1.25),
@@ -143,14 +146,20 @@ def main() -> int:
     ):
         f, v = median("floor", key), median("verify", key)
         ratio = v / f if f else float("nan")
-        mark = "" if target == float("inf") else ("ok" if ratio <= target else "over")
+        mark = "" if target == float("inf") else ("ok" if ratio <= target else "MISSED")
+        if mark == "MISSED":
+            missed.append(label)
         goal = "" if target == float("inf") else f"{target:5.2f}x"
         print(f"{label:32} {f:8.2f}{unit:>3} {v:8.2f}{unit:>3} {ratio:6.2f}x {goal:>6} {mark}")
         if key in ("wall", "cpu"):
             # the best run of each: what is left when other programs on the machine do not get in the way
             fb, vb = best("floor", key), best("verify", key)
             print(f"{'  (best run of each)':32} {fb:8.2f}{unit:>3} {vb:8.2f}{unit:>3} {vb / fb:6.2f}x")
-    return 0
+    if failed:
+        print(f"failed: {', '.join(failed)} exited non-zero (see the runs above)", file=sys.stderr)
+    if missed:
+        print(f"missed: {', '.join(missed)}", file=sys.stderr)
+    return 1 if failed or missed else 0
 
 
 if __name__ == "__main__":

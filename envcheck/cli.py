@@ -96,9 +96,12 @@ def _boundary(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from envcheck import runner
+
         as_json = bool(kwargs.get("json_output"))
         try:
-            return func(*args, **kwargs)
+            with runner.stop_on_signals():  # Ctrl-C and SIGTERM stop every child at once, then land here
+                return func(*args, **kwargs)
         except EnvcheckError as exc:
             _fail(command, exc.exit_code, exc.message, exc.hint, as_json=as_json)
         except KeyboardInterrupt:
@@ -302,7 +305,10 @@ def verify_command(
         bool, typer.Option("--no-redact", help="Keep home folder, user and host names in --json/--markdown.")
     ] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as failures (exit 1).")] = False,
-    timeout: Annotated[float, typer.Option("--timeout", min=1.0, help="Seconds each probe process may take.")] = 180.0,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", min=1.0, help="Seconds the whole check may take, every process it starts included."),
+    ] = 180.0,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ) -> None:

@@ -40,6 +40,23 @@ def logs_dir() -> Path:
     return envcheck_home() / "logs"
 
 
+def jupyter_kernels_dir() -> Path:
+    """Where `ipykernel install --user` writes kernelspecs: jupyter_core's per-user data folder, by its rules
+    (JUPYTER_DATA_DIR, else the platform's), known here before the environment, and its jupyter, exist."""
+    override = os.environ.get("JUPYTER_DATA_DIR")
+    if override:
+        base = Path(override).expanduser()
+    elif sys.platform == "win32":
+        appdata = os.environ.get("APPDATA")
+        base = Path(appdata) / "jupyter" if appdata else Path.home() / ".jupyter" / "data"
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Jupyter"
+    else:
+        xdg = os.environ.get("XDG_DATA_HOME")
+        base = (Path(xdg) if xdg else Path.home() / ".local" / "share") / "jupyter"
+    return base.absolute() / "kernels"
+
+
 def python_in(prefix: Path) -> Path:
     """The interpreter inside an environment: bin/python (venv, conda on POSIX) or python.exe (Windows)."""
     if sys.platform == "win32":

@@ -27,7 +27,8 @@ from typing import IO, Any
 from packaging.version import Version
 
 from envcheck import __version__, runner
-from envcheck.backends import Backend, BuildRequest, IndexOptions, Step, get_backend
+from envcheck.backends import Backend, BuildRequest, IndexOptions, Step, get_backend, unreachable_index
+from envcheck.envlock import lock_environment
 from envcheck.errors import (
     EnvcheckError,
     EnvironmentUnusableError,
@@ -41,6 +42,7 @@ from envcheck.locations import (
     OWNER_NAME,
     default_prefix,
     is_python_environment,
+    jupyter_kernels_dir,
     kernel_install_argv,
     logs_dir,
     python_in,
@@ -213,7 +215,15 @@ def run_command(request: SetupRequest) -> str:
 
 
 def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -> SetupResult:
-    """Create, update or recreate the environment; return what was done, or raise with everything undone."""
+    """Create, update or recreate the environment; return what was done, or raise with everything undone.
+
+    Raises envlock.BusyError, before looking at anything, while another envcheck works on the same prefix.
+    """
+    with lock_environment(request.target, command="setup --recreate" if request.recreate else "setup"):
+        return _setup(request, reporter)
+
+
+def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
     reporter = _PhaseClock(reporter or NullReporter())
     started = time.monotonic()
     quick = up_to_date(request)
@@ -232,6 +242,7 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
     create = request.recreate or state in (PrefixState.MISSING, PrefixState.EMPTY)
 
     reporter.phase("pre-flight")
+    _refuse_a_shared_kernel(request)
     interpreter, python_version = _preflight(request, backend, create=create)
     reporter.done("pre-flight", f"Python {python_version or request.profile.python}")
 
@@ -240,7 +251,7 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with (
         log_path.open("w", encoding="utf-8") as log,
-        _sigterm_as_interrupt(),
+        runner.stop_on_signals(),  # SIGTERM (a CI runner's cancel, `kill`) gets the same clean-up as Ctrl-C
         _Rollback(prefix, state, recreate=request.recreate, absent=backend.needs_absent_prefix) as rollback,
     ):
         log.write(f"envcheck {__version__} setup of profile {request.profile.name} into {prefix}\n")
@@ -273,7 +284,8 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
             if isinstance(exc, EnvcheckError):
                 raise type(exc)(f"{exc.message}; {undone}", exc.hint or f"the full log is at {log_path}") from None
             raise
-        rollback.commit()
+        with _signals_held():  # the new environment is complete: removing the old one must not stop half-way
+            rollback.commit()
     final_log = prefix / LOG_NAME
     shutil.move(os.fspath(log_path), os.fspath(final_log))
     action = {
@@ -337,6 +349,38 @@ def _refuse_a_different_build(request: SetupRequest, marker: Marker) -> None:
                 f"{request.target} uses Python {marker.python}; {interpreter} is Python {version}",
                 f"rebuild it with: {command(*rebuild_args, '--python', request.python)}",
             )
+
+
+def _refuse_a_shared_kernel(request: SetupRequest) -> None:
+    """A kernelspec of this name that runs another, existing environment is not replaced (ipykernel would)."""
+    name = kernel_name(request)
+    if not name:
+        return
+    python = _kernel_python(jupyter_kernels_dir() / name)
+    if python is None or not python.exists() or _inside(python, request.target):
+        return  # no such kernel, a dead one, or this environment's own: registering it again is safe
+    owner = next((p for p in (python.parent.parent, python.parent) if is_python_environment(p)), python)
+    raise UsageError(
+        f"the Jupyter kernel {name!r} already runs the environment at {owner}; envcheck will not repoint it",
+        f"give this environment its own kernel: {command('envcheck', 'setup', *where_args(request), '--kernel-name', 'NAME')}"
+        " (or --no-kernel)",
+    )
+
+
+def _kernel_python(spec_dir: Path) -> Path | None:
+    try:
+        argv = json.loads((spec_dir / "kernel.json").read_text(encoding="utf-8")).get("argv") or []
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(argv[0]) if argv and isinstance(argv[0], str) else None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        Path(os.path.abspath(path)).relative_to(os.path.abspath(folder))
+    except ValueError:
+        return False
+    return True
 
 
 def where_args(request: SetupRequest) -> list[str]:
@@ -470,19 +514,29 @@ def _run_steps(steps: list[Step], rollback: _Rollback, log: IO[str], reporter: R
         reporter.phase(label)
         if step.phase == "install":
             rollback.prepare_change()
+        kernel_before = _kernel_python(jupyter_kernels_dir() / _kernel_of(step)) if step.phase == "kernel" else None
         log.write(f"\n$ {shown(step)}\n")
         log.flush()
         completed = runner.run(
             step.argv, timeout=step.timeout, env=step.env or None, cwd=step.cwd, on_line=reporter.line, log=log
         )
         if not completed.ok:
+            program = Path(step.argv[0]).name
+            plain = step.explain is None and not completed.timed_out  # conda explains its own errors
+            unreachable = unreachable_index(completed.stdout, runner.redact_credentials) if plain else None
+            if unreachable is not None:
+                installer = "pip" if step.argv[1:3] == ("-m", "pip") else program
+                raise SetupError(f"{label} failed: {installer} {unreachable[0]}", unreachable[1])
             reason = (step.explain(completed.stdout) if step.explain else None) or _last_error(completed.stdout)
-            raise SetupError(f"{label} failed: {Path(step.argv[0]).name} {completed.describe_exit()}: {reason}")
+            raise SetupError(f"{label} failed: {program} {completed.describe_exit()}: {reason}")
         if step.phase == "create":
             rollback.created()
         if step.phase == "kernel":
-            registered = step.argv[step.argv.index("--name") + 1]
-            rollback.kernel_installed(_kernelspec_dir(completed.stdout))
+            registered = _kernel_of(step)
+            written = _kernelspec_dir(completed.stdout)
+            # only a kernelspec this run created may be removed again; one it replaced stays
+            new = kernel_before is None and written is not None and _inside(written, jupyter_kernels_dir())
+            rollback.kernel_installed(written if new else None)
         reporter.done(label)
     return registered
 
@@ -490,6 +544,10 @@ def _run_steps(steps: list[Step], rollback: _Rollback, log: IO[str], reporter: R
 def shown(step: Step) -> str:
     """A step as the log shows it: the variables it sets (index URLs travel there), then its arguments."""
     return runner.display([*(f"{name}={value}" for name, value in step.env.items()), *step.argv])
+
+
+def _kernel_of(step: Step) -> str:
+    return step.argv[step.argv.index("--name") + 1]
 
 
 def _last_error(output: str) -> str:
@@ -528,23 +586,6 @@ def _import_check(prefix: Path, profile: Profile, log: IO[str]) -> dict[str, str
             "the packages installed but do not work together; envcheck verify explains why once fixed",
         )
     return {dist: version for dist, version in data.get("distributions", {}).items() if version}
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a CI runner's cancel, `kill`) gets the same cleanup as Ctrl-C."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
-        yield
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager

@@ -1,7 +1,12 @@
 """The one place that runs programs: argument lists, a timeout on every call, a clean environment.
 
 Every child runs in its own session so that a timeout or a Ctrl-C kills the whole tree (an installer's
-compilers, TensorFlow's helper threads) before envcheck removes anything. Tests patch ``run`` alone.
+compilers, TensorFlow's helper threads, a Jupyter kernel in a session of its own) before envcheck removes
+anything. Because the children do not share envcheck's process group, the terminal's Ctrl-C reaches envcheck
+alone: ``stop_on_signals`` turns SIGINT and SIGTERM into killing every live child at once and a
+``KeyboardInterrupt`` in the main thread, so that no command waits on a child or a thread that cannot hear
+the signal. On Linux the kernel also kills a child when envcheck dies (``kill -9``): PR_SET_PDEATHSIG.
+Tests patch ``run`` alone.
 """
 
 from __future__ import annotations
@@ -10,10 +15,11 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -35,6 +41,22 @@ def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     if extra:
         env.update(extra)
     return env
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """One time limit for a whole command: every child it starts gets what is left of it."""
+
+    seconds: float
+    at: float
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(seconds=seconds, at=time.monotonic() + seconds)
+
+    def remaining(self, cap: float | None = None) -> float:
+        left = max(0.0, self.at - time.monotonic())
+        return left if cap is None else min(cap, left)
 
 
 @dataclass(frozen=True)
@@ -77,6 +99,58 @@ class Completed:
         return f"exited with code {self.returncode}"
 
 
+# The children running now, from any thread; a signal handler kills them all.
+_live: set[subprocess.Popen[Any]] = set()
+_live_lock = threading.RLock()  # re-entrant: the handler runs in the main thread, which may hold it
+_stopping = threading.Event()  # a signal is stopping the command: no new child may start
+_handling = False  # the handlers are installed (a nested use leaves them be)
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """While inside: SIGINT and SIGTERM (and SIGHUP, unless ignored) kill every child's tree, then raise
+    KeyboardInterrupt in the main thread.
+
+    The handlers are installed even where SIGINT was inherited as ignored (a background job of a script):
+    a user who sends envcheck SIGINT wants it to stop, and a probe in a session of its own would never hear it.
+    Nested uses share the outer handlers. Outside the main thread this does nothing.
+    """
+    global _handling
+    if threading.current_thread() is not threading.main_thread() or _handling:
+        yield
+        return
+    numbers = [signal.SIGINT]
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None and not (name == "SIGHUP" and signal.getsignal(number) is signal.SIG_IGN):
+            numbers.append(number)
+    previous = {number: signal.signal(number, _on_signal) for number in numbers}
+    _handling = True
+    try:
+        yield
+    finally:
+        _handling = False
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        _stopping.clear()
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    first = not _stopping.is_set()
+    _stopping.set()
+    stop_children()
+    if first:  # a second Ctrl-C while the first one unwinds must not interrupt the clean-up
+        raise KeyboardInterrupt
+
+
+def stop_children() -> None:
+    """Kill the process tree of every live child now, without waiting; their waiting threads then return."""
+    with _live_lock:
+        running = list(_live)
+    for proc in running:
+        _kill_tree(proc, wait=False)
+
+
 def display(argv: Sequence[str]) -> str:
     """An argument list as one redacted line for logs and messages."""
     return redact_credentials(shell.join(argv))
@@ -102,6 +176,8 @@ def run(
     child_env = clean_environment(env)
     start = time.monotonic()
     streaming = on_line is not None or log is not None
+    if _stopping.is_set():  # the command is being stopped: start nothing new (a worker thread's next probe)
+        raise KeyboardInterrupt
     with (
         tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as out,
         tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err,
@@ -118,6 +194,7 @@ def run(
                 text=streaming,
                 encoding="utf-8" if streaming else None,
                 errors="replace" if streaming else None,
+                preexec_fn=_death_signal_hook(),
             )
         except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
             raise ProgramNotFoundError(
@@ -127,20 +204,27 @@ def run(
 
         collected: list[str] = []
         reader: threading.Thread | None = None
-        if streaming:
-            assert proc.stdout is not None
-            reader = threading.Thread(target=_pump, args=(proc.stdout, collected, on_line, log), daemon=True)
-            reader.start()
         timed_out = False
         try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_tree(proc)
+            with _live_lock:
+                _live.add(proc)
+                if _stopping.is_set():  # the signal came while it started: it was not in the list yet
+                    _kill_tree(proc, wait=False)
+            if streaming:
+                assert proc.stdout is not None
+                reader = threading.Thread(target=_pump, args=(proc.stdout, collected, on_line, log), daemon=True)
+                reader.start()
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _kill_tree(proc)
         except BaseException:
             _kill_tree(proc)
             raise
         finally:
+            with _live_lock:
+                _live.discard(proc)
             if reader is not None:
                 reader.join(timeout=5)
         if streaming:
@@ -175,9 +259,54 @@ def _pump(
             on_line(line.rstrip("\n"))
 
 
-def _kill_tree(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+def _death_signal_hook() -> Callable[[], None] | None:
+    """Linux: a pre-exec hook asking the kernel to SIGKILL the child when envcheck dies, even by kill -9.
+
+    Elsewhere there is no such request: a child of a killed envcheck runs on, and the next setup finds the
+    environment incomplete (no completion marker) and says so. The hook only calls a function resolved here,
+    in the parent, so that nothing between fork and exec needs a lock.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    parent = os.getpid()
+
+    def hook() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:  # envcheck died before the request was made
+            os._exit(137)
+
+    return hook
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _descendants(pid: int) -> list[Any]:
+    """Every process below ``pid``, collected before anything is killed: once a process dies its children are
+    re-parented and can no longer be found (a Jupyter kernel lives in a session of its own, out of reach of
+    the process group)."""
+    import psutil
+
+    try:
+        return list(psutil.Process(pid).children(recursive=True))
+    except psutil.Error:
+        return []
+
+
+def _kill_tree(proc: subprocess.Popen[Any], *, wait: bool = True) -> None:
     if proc.poll() is not None:
         return
+    import psutil
+
+    below = _descendants(proc.pid)
     try:
         if os.name == "posix":
             os.killpg(proc.pid, signal.SIGKILL)
@@ -185,8 +314,12 @@ def _kill_tree(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
             proc.kill()
     except (ProcessLookupError, PermissionError):
         pass
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=10)
+    for child in below:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    if wait:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
 
 
 # Signals a terminal sends to its whole foreground process group: the child gets them from the terminal itself.

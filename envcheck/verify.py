@@ -42,9 +42,11 @@ from envcheck.progress import NullReporter, Reporter
 from envcheck.results import CheckResult, Status, exit_code_for, overall_status
 from envcheck.targets import Target
 
-DEFAULT_TIMEOUT = 180.0  # per probe process; importing TensorFlow from a cold disk can take a minute
-PIP_CHECK_TIMEOUT = 120.0
+# The whole command, every child included; importing TensorFlow from a cold disk can take a minute.
+DEFAULT_TIMEOUT = 180.0
+PIP_CHECK_TIMEOUT = 120.0  # caps, within the command's own limit
 NVIDIA_SMI_TIMEOUT = 30.0
+ALONE_MINIMUM = 1.0  # seconds worth starting a package's own probe for, after the combined one stopped
 HEADER_PACKAGES = ("tensorflow", "keras", "numpy", "pandas", "scikit-learn", "matplotlib", "protobuf")
 
 
@@ -97,12 +99,13 @@ def verify(
     kernel: bool = True,
     reporter: Reporter | None = None,
 ) -> VerifyReport:
-    """Examine ``target`` and judge it against its profile.
+    """Examine ``target`` and judge it against its profile, every child within ``timeout`` seconds in all.
 
     Raises EnvironmentUnusableError when the target's python cannot run the probe at all.
     """
     reporter = reporter or NullReporter()
     started = time.monotonic()
+    deadline = runner.Deadline.after(timeout)
     profile = target.profile
     python = target.python
     packages = [{"name": p.name, "import": p.import_name} for p in profile.packages if p.import_name]
@@ -112,13 +115,16 @@ def verify(
 
     reporter.phase(f"examine {python}")
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="envcheck-verify") as pool:
-        main_future = pool.submit(run_probe, python, "environment", {"packages": packages}, timeout=timeout)
-        pip_future = pool.submit(_pip_check, python)
-        smi_future: Future[runner.Completed] | None = pool.submit(_nvidia_smi, smi) if smi else None
+        main_future = pool.submit(
+            run_probe, python, "environment", {"packages": packages}, timeout=deadline.remaining()
+        )
+        pip_future = pool.submit(_pip_check, python, deadline)
+        smi_future: Future[runner.Completed] | None = pool.submit(_nvidia_smi, smi, deadline) if smi else None
         kernel_future: Future[ProbeOutcome] | None = None
         if run_kernel:
-            payload = {"kernel_name": kernel_name, "timeout": max(5.0, timeout - 10.0)}
-            kernel_future = pool.submit(run_probe, python, "kernel", payload, timeout=timeout)
+            # the kernel probe gives up a little before its process is stopped, so that it can say where
+            payload = {"kernel_name": kernel_name, "timeout": max(1.0, min(timeout - 10.0, timeout * 0.8))}
+            kernel_future = pool.submit(run_probe, python, "kernel", payload, timeout=deadline.remaining())
         outcome = main_future.result()
         if outcome.data is None:
             raise _unusable(python, outcome)
@@ -130,7 +136,7 @@ def verify(
             faults.append(_fault("environment", probe, outcome.completed, timeout))
             reporter.done(f"examine {python}", f"the probe {faults[0].what} during {faults[0].stage}")
             reporter.phase("probe each unfinished package on its own")
-            alone = _probe_alone(python, packages, probe, timeout)
+            alone = _probe_alone(python, packages, probe, deadline)
             for name, each in alone.items():
                 stderr.append(each.completed.stderr)
                 _merge(probe, name, each.data or {})
@@ -210,18 +216,25 @@ def _fault(scope: str, answer: Mapping[str, Any], completed: runner.Completed, t
 
 
 def _probe_alone(
-    python: Path, packages: list[dict[str, Any]], answer: Mapping[str, Any], timeout: float
+    python: Path, packages: list[dict[str, Any]], answer: Mapping[str, Any], deadline: runner.Deadline
 ) -> dict[str, ProbeOutcome]:
-    """After a crash or a hang: each package the combined probe did not finish, in a process of its own."""
+    """After a crash or a hang: each package the combined probe did not finish, in a process of its own,
+    within what is left of the command's time (after a hang that used it all, none is probed)."""
     finished = set(answer.get("finished") or ())
     pending = [p["import"] for p in packages if p["import"] not in finished]
     pending = list(dict.fromkeys(pending))
-    if not pending:
+    if not pending or deadline.remaining() < ALONE_MINIMUM:
         return {}
     workers = max(1, min(len(pending), os.cpu_count() or 2, 4))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="envcheck-alone") as pool:
         futures = {
-            name: pool.submit(run_probe, python, "environment", {"packages": packages, "only": [name]}, timeout=timeout)
+            name: pool.submit(
+                run_probe,
+                python,
+                "environment",
+                {"packages": packages, "only": [name]},
+                timeout=deadline.remaining(),
+            )
             for name in pending
         }
         return {name: future.result() for name, future in futures.items()}
@@ -249,16 +262,19 @@ def _kernel_fault(outcome: ProbeOutcome | None, timeout: float) -> ProbeFault | 
     return _fault("kernel", outcome.data or {}, outcome.completed, timeout)
 
 
-def _pip_check(python: Path) -> tuple[runner.Completed, str]:
+def _pip_check(python: Path, deadline: runner.Deadline) -> tuple[runner.Completed, str]:
     """`pip check` with the environment's pip; `uv pip check` where the environment has no pip."""
     quiet = {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
-    completed = runner.run([str(python), "-m", "pip", "check"], timeout=PIP_CHECK_TIMEOUT, env=quiet)
+    completed = runner.run(
+        [str(python), "-m", "pip", "check"], timeout=deadline.remaining(PIP_CHECK_TIMEOUT), env=quiet
+    )
     if completed.returncode != 0 and "No module named pip" in completed.stderr:
         try:
             uv = find_uv()
         except EnvcheckError:
             return completed, "pip"
-        return runner.run([str(uv), "pip", "check", "--python", str(python)], timeout=PIP_CHECK_TIMEOUT), "uv pip"
+        argv = [str(uv), "pip", "check", "--python", str(python)]
+        return runner.run(argv, timeout=deadline.remaining(PIP_CHECK_TIMEOUT)), "uv pip"
     return completed, "pip"
 
 
@@ -269,12 +285,13 @@ def _output(completed: runner.Completed) -> ProgramOutput:
     )
 
 
-def _nvidia_smi(executable: str) -> runner.Completed:
+def _nvidia_smi(executable: str, deadline: runner.Deadline) -> runner.Completed:
     argv = [executable, f"--query-gpu={NVIDIA_SMI_QUERY}", "--format=csv,noheader"]
-    completed = runner.run(argv, timeout=NVIDIA_SMI_TIMEOUT)
+    completed = runner.run(argv, timeout=deadline.remaining(NVIDIA_SMI_TIMEOUT))
     if not completed.ok and "compute_cap" in completed.stdout + completed.stderr:
         # drivers before 510 do not know the compute_cap field: ask without it
-        older = runner.run([executable, argv[1].replace(",compute_cap", ""), argv[2]], timeout=NVIDIA_SMI_TIMEOUT)
+        older_argv = [executable, argv[1].replace(",compute_cap", ""), argv[2]]
+        older = runner.run(older_argv, timeout=deadline.remaining(NVIDIA_SMI_TIMEOUT))
         lines = [f"{line}, [N/A]" for line in older.stdout.splitlines() if line.strip()]
         return dataclasses.replace(older, stdout="\n".join(lines) + ("\n" if lines else ""))
     return completed

@@ -1,7 +1,9 @@
-"""On a machine with an NVIDIA GPU: verify and smoke-train must see it, use it, and agree with the CPU.
+"""On a machine with an NVIDIA GPU: an environment of the `deep-learning-gpu` profile must see it, use it, and
+agree with the CPU.
 
-Skipped, with the reason, where nvidia-smi is absent or TensorFlow in the test environment sees no GPU.
-The same paths are covered on every machine by the rules' tests with recorded GPU facts.
+Skipped, with the reason, only where nvidia-smi is absent or lists no GPU. Where nvidia-smi sees a GPU and
+TensorFlow in the environment does not, that is a failure: the profile's CUDA wheels exist to make it work
+without a system CUDA. The same paths are covered on every machine by the rules' tests with recorded facts.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import E2E_TIMEOUT
 
 pytestmark = [pytest.mark.gpu, pytest.mark.e2e]
 
@@ -25,15 +28,40 @@ def envcheck_json(*args: str) -> tuple[int, dict[str, Any]]:
     return done.returncode, json.loads(done.stdout)
 
 
-@pytest.fixture(scope="module")
-def gpu_verify(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """verify's JSON for the shared environment, with its prefix under "environment"."""
-    if shutil.which("nvidia-smi") is None:
+def gpus_seen_by_nvidia_smi() -> list[str]:
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
         pytest.skip("no nvidia-smi on this machine: no NVIDIA GPU to test on")
-    dl_env: Path = request.getfixturevalue("dl_env")  # only now: no environment is built just to skip
-    _, document = envcheck_json("verify", "--prefix", str(dl_env), "--no-redact")
+    listed = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=60)
+    gpus = [line for line in listed.stdout.splitlines() if line.startswith("GPU ")]
+    if listed.returncode != 0 or not gpus:
+        pytest.skip(f"nvidia-smi lists no GPU (exit {listed.returncode}): {listed.stderr.strip()[:200]}")
+    return gpus
+
+
+@pytest.fixture(scope="module")
+def gpu_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real environment of the deep-learning-gpu profile (TensorFlow with its CUDA wheels)."""
+    gpus_seen_by_nvidia_smi()  # only now: no environment is built just to skip
+    prefix = tmp_path_factory.mktemp("gpu") / "deep-learning-gpu"
+    done = subprocess.run(
+        [sys.executable, "-m", "envcheck", "setup", "--profile", "deep-learning-gpu", "--prefix", str(prefix)],
+        capture_output=True,
+        text=True,
+        timeout=E2E_TIMEOUT,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"envcheck setup --profile deep-learning-gpu failed ({done.returncode}):\n{done.stderr}")
+    return prefix
+
+
+@pytest.fixture(scope="module")
+def gpu_verify(gpu_env: Path) -> dict[str, Any]:
+    """verify's JSON for the GPU environment; a failure, not a skip, when TensorFlow sees no GPU there."""
+    _, document = envcheck_json("verify", "--profile", "deep-learning-gpu", "--prefix", str(gpu_env), "--no-redact")
     if not any(d.get("type") == "GPU" for d in document["devices"]):
-        pytest.skip("nvidia-smi is present but TensorFlow in the test environment sees no GPU")
+        failing = {c["id"]: c["detail"] for c in document["checks"] if c["status"] != "pass"}
+        pytest.fail(f"nvidia-smi sees {gpus_seen_by_nvidia_smi()}, TensorFlow sees no GPU: {failing}")
     return document
 
 
@@ -44,9 +72,10 @@ def test_verify_reports_the_gpu_and_computes_on_it(gpu_verify: dict[str, Any]) -
     assert "GPU" in checks["work.matmul"]["detail"] and checks["work.matmul"]["status"] == "pass"
 
 
-def test_smoke_train_on_the_gpu_matches_the_cpu(gpu_verify: dict[str, Any]) -> None:
-    prefix = gpu_verify["environment"]["prefix"]
-    code, document = envcheck_json("smoke-train", "--prefix", prefix, "--device", "gpu", "--level", "tape")
+def test_smoke_train_on_the_gpu_matches_the_cpu(gpu_env: Path, gpu_verify: dict[str, Any]) -> None:
+    code, document = envcheck_json(
+        "smoke-train", "--profile", "deep-learning-gpu", "--prefix", str(gpu_env), "--device", "gpu", "--level", "tape"
+    )
     checks = {c["id"]: c for c in document["checks"]}
     assert code == 0, checks
     assert checks["device.gpu-vs-cpu"]["status"] == "pass"

@@ -35,6 +35,44 @@ def test_timeout_kills_the_child_and_its_children(tmp_path: Path) -> None:
     assert not flag.exists(), "the grandchild survived the timeout"
 
 
+@pytest.mark.parametrize("new_session", [False, True], ids=["same-group", "own-session"])
+def test_timeout_kills_descendants_in_a_session_of_their_own(tmp_path: Path, new_session: bool) -> None:
+    """jupyter_client starts every kernel with setsid: the process group alone would leave it running."""
+    pid_file = tmp_path / "grandchild.pid"
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import subprocess, sys, time\n"
+        f"p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], start_new_session={new_session})\n"
+        f"open({str(pid_file)!r}, 'w').write(str(p.pid))\n"
+        "time.sleep(600)\n"
+    )
+    done = runner.run([sys.executable, str(script)], timeout=2)
+    assert done.timed_out
+    grandchild = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(grandchild), "the grandchild outlived the timeout"
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_deadline_gives_each_child_what_is_left() -> None:
+    deadline = runner.Deadline.after(2.0)
+    first = runner.run([sys.executable, "-c", "import time; time.sleep(60)"], timeout=deadline.remaining())
+    started = time.monotonic()
+    second = runner.run([sys.executable, "-c", "import time; time.sleep(60)"], timeout=deadline.remaining(30))
+    assert first.timed_out and second.timed_out
+    assert time.monotonic() - started < 0.5 and deadline.remaining() == 0.0
+
+
 def test_a_signal_death_is_named() -> None:
     done = runner.run([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"], timeout=30)
     assert done.signal_name == "SIGSEGV"

@@ -173,6 +173,30 @@ def test_changed_profile_is_brought_in_line_without_recreating(tmp_path: Path, m
     assert read_marker(prefix).profile_digest != mini.digest
 
 
+def test_an_update_marks_the_environment_incomplete_before_its_first_install_step(
+    tmp_path: Path, mini, monkeypatch
+) -> None:
+    """A kill -9 during the install gives no chance to clean up: the marker must already be gone by then."""
+    FakeInstaller(monkeypatch)
+    prefix = tmp_path / "env"
+    setup_environment(request(mini, prefix))
+    seen_during_install: list[object] = []
+
+    def killed_half_way(prefix: Path) -> runner.Completed:
+        seen_during_install.append(read_marker(prefix))
+        return _half_way_failure(prefix)
+
+    FakeInstaller(monkeypatch, killed_half_way)
+    changed_path = tmp_path / "mini2.toml"
+    changed_path.write_text(MINI.replace("example>=1.0", "example>=2.0"))
+    with pytest.raises(SetupError, match="marked incomplete"):
+        setup_environment(request(load_file(changed_path), prefix))
+    assert seen_during_install == [None], "the installer ran while the environment still looked complete"
+    assert provision.prefix_state(prefix) is provision.PrefixState.INCOMPLETE
+    with pytest.raises(SetupError, match="is incomplete"):
+        setup_environment(request(mini, prefix))
+
+
 # -- rollback -------------------------------------------------------------------------------------------------
 
 
@@ -339,6 +363,56 @@ def test_a_failed_import_check_removes_the_new_environment_and_its_kernel(tmp_pa
     assert fake.phases == ["create", "install", "kernel"]
     assert not (tmp_path / "env").exists()
     assert not (Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels" / "envcheck-mini").exists()
+
+
+def _kernel_profile(tmp_path: Path, ipykernel_import: str = "json"):
+    path = tmp_path / "kernel.toml"
+    path.write_text(
+        MINI.replace("kernel = false", "kernel = true")
+        + f'\n[[package]]\nname = "ipykernel"\nrequirement = "ipykernel"\nimport = "{ipykernel_import}"\n'
+    )
+    return load_file(path)
+
+
+def _kernel_python(name: str) -> str:
+    spec = Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels" / name / "kernel.json"
+    return json.loads(spec.read_text())["argv"][0]
+
+
+def test_a_second_environment_of_a_profile_does_not_take_the_first_ones_kernel(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    fake = FakeInstaller(monkeypatch)
+    profile = _kernel_profile(tmp_path)
+    first, second = tmp_path / "a", tmp_path / "b"
+    setup_environment(request(profile, first))
+    assert _kernel_python("envcheck-mini").startswith(str(first))
+    calls = len(fake.calls)
+    with pytest.raises(UsageError) as info:
+        setup_environment(request(profile, second))
+    assert info.value.message == (
+        f"the Jupyter kernel 'envcheck-mini' already runs the environment at {first}; envcheck will not repoint it"
+    )
+    assert f"--prefix {second} --kernel-name NAME" in (info.value.hint or "")
+    assert len(fake.calls) == calls and not second.exists(), "refused after work had started"
+    assert _kernel_python("envcheck-mini").startswith(str(first))
+    result = setup_environment(request(profile, second, kernel_name="envcheck-mini-b"))
+    assert result.kernel == "envcheck-mini-b" and _kernel_python("envcheck-mini-b").startswith(str(second))
+    assert _kernel_python("envcheck-mini").startswith(str(first))
+    # the first environment's own kernel is registered again when it is brought in line
+    assert setup_environment(request(profile, first, recreate=True)).kernel == "envcheck-mini"
+
+
+def test_a_failed_setup_keeps_a_kernelspec_it_did_not_create(tmp_path: Path, monkeypatch) -> None:
+    """A kernel left by an environment that no longer exists is replaced, but a failure does not delete it."""
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    FakeInstaller(monkeypatch)
+    spec = Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels" / "envcheck-mini"
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({"argv": [str(tmp_path / "gone" / "bin" / "python")]}))
+    with pytest.raises(SetupError, match="import check failed"):
+        setup_environment(request(_kernel_profile(tmp_path, "envcheck_missing_module"), tmp_path / "env"))
+    assert not (tmp_path / "env").exists()
+    assert (spec / "kernel.json").is_file(), "removed a kernelspec this run did not create"
 
 
 def test_an_environment_yml_defaults_to_the_conda_backend(tmp_path: Path, mini) -> None:

@@ -2,7 +2,8 @@
 
 Real: the envcheck process, `python -m venv`, pip, the signals. The package index is a local socket that
 accepts connections and never answers, so that the install phase is reliably in progress when the signal
-arrives; nothing leaves this machine.
+arrives; nothing leaves this machine. envcheck is started with SIGINT at its default, as in a terminal, even
+when the tests run as a background job with SIGINT ignored.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from test_setup import MINI
+from test_signals import default_sigint
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="sends POSIX signals")
 
@@ -56,13 +58,8 @@ class StderrLines:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
 def test_signal_during_install_removes_the_environment(tmp_path: Path, silent_index: str, signum: int) -> None:
-    profile = tmp_path / "mini.toml"
-    profile.write_text(MINI)
     prefix = tmp_path / "envs" / "mini"
-    argv = [sys.executable, "-m", "envcheck", "setup", "--file", str(profile), "--prefix", str(prefix)]
-    argv += ["--installer", "pip", "--index-url", silent_index]
-    env = {**os.environ, "PIP_RETRIES": "0", "PIP_TIMEOUT": "120", "PIP_CONFIG_FILE": os.devnull}
-    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    proc = start_setup(tmp_path, prefix, silent_index)
     try:
         stderr = StderrLines(proc)
         assert stderr.wait_for("install packages", timeout=120), stderr.seen
@@ -76,6 +73,43 @@ def test_signal_during_install_removes_the_environment(tmp_path: Path, silent_in
     assert proc.returncode == 130, stderr.seen
     assert not (tmp_path / "envs").exists()
     assert not survivors(str(prefix)), "the installer outlived envcheck"
+
+
+def start_setup(tmp_path: Path, prefix: Path, index: str) -> subprocess.Popen[str]:
+    profile = tmp_path / "mini.toml"
+    profile.write_text(MINI)
+    argv = [sys.executable, "-m", "envcheck", "setup", "--file", str(profile), "--prefix", str(prefix)]
+    argv += ["--installer", "pip", "--index-url", index]
+    env = {**os.environ, "PIP_RETRIES": "0", "PIP_TIMEOUT": "120", "PIP_CONFIG_FILE": os.devnull}
+    return subprocess.Popen(
+        argv, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, preexec_fn=default_sigint
+    )
+
+
+def test_a_second_setup_on_the_same_prefix_refuses_and_leaves_the_first_alone(
+    tmp_path: Path, silent_index: str
+) -> None:
+    prefix = tmp_path / "envs" / "mini"
+    first = start_setup(tmp_path, prefix, silent_index)
+    try:
+        stderr = StderrLines(first)
+        assert stderr.wait_for("install packages", timeout=120), stderr.seen
+        second = subprocess.run(
+            [sys.executable, "-m", "envcheck", "setup", "--file", str(tmp_path / "mini.toml"), "--prefix", str(prefix)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 1, second.stderr
+        assert f"error: another envcheck (pid {first.pid}) is working on {prefix} since " in second.stderr
+        assert "incomplete" not in second.stderr and "--recreate" not in second.stderr
+        assert first.poll() is None and (prefix / "pyvenv.cfg").exists(), "the second setup disturbed the first"
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=60)
+    finally:
+        first.kill()
+    assert first.returncode == 130
+    assert not (tmp_path / "envs").exists()
 
 
 def survivors(needle: str) -> list[str]:

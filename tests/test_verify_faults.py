@@ -15,7 +15,10 @@ from typer.testing import CliRunner
 
 from envcheck.cli import app
 
-TIMEOUT = 6  # seconds each probe may take; the hanging module needs two of them (combined, then alone)
+TIMEOUT = 6  # seconds the whole verify may take, every process it starts included
+# What envcheck itself may add (loading the profile, judging, stopping the children) on a busy machine: a bound,
+# not a speed target (bench/interrupt_bench.py measures that); a second probe run after the limit would break it.
+SLACK = 5.0
 
 MODULES = {
     "faulty_segv": "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n",
@@ -118,8 +121,8 @@ def test_each_fault_is_named_and_every_other_check_reports(faulty_env: Path, tmp
     assert checks["python.prefix"]["status"] == "pass"
     assert checks["package.faulty-garbage.version"]["status"] == "pass"
     assert checks["packages.pip-check"]["status"] in ("pass", "warn")
-    # one crash, then the unfinished packages alone, side by side: the hang costs two timeouts at most
-    assert elapsed < 2 * TIMEOUT + 20
+    # one crash, then the unfinished packages alone, side by side, within the one limit
+    assert elapsed < TIMEOUT + SLACK
 
 
 def test_a_hang_in_the_combined_probe_is_named(faulty_env: Path, tmp_path: Path) -> None:
@@ -130,8 +133,10 @@ def test_a_hang_in_the_combined_probe_is_named(faulty_env: Path, tmp_path: Path)
         f"the probe did not finish within {TIMEOUT} s during import faulty_hang"
     )
     assert checks["package.faulty-hang.import"]["status"] == "fail"
-    assert checks["package.faulty-garbage.import"]["status"] == "pass"
-    assert elapsed < 2 * TIMEOUT + 20
+    # the hang used all the time there was: what it kept from being imported is said to be unchecked
+    garbage = checks["package.faulty-garbage.import"]
+    assert garbage["status"] == "skip" and garbage["detail"] == "`import faulty_garbage` was not reached"
+    assert elapsed < TIMEOUT + SLACK
 
 
 def test_garbage_on_stdout_does_not_disturb_the_answer(faulty_env: Path, tmp_path: Path) -> None:
@@ -140,6 +145,21 @@ def test_garbage_on_stdout_does_not_disturb_the_answer(faulty_env: Path, tmp_pat
     assert code == 0, checks
     assert checks["probe.environment"]["status"] == "pass"
     assert checks["package.faulty-garbage.import"]["detail"] == "import faulty_garbage (1.0) works"
+
+
+def test_a_python_that_hangs_at_start_up_is_stopped_at_the_timeout(tmp_path: Path) -> None:
+    """A sitecustomize that never returns: the probe, pip check and everything else end within --timeout."""
+    prefix = tmp_path / "env"
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(prefix)
+    site = _site_packages(prefix)
+    (site / "sitecustomize.py").write_text("import time\ntime.sleep(10**6)\n", encoding="utf-8")
+    started = time.monotonic()
+    result = CliRunner().invoke(app, ["verify", "--prefix", str(prefix), "--timeout", "3", "--json"])
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 3, result.stderr
+    assert "did not finish within its time limit" in result.stderr
+    assert json.loads(result.stdout)["exit_code"] == 3
+    assert elapsed < 3 + SLACK
 
 
 def test_an_interpreter_that_cannot_run_the_probe_is_unusable(tmp_path: Path) -> None:

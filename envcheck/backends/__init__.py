@@ -6,6 +6,7 @@ that setup executes through the runner, so that a plan can be shown and tested w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,46 @@ def pip_install_argv(python: str, index: IndexOptions) -> list[str]:
     in ``index.environment(uv=False)``); requirements go after."""
     argv = [python, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
     return argv + index.pip_args(uv=False)
+
+
+# What uv and pip print when the index cannot be reached at all, as opposed to a package it does not have.
+_UNREACHABLE = re.compile(
+    r"error sending request for url|tcp connect error|dns error|failed to lookup address|"
+    r"Failed to establish a new connection|NewConnectionError|NameResolutionError|ConnectTimeoutError|"
+    r"ProxyError|Max retries exceeded|after connection broken by|Could not fetch URL|Network is unreachable",
+    re.IGNORECASE,
+)
+_REASONS = (
+    ("connection refused", "the connection was refused"),
+    ("name or service not known", "the host name is unknown"),
+    ("nodename nor servname", "the host name is unknown"),
+    ("temporary failure in name resolution", "host names cannot be resolved (no DNS)"),
+    ("dns error", "the host name could not be resolved"),
+    ("network is unreachable", "the network is unreachable"),
+    ("timed out", "the connection timed out"),
+    ("proxy", "the proxy refused or failed"),
+)
+_URL_LINES = (
+    re.compile(r"Failed to fetch: `?(?P<url>[^\s`]+)"),  # uv
+    re.compile(r"error sending request for url \((?P<url>[^)\s]+)\)"),  # uv
+    re.compile(r"Looking in indexes: (?P<url>[^\s,]+)"),  # pip, credentials already masked
+)
+
+
+def unreachable_index(output: str, redact: Callable[[str], str]) -> tuple[str, str] | None:
+    """When uv's or pip's output says the package index could not be reached: one line saying so, with the
+    URL (credentials removed by ``redact``), and a hint on what to try; None for any other failure."""
+    if not _UNREACHABLE.search(output):
+        return None
+    lowered = output.lower()
+    reason = next((said for needle, said in _REASONS if needle in lowered), "no connection could be made")
+    url = next((m.group("url") for pattern in _URL_LINES if (m := pattern.search(output))), None)
+    where = f" {redact(url)}" if url else ""
+    return (
+        f"could not reach the package index{where}: {reason}",
+        "check the network connection and any proxy (HTTPS_PROXY), and the address given with --index-url; "
+        "without a network, install from local wheels with --offline --find-links DIR",
+    )
 
 
 @dataclass(frozen=True)
