@@ -21,6 +21,7 @@ from typing import Any
 from envcheck import runner
 from envcheck.checks import (
     NVIDIA_SMI_QUERY,
+    PATH_VARIABLES,
     CondaFacts,
     EnvState,
     Evidence,
@@ -28,6 +29,7 @@ from envcheck.checks import (
     ProgramOutput,
     devices,
     evaluate,
+    loading_variables,
     summary_versions,
     wants_kernel,
 )
@@ -109,9 +111,11 @@ def verify(
     smi = shutil.which("nvidia-smi")
     kernel_name = (target.marker.kernel if target.marker and target.marker.kernel else None) or profile.kernel_name
     run_kernel = kernel and wants_kernel(profile)
+    shell = loading_variables(os.environ)
+    shell_env = _shell_environment(shell)
 
     reporter.phase(f"examine {python}")
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="envcheck-verify") as pool:
+    with ThreadPoolExecutor(max_workers=5, thread_name_prefix="envcheck-verify") as pool:
         main_future = pool.submit(run_probe, python, "environment", {"packages": packages}, timeout=timeout)
         pip_future = pool.submit(_pip_check, python)
         smi_future: Future[runner.Completed] | None = pool.submit(_nvidia_smi, smi) if smi else None
@@ -119,6 +123,13 @@ def verify(
         if run_kernel:
             payload = {"kernel_name": kernel_name, "timeout": max(5.0, timeout - 10.0)}
             kernel_future = pool.submit(run_probe, python, "kernel", payload, timeout=timeout)
+        shell_future: Future[ProbeOutcome] | None = None
+        if shell_env is not None:
+            # only when the shell has PYTHONPATH or PYTHONHOME: the usual run stays one import of the stack
+            modules = {"modules": list(dict.fromkeys(p["import"] for p in packages))}
+            shell_future = pool.submit(
+                run_probe, python, "imports", modules, timeout=timeout, env=shell_env, isolated=False
+            )
         outcome = main_future.result()
         if outcome.data is None:
             raise _unusable(python, outcome)
@@ -142,6 +153,7 @@ def verify(
         pip = pip_future.result()
         nvidia = smi_future.result() if smi_future is not None else None
         kernel_outcome = kernel_future.result() if kernel_future is not None else None
+        shell_outcome = shell_future.result() if shell_future is not None else None
 
     for text in stderr:
         for line in text.splitlines():
@@ -166,6 +178,9 @@ def verify(
         profile_args=profile_args(profile),
         timeout=timeout,
         conda=_conda_facts(target, python, probe),
+        shell=shell,
+        shell_probe=shell_outcome.data if shell_outcome is not None else None,
+        shell_probe_failure=_shell_failure(shell_outcome),
     )
     checks = tuple(evaluate(evidence))
     return VerifyReport(
@@ -241,6 +256,23 @@ def _merge(probe: dict[str, Any], name: str, alone: Mapping[str, Any]) -> None:
                 target[key] = {**value, **target[key]}
     if alone.get("complete"):
         probe.setdefault("finished", []).append(name)
+
+
+def _shell_environment(shell: Mapping[str, str]) -> dict[str, str] | None:
+    """The variables a python started from the user's shell gets and the probes do not; None when none is set."""
+    if not any(shell.get(name) for name in PATH_VARIABLES):
+        return None
+    env = {name: shell[name] for name in PATH_VARIABLES if shell.get(name)}
+    # the runner turns the user site off for every child; an empty value turns it back to the user's own choice
+    env["PYTHONNOUSERSITE"] = shell.get("PYTHONNOUSERSITE", "")
+    return env
+
+
+def _shell_failure(outcome: ProbeOutcome | None) -> str | None:
+    if outcome is None or outcome.data is not None:
+        return None
+    said = next((s.strip() for s in reversed(outcome.completed.stderr.splitlines()) if s.strip()), "")
+    return f"python {outcome.completed.describe_exit()}" + (f": {said}" if said else "")
 
 
 def _kernel_fault(outcome: ProbeOutcome | None, timeout: float) -> ProbeFault | None:
