@@ -33,6 +33,7 @@ from envcheck.checks import (
     summary_versions,
     wants_kernel,
 )
+from envcheck.checks.causes import Step, diagnose
 from envcheck.condameta import gather as gather_conda
 from envcheck.condameta import is_conda_prefix
 from envcheck.errors import EnvcheckError, EnvironmentUnusableError, ExitCode
@@ -65,6 +66,9 @@ class VerifyReport:
     strict: bool = False
     duration: float = 0.0
     stderr: str = field(default="", repr=False)  # the probes' stderr, shown with -v
+    plan: tuple[Step, ...] = ()  # the fix plan: the fewest commands that repair the root causes
+    unplanned: tuple[str, ...] = ()  # root causes no command repairs (their hints say what to do)
+    platform: str = "linux"  # the target's, for quoting the plan's commands
 
     @property
     def status(self) -> Status:
@@ -87,6 +91,7 @@ class VerifyReport:
             "versions": dict(self.versions),
             "devices": list(self.devices),
             "checks": [c.to_json() for c in self.checks],
+            "plan": [s.to_json() for s in self.plan],
             "duration": round(self.duration, 3),
         }
 
@@ -182,7 +187,7 @@ def verify(
         shell_probe=shell_outcome.data if shell_outcome is not None else None,
         shell_probe_failure=_shell_failure(shell_outcome),
     )
-    checks = tuple(evaluate(evidence))
+    diagnosis = diagnose(evidence, evaluate(evidence))
     return VerifyReport(
         python=str(python),
         prefix=env_state.prefix,
@@ -191,10 +196,13 @@ def verify(
         facts=_facts(evidence),
         versions=summary_versions(evidence, [*HEADER_PACKAGES, *(p.name for p in profile.packages)]),
         devices=devices(evidence),
-        checks=checks,
+        checks=diagnosis.checks,
         strict=strict,
         duration=time.monotonic() - started,
         stderr=evidence.stderr,
+        plan=diagnosis.plan,
+        unplanned=diagnosis.unplanned,
+        platform=evidence.platform,
     )
 
 

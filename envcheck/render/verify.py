@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from envcheck import __version__
 from envcheck.checks import group_of
+from envcheck.checks.causes import Scope
 from envcheck.redaction import Redactor, redactor
 from envcheck.render import SYMBOLS, symbol
 from envcheck.report import envelope
@@ -59,6 +60,25 @@ def render_verify(report: VerifyReport, console: Console, *, verbose: bool = Fal
             for key, value in check.data.items():
                 console.print(f"      [dim]{escape(key)}: {escape(_short(value))}[/]")
     console.print(_summary(report))
+    render_plan(report, console)
+
+
+def render_plan(report: VerifyReport, console: Console) -> None:
+    """The fix plan, last: each command with the findings it resolves; steps outside the environment marked."""
+    if not report.plan and not report.unplanned:
+        return
+    if report.plan:
+        count = len(report.plan)
+        console.print(f"[bold]Fix plan[/] [dim]({count} step{'s' if count != 1 else ''}, in order)[/]")
+    for number, step in enumerate(report.plan, 1):
+        where = "" if step.scope is Scope.ENVIRONMENT else " [yellow](outside the environment: yours to run)[/]"
+        console.print(f"  {number}. {escape(step.text(report.platform))}{where}", soft_wrap=True)
+        console.print(f"     [dim]resolves {escape(', '.join(step.resolves))}[/]", soft_wrap=True)
+    if report.unplanned:
+        console.print(
+            f"[bold]No command fixes[/] {escape(', '.join(report.unplanned))} [dim](see their hints)[/]",
+            soft_wrap=True,
+        )
 
 
 def _scrubbed(report: VerifyReport, scrub: Redactor) -> VerifyReport:
@@ -80,12 +100,14 @@ def _scrubbed(report: VerifyReport, scrub: Redactor) -> VerifyReport:
         versions=scrub(report.versions),
         devices=scrub(report.devices),
         checks=checks,
+        plan=tuple(dataclasses.replace(s, argv=tuple(scrub.text(a) for a in s.argv)) for s in report.plan),
     )
 
 
 def _detail_markup(check: CheckResult) -> str:
     style = {"pass": "", "skip": "dim", "warn": "yellow", "fail": "red"}[check.status.value]
-    return f"[{style}]{escape(check.detail)}[/]" if style else escape(check.detail)
+    text = f"[{style}]{escape(check.detail)}[/]" if style else escape(check.detail)
+    return text + (f" [bold]← caused by {escape(', '.join(check.caused_by))}[/]" if check.caused_by else "")
 
 
 def _short(value: Any) -> str:
@@ -158,11 +180,18 @@ def markdown(report: VerifyReport, *, redact: bool = True) -> str:
         "|---|---|---|",
     ]
     for check in report.checks:
-        lines.append(f"| {SYMBOLS[check.status.value]} | `{check.id}` | {_cell(check.detail)} |")
+        caused = f" (caused by {', '.join(f'`{c}`' for c in check.caused_by)})" if check.caused_by else ""
+        lines.append(f"| {SYMBOLS[check.status.value]} | `{check.id}` | {_cell(check.detail)}{caused} |")
     hints = [c for c in report.checks if c.hint and c.status in (Status.WARN, Status.FAIL)]
     if hints:
         lines += ["", "**How to fix**", ""]
         lines += [f"- `{c.id}`: `{c.hint}`" for c in hints]
+    if report.plan:
+        lines += ["", "**Fix plan**", ""]
+        for number, step in enumerate(report.plan, 1):
+            outside = " (outside the environment)" if step.scope is Scope.OUTSIDE else ""
+            resolved = ", ".join(f"`{c}`" for c in step.resolves)
+            lines.append(f"{number}. `{step.text(report.platform)}`{outside}: resolves {resolved}")
     text = "\n".join(lines) + "\n"
     return scrub.text(text)
 
