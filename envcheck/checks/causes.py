@@ -212,6 +212,10 @@ def _import(ev: Evidence, r: CheckResult, package: Package, problem: _Problems) 
         return _Finding(causes=("compat.protobuf",))
     missing = list(dict.fromkeys(m.split(".")[0] for m in _MISSING.findall(text)))
     if not missing:
+        # "Unable to import required dependency numpy": a dependency pip check names, named in the error
+        named = [n for n in sorted(_pip_check_names(problem)) if re.search(rf"\b{re.escape(n)}\b", text)]
+        if named:
+            return _Finding(causes=("packages.pip-check",))
         return _Finding(remedy=_install(ev, [_wanted(ev, package)], flags=("--force-reinstall",)))
     causes: list[str] = []
     wanted: list[str] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -17,6 +17,9 @@ from envcheck.render import SYMBOLS, symbol
 from envcheck.report import envelope
 from envcheck.results import CheckResult, Status
 from envcheck.verify import VerifyReport
+
+if TYPE_CHECKING:
+    from envcheck.fix import FixReport
 
 HEADLINES = {
     Status.PASS: "[bold green]✓ all checks passed[/]",
@@ -198,3 +201,45 @@ def markdown(report: VerifyReport, *, redact: bool = True) -> str:
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+# ---------------------------------------------------------------------------------------------- verify --fix
+
+
+def render_fix(result: FixReport, console: Console, *, verbose: bool = False, quiet: bool = False) -> None:
+    """After the first report: the steps run, those left to the user, what was put back, the second report."""
+    if not result.ran:
+        console.print("[bold]--fix[/] nothing to run inside the environment", soft_wrap=True)
+    else:
+        console.print(f"[bold]--fix ran[/] [dim](log: {escape(str(result.log))})[/]", soft_wrap=True)
+    for number, run in enumerate(result.ran, 1):
+        mark = symbol("pass") if run.ok else symbol("fail")
+        console.print(f"  {mark} {number}. {escape(run.step.text(result.before.platform))} [dim]{run.duration:.1f}s[/]")
+    for step in result.outside:
+        console.print(
+            f"  [yellow]not run[/] {escape(step.text(result.before.platform))} [dim](outside the environment)[/]",
+            soft_wrap=True,
+        )
+    if result.new_problems:
+        console.print(f"[bold red]the second verify found new problems:[/] {escape(', '.join(result.new_problems))}")
+    if result.restored is not None:
+        console.print(f"[bold]put back:[/] {escape(result.restored)} [dim](record: {escape(str(result.freeze))})[/]")
+    if result.after is not None:
+        render_verify(result.after, console, verbose=verbose, quiet=quiet)
+        console.print(f"[bold]before[/] {_counts(result.before)} [bold]→ after[/] {_counts(result.after)}")
+
+
+def _counts(report: VerifyReport) -> str:
+    failed = sum(1 for c in report.checks if c.status is Status.FAIL)
+    warned = sum(1 for c in report.checks if c.status is Status.WARN)
+    if not failed and not warned:
+        return "all passed"
+    return ", ".join(p for p in (f"{failed} failed" if failed else "", f"{warned} warnings" if warned else "") if p)
+
+
+def fix_json_document(result: FixReport, *, redact: bool = True) -> dict[str, Any]:
+    """The verify envelope of the final state, with what --fix did under ``fix``."""
+    final = result.after or result.before
+    status = final.status.value if result.exit_code == 0 or final.status is not Status.PASS else "fail"
+    document = envelope("verify", status, int(result.exit_code), **final.payload(), fix=result.payload())
+    return redactor()(document) if redact else document
