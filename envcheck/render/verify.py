@@ -210,23 +210,28 @@ def render_fix(result: FixReport, console: Console, *, verbose: bool = False, qu
     """After the first report: the steps run, those left to the user, what was put back, the second report."""
     if not result.ran:
         console.print("[bold]--fix[/] nothing to run inside the environment", soft_wrap=True)
-    else:
+    elif result.log is not None:
         console.print(f"[bold]--fix ran[/] [dim](log: {escape(str(result.log))})[/]", soft_wrap=True)
     for number, run in enumerate(result.ran, 1):
         mark = symbol("pass") if run.ok else symbol("fail")
-        console.print(f"  {mark} {number}. {escape(run.step.text(result.before.platform))} [dim]{run.duration:.1f}s[/]")
+        text = escape(run.step.text(result.before.platform))
+        console.print(f"  {mark} {number}. {text} [dim]{run.duration:.1f}s[/]", soft_wrap=True)
     for step in result.outside:
         console.print(
             f"  [yellow]not run[/] {escape(step.text(result.before.platform))} [dim](outside the environment)[/]",
             soft_wrap=True,
         )
     if result.new_problems:
-        console.print(f"[bold red]the second verify found new problems:[/] {escape(', '.join(result.new_problems))}")
+        new = escape(", ".join(result.new_problems))
+        console.print(f"[bold red]the second verify found new problems:[/] {new}", soft_wrap=True)
     if result.restored is not None:
-        console.print(f"[bold]put back:[/] {escape(result.restored)} [dim](record: {escape(str(result.freeze))})[/]")
+        record = escape(str(result.freeze))
+        console.print(f"[bold]put back:[/] {escape(result.restored)} [dim](record: {record})[/]", soft_wrap=True)
     if result.after is not None:
         render_verify(result.after, console, verbose=verbose, quiet=quiet)
-        console.print(f"[bold]before[/] {_counts(result.before)} [bold]→ after[/] {_counts(result.after)}")
+        console.print(
+            f"[bold]before[/] {_counts(result.before)} [bold]→ after[/] {_counts(result.after)}", soft_wrap=True
+        )
 
 
 def _counts(report: VerifyReport) -> str:
