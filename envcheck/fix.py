@@ -10,7 +10,9 @@ user's shell, their home, a driver) are never run: the report prints them.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -101,6 +103,9 @@ class _Record:
     python: str
     uv: bool  # the environment has no pip: uv's pip stands in
     lines: dict[str, str] = field(default_factory=dict)
+    # the top-level entries of each site-packages folder: a step killed half-way leaves files pip never
+    # recorded (a package folder without its .dist-info), which no freeze shows
+    sites: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def argv(self, verb: str, *args: str) -> list[str]:
         if self.uv:
@@ -211,8 +216,44 @@ def _new_problems(before: VerifyReport, after: VerifyReport) -> tuple[str, ...]:
 def _freeze(report: VerifyReport, log: IO[str]) -> _Record:
     record = _Record(report.python, uv=not report.facts.get("pip"))
     record.lines = _freeze_lines(record)
+    record.sites = {folder: _entries(folder) for folder in _site_folders(record.python)}
     log.write(f"recorded {len(record.lines)} installed distributions before any change\n")
     return record
+
+
+SITE_CODE = "import json, sysconfig; p = sysconfig.get_paths(); print(json.dumps(sorted({p['purelib'], p['platlib']})))"
+
+
+def _site_folders(python: str) -> list[str]:
+    completed = runner.run([python, "-I", "-c", SITE_CODE], timeout=FREEZE_TIMEOUT)
+    try:
+        folders = json.loads(completed.stdout) if completed.ok else []
+    except ValueError:
+        folders = []
+    return [str(f) for f in folders if isinstance(f, str) and os.path.isdir(f)]
+
+
+def _entries(folder: str) -> frozenset[str]:
+    try:
+        return frozenset(os.listdir(folder))
+    except OSError:
+        return frozenset()
+
+
+def _remove_leftovers(record: _Record, log: IO[str]) -> list[str]:
+    """Entries of site-packages that appeared since the record and are still there once the distributions are
+    put back: what a killed step wrote before pip could record it. Only they are removed; its steps made them."""
+    removed = []
+    for folder, before in record.sites.items():
+        for name in sorted(_entries(folder) - before):
+            path = Path(folder) / name
+            log.write(f"removing what a step left half-installed: {path}\n")
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(name)
+    return removed
 
 
 def _freeze_lines(record: _Record) -> dict[str, str]:
@@ -250,13 +291,10 @@ def changes(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[list[s
 
 def _restore(record: _Record, log: IO[str], reporter: Reporter) -> str:
     """Put back the distributions that changed since the record; say what happened."""
-    reporter.phase("put back the packages that changed")
+    phase = "put back the packages that changed"
+    reporter.phase(phase)
     try:
-        now = _freeze_lines(record)
-        added, changed = changes(record.lines, now)
-        if not added and not changed:
-            reporter.done("put back the packages that changed", "nothing had changed")
-            return "nothing had changed in the environment"
+        added, changed = changes(record.lines, _freeze_lines(record))
         if added:
             argv = record.argv("uninstall", *added)
             log.write(f"\n$ {runner.display(argv)}\n")
@@ -266,17 +304,23 @@ def _restore(record: _Record, log: IO[str], reporter: Reporter) -> str:
             argv = record.argv("install", "--no-deps", *installable)
             log.write(f"\n$ {runner.display(argv)}\n")
             runner.run(argv, timeout=STEP_TIMEOUT, env=QUIET_PIP, log=log)
-        left_added, left_changed = changes(record.lines, _freeze_lines(record))
+        leftovers = _remove_leftovers(record, log)
+        left_added, left_changed = changes(record.lines, _freeze_lines(record)) if added or changed else ([], [])
     except EnvcheckError as exc:
-        reporter.done("put back the packages that changed", "failed")
+        reporter.done(phase, "failed")
         return f"putting back the recorded packages failed: {exc.message}"
     count = len(added) + len(changed)
+    half = f"removed what a step left half-installed ({', '.join(leftovers)})" if leftovers else ""
     if left_added or left_changed:
         names = ", ".join([*left_added, *(_name(line) for line in left_changed)])
-        reporter.done("put back the packages that changed", "incomplete")
+        reporter.done(phase, "incomplete")
         return f"put back {count} changed distribution(s), but {names} still differ from the record"
-    reporter.done("put back the packages that changed", f"{count} distribution(s)")
-    return f"put back the {count} distribution(s) it had changed; the environment is as it was"
+    if not count:
+        reporter.done(phase, half or "nothing had changed")
+        return f"{half}; the environment is as it was" if half else "nothing had changed in the environment"
+    reporter.done(phase, f"{count} distribution(s)")
+    also = f" and {half}" if half else ""
+    return f"put back the {count} distribution(s) it had changed{also}; the environment is as it was"
 
 
 def _name(line: str) -> str:
