@@ -79,7 +79,7 @@ def render_plan(report: VerifyReport, console: Console) -> None:
         console.print(f"     [dim]resolves {escape(', '.join(step.resolves))}[/]", soft_wrap=True)
     if report.unplanned:
         console.print(
-            f"[bold]No command fixes[/] {escape(', '.join(report.unplanned))} [dim](see their hints)[/]",
+            f"[bold]No command fixes[/] {escape(', '.join(report.unplanned))} [dim](their hints above say what to do)[/]",
             soft_wrap=True,
         )
 
