@@ -247,4 +247,5 @@ def fix_json_document(result: FixReport, *, redact: bool = True) -> dict[str, An
     final = result.after or result.before
     status = final.status.value if result.exit_code == 0 or final.status is not Status.PASS else "fail"
     document = envelope("verify", status, int(result.exit_code), **final.payload(), fix=result.payload())
-    return redactor()(document) if redact else document
+    scrubbed: dict[str, Any] = redactor(identity=redact)(document)
+    return scrubbed
