@@ -42,7 +42,7 @@ from envcheck.checks.environ import variable_check_id
 from envcheck.checks.evidence import LOADING_VARIABLES, Evidence, as_version
 from envcheck.checks.packages import parse_pip_check
 from envcheck.locations import kernel_install_argv
-from envcheck.profiles import Package
+from envcheck.profiles import TENSORFLOW_DISTRIBUTIONS, Package
 from envcheck.results import CheckResult, Status
 
 PROBLEMS = (Status.FAIL, Status.WARN)
@@ -303,16 +303,10 @@ def _single_tensorflow(ev: Evidence, r: CheckResult, problem: _Problems) -> _Fin
         if problem("package.tensorflow.import"):
             return _Finding(causes=("package.tensorflow.import",))
         return _Finding(remedy=_install(ev, [tf_requirement(ev)]))
-    every = [n for n in ev.distributions if n in _tensorflow_names()]
+    every = [n for n in TENSORFLOW_DISTRIBUTIONS if n in ev.distributions]
     uninstall = PipAction("uninstall", (), tuple(every))
     reinstall = _install(ev, [tf_requirement(ev)], flags=("--force-reinstall",)).pip
     return _Finding(remedy=Remedy(pip=(uninstall, *reinstall)))
-
-
-def _tensorflow_names() -> tuple[str, ...]:
-    from envcheck.profiles import TENSORFLOW_DISTRIBUTIONS
-
-    return tuple(TENSORFLOW_DISTRIBUTIONS)
 
 
 def _user_site(ev: Evidence, r: CheckResult, problem: _Problems) -> _Finding:
