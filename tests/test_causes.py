@@ -299,3 +299,11 @@ def test_plan_json_has_argv_resolves_and_scope() -> None:
     step = diagnosed(ev).plan[0].to_json()
     assert list(step) == ["argv", "resolves", "scope"]
     assert step["scope"] == "environment" and isinstance(step["argv"], list)
+
+
+def test_a_pep_668_python_gets_an_environment_of_its_own_instead_of_pip() -> None:
+    probe, ev = without_numpy()
+    probe["venv"]["externally_managed"] = True
+    diagnosis = diagnosed(evidence(probe, pip_check=ev.pip_check))
+    assert [(s.argv, s.scope) for s in diagnosis.plan] == [(("envcheck", "setup"), Scope.OUTSIDE)]
+    assert "packages.pip-check" in diagnosis.plan[0].resolves

@@ -21,11 +21,12 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
+from envcheck import shell
 from envcheck.checks.common import (
     applicable_requirements,
+    externally_managed,
     kernel_install,
     pip_install,
-    quote,
     requirement_text,
     tf_requirement,
     tf_version,
@@ -36,7 +37,7 @@ from envcheck.checks.compatibility import (
     NUMPY_ABI_PATTERNS,
     PROTOBUF_PATTERNS,
     _combined,
-    _tightest,
+    tightest,
 )
 from envcheck.checks.environ import variable_check_id
 from envcheck.checks.evidence import LOADING_VARIABLES, Evidence, as_version
@@ -82,7 +83,7 @@ class Step:
     scope: Scope
 
     def text(self, platform: str = "linux") -> str:
-        return " ".join(quote(a, platform) for a in self.argv)
+        return shell.join(self.argv, platform=platform)
 
     def to_json(self) -> dict[str, Any]:
         return {"argv": list(self.argv), "resolves": list(self.resolves), "scope": self.scope.value}
@@ -453,7 +454,7 @@ def _range(ev: Evidence, name: str) -> SpecifierSet:
     if package is not None:
         for requirement in applicable_requirements(ev, package):
             specifier &= requirement.specifier
-    return _tightest(specifier)
+    return tightest(specifier)
 
 
 def _wanted(ev: Evidence, package: Package) -> str:
@@ -466,7 +467,7 @@ def _wanted(ev: Evidence, package: Package) -> str:
 
 
 def _with_range(ev: Evidence, requirement: Requirement) -> str:
-    specifier = _tightest(requirement.specifier & _combined(ev, canonicalize_name(requirement.name)))
+    specifier = tightest(requirement.specifier & _combined(ev, canonicalize_name(requirement.name)))
     extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
     return f"{requirement.name}{extras}{specifier}"
 
@@ -489,7 +490,7 @@ def merge_requirements(texts: Iterable[str]) -> list[str]:
         key = canonicalize_name(requirement.name)
         if key in merged:
             earlier = merged[key]
-            earlier.specifier = _tightest(earlier.specifier & requirement.specifier)
+            earlier.specifier = tightest(earlier.specifier & requirement.specifier)
             earlier.extras |= requirement.extras
         else:
             merged[key] = requirement
@@ -536,6 +537,11 @@ def _plan(
 
     keys = sorted(pip, key=lambda k: _PIP_ORDER.index(k) if k in _PIP_ORDER else len(_PIP_ORDER))
     steps: list[Step] = []
+    if pip and externally_managed(ev):
+        # pip refuses a PEP 668 python: the fix is an environment of its own, made by setup, as the hints say
+        every = set().union(*(resolved for _, resolved in pip.values()))
+        steps.append(Step(("envcheck", "setup", *ev.profile_args), resolves(every), Scope.OUTSIDE))
+        keys = []
     for verb, flags in keys:
         names, resolved = pip[(verb, flags)]
         unique = merge_requirements(names) if verb == "install" else list(dict.fromkeys(names))
