@@ -14,7 +14,7 @@ from envcheck.checks import group_of
 from envcheck.checks.causes import Scope
 from envcheck.redaction import Redactor, redactor
 from envcheck.render import SYMBOLS, symbol
-from envcheck.report import envelope
+from envcheck.report import envelope, status_of
 from envcheck.results import CheckResult, Status
 from envcheck.verify import VerifyReport
 
@@ -245,7 +245,7 @@ def _counts(report: VerifyReport) -> str:
 def fix_json_document(result: FixReport, *, redact: bool = True) -> dict[str, Any]:
     """The verify envelope of the final state, with what --fix did under ``fix``."""
     final = result.after or result.before
-    status = final.status.value if result.exit_code == 0 or final.status is not Status.PASS else "fail"
+    status = status_of(int(result.exit_code), warned=final.status is Status.WARN)
     document = envelope("verify", status, int(result.exit_code), **final.payload(), fix=result.payload())
     scrubbed: dict[str, Any] = redactor(identity=redact)(document)
     return scrubbed
