@@ -25,7 +25,7 @@ from envcheck.cli import app
 from envcheck.fix import changes, parse_freeze
 from envcheck.locations import OWNER_NAME, default_prefix, python_in
 from envcheck.marker import Marker, write_marker
-from envcheck.profiles import load_profile
+from envcheck.specfiles import load_profile
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX venv layout")
 
