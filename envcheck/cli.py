@@ -11,13 +11,17 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from typer.core import TyperGroup
 
 from envcheck import __version__
 from envcheck.errors import EnvcheckError, ExitCode
+
+if TYPE_CHECKING:
+    from envcheck.targets import Target
+    from envcheck.verify import VerifyReport
 
 # click's base of usage errors; typer exports only a subclass of it (and newer typer vendors click privately)
 _CLICK_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -309,12 +313,20 @@ def verify_command(
         float,
         typer.Option("--timeout", min=1.0, help="Seconds the whole check may take, every process it starts included."),
     ] = 180.0,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Run the fix plan's steps inside the environment, then verify again.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="With --fix: print the plan, change nothing.")] = False,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Check an environment: imports, versions, known breakages, device, real work, Jupyter kernel.
 
-    Exit codes: 0 all passed (warnings allowed), 1 a check failed, 2 usage error, 3 environment unusable.
+    Ends with a fix plan; --fix runs its steps that change only the environment (never your shell or home),
+    puts back what it changed if a step fails or you interrupt it, and verifies again.
+
+    Exit codes: 0 all passed (warnings allowed; with --fix: the second verify passed), 1 a check failed,
+    2 usage error, 3 environment unusable, 130 interrupted.
     """
     from envcheck.errors import UsageError
     from envcheck.render import RichReporter, stderr_console, stdout_console
@@ -325,10 +337,24 @@ def verify_command(
 
     if json_output and markdown:
         raise UsageError("--json and --markdown cannot be used together", "pick one of them")
+    if dry_run and not fix:
+        raise UsageError("--dry-run goes with --fix", "envcheck verify --fix --dry-run")
     target = resolve_target(profile, file, prefix, python)
     machine = json_output or markdown
     reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or (machine and not verbose))
     report = verify(target, timeout=timeout, strict=strict, reporter=reporter)
+    if fix and not dry_run:
+        _fix(
+            target,
+            report,
+            explicit=prefix is not None or python is not None,
+            output="json" if json_output else "markdown" if markdown else "text",
+            redact=not no_redact,
+            timeout=timeout,
+            strict=strict,
+            verbose=verbose,
+            quiet=quiet,
+        )
     if json_output:
         emit_json(json_document(report, redact=not no_redact))
     elif markdown:
@@ -337,6 +363,38 @@ def verify_command(
     else:
         render_verify(report, stdout_console(), verbose=verbose, quiet=quiet)
     raise typer.Exit(int(report.exit_code))
+
+
+def _fix(
+    target: Target,
+    before: VerifyReport,
+    *,
+    explicit: bool,
+    output: str,
+    redact: bool,
+    timeout: float,
+    strict: bool,
+    verbose: bool,
+    quiet: bool,
+) -> NoReturn:
+    """verify --fix: the first report and its plan are shown before anything changes (or is refused)."""
+    from envcheck.fix import fix_environment
+    from envcheck.render import RichReporter, stderr_console, stdout_console
+    from envcheck.render.verify import fix_json_document, render_fix, render_verify
+    from envcheck.render.verify import markdown as markdown_block
+
+    if output == "text":
+        render_verify(before, stdout_console(), verbose=verbose, quiet=quiet)
+    reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or (output != "text" and not verbose))
+    result = fix_environment(target, before, explicit=explicit, timeout=timeout, strict=strict, reporter=reporter)
+    if output == "json":
+        emit_json(fix_json_document(result, redact=redact))
+    elif output == "markdown":
+        sys.stdout.write(markdown_block(result.after or result.before, redact=redact))
+        sys.stdout.flush()
+    else:
+        render_fix(result, stdout_console(), verbose=verbose, quiet=quiet)
+    raise typer.Exit(int(result.exit_code))
 
 
 @app.command(

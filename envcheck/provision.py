@@ -13,11 +13,8 @@ import os
 import platform
 import re
 import shutil
-import signal
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
@@ -276,7 +273,7 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
                 ),
             )
         except BaseException as exc:
-            with _signals_held():  # a second Ctrl-C must not stop the clean-up half-way
+            with runner.cleaning_up():  # a second Ctrl-C must not stop the clean-up half-way
                 undone = rollback.undo()
             if isinstance(exc, KeyboardInterrupt):
                 log.write("\ninterrupted\n")
@@ -284,7 +281,7 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
             if isinstance(exc, EnvcheckError):
                 raise type(exc)(f"{exc.message}; {undone}", exc.hint or f"the full log is at {log_path}") from None
             raise
-        with _signals_held():  # the new environment is complete: removing the old one must not stop half-way
+        with runner.cleaning_up():  # the new environment is complete: removing the old one must not stop half-way
             rollback.commit()
     final_log = prefix / LOG_NAME
     shutil.move(os.fspath(log_path), os.fspath(final_log))
@@ -586,21 +583,6 @@ def _import_check(prefix: Path, profile: Profile, log: IO[str]) -> dict[str, str
             "the packages installed but do not work together; envcheck verify explains why once fixed",
         )
     return {dist: version for dist, version in data.get("distributions", {}).items() if version}
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Ignore Ctrl-C and SIGTERM for the moment it takes to put things back."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held = [s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None]
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in held}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 class _PhaseClock:

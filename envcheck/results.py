@@ -27,6 +27,8 @@ class CheckResult:
     hint: str | None = None
     duration: float | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
+    # the findings that explain this one: their fix is its fix, so it carries no hint of its own
+    caused_by: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -36,6 +38,7 @@ class CheckResult:
             "hint": self.hint,
             "duration": None if self.duration is None else round(self.duration, 4),
             "data": dict(self.data),
+            "caused_by": list(self.caused_by),
         }
 
 

@@ -135,6 +135,29 @@ def stop_on_signals() -> Iterator[None]:
         _stopping.clear()
 
 
+@contextlib.contextmanager
+def cleaning_up() -> Iterator[None]:
+    """While inside: putting things back after a failure or an interrupt, which must not stop half-way.
+
+    Ctrl-C and SIGTERM are ignored for the moment it takes (children started now inherit that, on purpose),
+    and children may start again although a signal is stopping the command: the clean-up may need pip.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = [s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None]
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in held}
+    stopping = _stopping.is_set()
+    _stopping.clear()
+    try:
+        yield
+    finally:
+        if stopping:
+            _stopping.set()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def _on_signal(signum: int, frame: Any) -> None:
     first = not _stopping.is_set()
     _stopping.set()

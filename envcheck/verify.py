@@ -21,6 +21,7 @@ from typing import Any
 from envcheck import runner
 from envcheck.checks import (
     NVIDIA_SMI_QUERY,
+    PATH_VARIABLES,
     CondaFacts,
     EnvState,
     Evidence,
@@ -28,9 +29,11 @@ from envcheck.checks import (
     ProgramOutput,
     devices,
     evaluate,
+    loading_variables,
     summary_versions,
     wants_kernel,
 )
+from envcheck.checks.causes import Step, diagnose
 from envcheck.condameta import gather as gather_conda
 from envcheck.condameta import is_conda_prefix
 from envcheck.errors import EnvcheckError, EnvironmentUnusableError, ExitCode
@@ -65,6 +68,9 @@ class VerifyReport:
     strict: bool = False
     duration: float = 0.0
     stderr: str = field(default="", repr=False)  # the probes' stderr, shown with -v
+    plan: tuple[Step, ...] = ()  # the fix plan: the fewest commands that repair the root causes
+    unplanned: tuple[str, ...] = ()  # root causes no command repairs (their hints say what to do)
+    platform: str = "linux"  # the target's, for quoting the plan's commands
 
     @property
     def status(self) -> Status:
@@ -87,6 +93,7 @@ class VerifyReport:
             "versions": dict(self.versions),
             "devices": list(self.devices),
             "checks": [c.to_json() for c in self.checks],
+            "plan": [s.to_json() for s in self.plan],
             "duration": round(self.duration, 3),
         }
 
@@ -112,9 +119,11 @@ def verify(
     smi = shutil.which("nvidia-smi")
     kernel_name = (target.marker.kernel if target.marker and target.marker.kernel else None) or profile.kernel_name
     run_kernel = kernel and wants_kernel(profile)
+    shell = loading_variables(os.environ)
+    shell_env = _shell_environment(shell)
 
     reporter.phase(f"examine {python}")
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="envcheck-verify") as pool:
+    with ThreadPoolExecutor(max_workers=5, thread_name_prefix="envcheck-verify") as pool:
         main_future = pool.submit(
             run_probe, python, "environment", {"packages": packages}, timeout=deadline.remaining()
         )
@@ -125,6 +134,13 @@ def verify(
             # the kernel probe gives up a little before its process is stopped, so that it can say where
             payload = {"kernel_name": kernel_name, "timeout": max(1.0, min(timeout - 10.0, timeout * 0.8))}
             kernel_future = pool.submit(run_probe, python, "kernel", payload, timeout=deadline.remaining())
+        shell_future: Future[ProbeOutcome] | None = None
+        if shell_env is not None:
+            # only when the shell has PYTHONPATH or PYTHONHOME: the usual run stays one import of the stack
+            modules = {"modules": list(dict.fromkeys(p["import"] for p in packages))}
+            shell_future = pool.submit(
+                run_probe, python, "imports", modules, timeout=deadline.remaining(), env=shell_env, isolated=False
+            )
         outcome = main_future.result()
         if outcome.data is None:
             raise _unusable(python, outcome)
@@ -148,6 +164,7 @@ def verify(
         pip = pip_future.result()
         nvidia = smi_future.result() if smi_future is not None else None
         kernel_outcome = kernel_future.result() if kernel_future is not None else None
+        shell_outcome = shell_future.result() if shell_future is not None else None
 
     for text in stderr:
         for line in text.splitlines():
@@ -172,8 +189,11 @@ def verify(
         profile_args=profile_args(profile),
         timeout=timeout,
         conda=_conda_facts(target, python, probe),
+        shell=shell,
+        shell_probe=shell_outcome.data if shell_outcome is not None else None,
+        shell_probe_failure=_shell_failure(shell_outcome),
     )
-    checks = tuple(evaluate(evidence))
+    diagnosis = diagnose(evidence, evaluate(evidence))
     return VerifyReport(
         python=str(python),
         prefix=env_state.prefix,
@@ -182,10 +202,13 @@ def verify(
         facts=_facts(evidence),
         versions=summary_versions(evidence, [*HEADER_PACKAGES, *(p.name for p in profile.packages)]),
         devices=devices(evidence),
-        checks=checks,
+        checks=diagnosis.checks,
         strict=strict,
         duration=time.monotonic() - started,
         stderr=evidence.stderr,
+        plan=diagnosis.plan,
+        unplanned=diagnosis.unplanned,
+        platform=evidence.platform,
     )
 
 
@@ -254,6 +277,23 @@ def _merge(probe: dict[str, Any], name: str, alone: Mapping[str, Any]) -> None:
                 target[key] = {**value, **target[key]}
     if alone.get("complete"):
         probe.setdefault("finished", []).append(name)
+
+
+def _shell_environment(shell: Mapping[str, str]) -> dict[str, str] | None:
+    """The variables a python started from the user's shell gets and the probes do not; None when none is set."""
+    if not any(shell.get(name) for name in PATH_VARIABLES):
+        return None
+    env = {name: shell[name] for name in PATH_VARIABLES if shell.get(name)}
+    # the runner turns the user site off for every child; an empty value turns it back to the user's own choice
+    env["PYTHONNOUSERSITE"] = shell.get("PYTHONNOUSERSITE", "")
+    return env
+
+
+def _shell_failure(outcome: ProbeOutcome | None) -> str | None:
+    if outcome is None or outcome.data is not None:
+        return None
+    said = next((s.strip() for s in reversed(outcome.completed.stderr.splitlines()) if s.strip()), "")
+    return f"python {outcome.completed.describe_exit()}" + (f": {said}" if said else "")
 
 
 def _kernel_fault(outcome: ProbeOutcome | None, timeout: float) -> ProbeFault | None:

@@ -70,6 +70,7 @@ CHECKLIST = [
     "work.matplotlib",
     "jupyter.kernelspec",
     "jupyter.kernel-start",
+    "environ.shell",
     "conda.python-in-prefix",
     "conda.double-install",
     "conda.activation",
@@ -134,7 +135,16 @@ def test_the_registry_runs_in_the_checklist_order_verify_prints() -> None:
     # and the headings follow the groups' order, each printed once
     headings = [group_of(i) for i in ids]
     printed = [h for n, h in enumerate(headings) if n == 0 or headings[n - 1] != h]
-    assert printed == ["Interpreter", "Packages", "Compatibility", "Device", "Work", "Jupyter", "Conda"]
+    assert printed == [
+        "Interpreter",
+        "Packages",
+        "Compatibility",
+        "Device",
+        "Work",
+        "Jupyter",
+        "Environment variables",
+        "Conda",
+    ]
 
 
 def test_conda_checks_run_only_for_a_conda_prefix() -> None:

@@ -42,7 +42,7 @@ KEYS = {
         "phases",
     ],
     "export": [*BASE, "profile", "format", "content"],
-    "verify": [*BASE, "environment", "versions", "devices", "checks", "duration"],
+    "verify": [*BASE, "environment", "versions", "devices", "checks", "plan", "duration"],
     "smoke-train": [
         *BASE,
         *("environment", "request", "versions", "device", "thresholds", "runs", "reference", "checks", "probe"),

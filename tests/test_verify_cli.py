@@ -27,9 +27,10 @@ ENVELOPE_KEYS = [
     "versions",
     "devices",
     "checks",
+    "plan",
     "duration",
 ]
-CHECK_KEYS = ["id", "status", "detail", "hint", "duration", "data"]
+CHECK_KEYS = ["id", "status", "detail", "hint", "duration", "data", "caused_by"]
 ENVIRONMENT_KEYS = {
     "python",
     "prefix",
@@ -169,6 +170,7 @@ def test_json_is_redacted_by_default(passing: Path, monkeypatch: pytest.MonkeyPa
         ["--prefix", "/nonexistent/envcheck/env"],
         ["--timeout", "0"],
         ["--prefix", "/a", "--python", "/b"],
+        ["--dry-run"],
     ],
 )
 def test_usage_errors_exit_2(args: list[str], passing: Path) -> None:

@@ -35,6 +35,8 @@ from __future__ import annotations
 from envcheck.checks import compatibility, conda, device, environ, interpreter, jupyter, packages, work
 from envcheck.checks.device import NVIDIA_SMI_QUERY, TensorflowMessage, devices, parse_nvidia_smi, tensorflow_messages
 from envcheck.checks.evidence import (
+    LOADING_VARIABLES,
+    PATH_VARIABLES,
     CondaFacts,
     CondaRecord,
     Distribution,
@@ -42,6 +44,7 @@ from envcheck.checks.evidence import (
     Evidence,
     ProbeFault,
     ProgramOutput,
+    loading_variables,
 )
 from envcheck.checks.jupyter import wants_kernel
 from envcheck.checks.packages import parse_pip_check, summary_versions
@@ -49,7 +52,9 @@ from envcheck.checks.registry import GROUPS, Check, check, evaluate, group_of, r
 
 __all__ = [
     "GROUPS",
+    "LOADING_VARIABLES",
     "NVIDIA_SMI_QUERY",
+    "PATH_VARIABLES",
     "Check",
     "CondaFacts",
     "CondaRecord",
@@ -69,6 +74,7 @@ __all__ = [
     "group_of",
     "interpreter",
     "jupyter",
+    "loading_variables",
     "packages",
     "parse_nvidia_smi",
     "parse_pip_check",

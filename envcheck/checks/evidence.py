@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.utils import canonicalize_name
@@ -11,6 +11,28 @@ from packaging.version import InvalidVersion, Version
 
 from envcheck.marker import Marker
 from envcheck.profiles import Profile
+
+# The shell variables that change how python and TensorFlow load, and the prefix of TensorFlow's C++ logging ones.
+LOADING_VARIABLES = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONNOUSERSITE",
+    "KERAS_BACKEND",
+    "TF_USE_LEGACY_KERAS",
+    "CUDA_VISIBLE_DEVICES",
+    "LD_LIBRARY_PATH",
+)
+TF_CPP_PREFIX = "TF_CPP_"
+# Of those, the ones verify's own probes drop or override: a second probe imports the stack with them.
+PATH_VARIABLES = ("PYTHONPATH", "PYTHONHOME")
+
+
+def loading_variables(environ: Mapping[str, str]) -> dict[str, str]:
+    """The user's own values of the variables that change how python and TensorFlow load, as their shell has them."""
+    picked = {name: environ[name] for name in LOADING_VARIABLES if name in environ}
+    picked.update({k: v for k, v in sorted(environ.items()) if k.startswith(TF_CPP_PREFIX)})
+    return picked
+
 
 # ---------------------------------------------------------------------------------------------- evidence
 
@@ -119,6 +141,12 @@ class Evidence:
     profile_args: tuple[str, ...] = ()  # how to name the profile again: ("--profile", "x") or ("--file", path)
     timeout: float | None = None
     conda: CondaFacts | None = None  # None: not a conda prefix
+    # the user's shell, not the probes' cleaned environment: LOADING_VARIABLES as set where envcheck runs
+    shell: Mapping[str, str] = field(default_factory=dict)
+    # what a python started from that shell imports (the imports probe run with PYTHONPATH/PYTHONHOME and the
+    # user site as the shell has them); None: not run, because neither variable is set
+    shell_probe: Mapping[str, Any] | None = None
+    shell_probe_failure: str | None = None  # why that probe gave no answer (its python did not start ...)
 
     # -- convenience views of the probe answer
     @property

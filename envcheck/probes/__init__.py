@@ -56,15 +56,18 @@ def run_probe(
     timeout: float,
     env: Mapping[str, str] | None = None,
     write_bytecode: bool | None = None,
+    isolated: bool = True,
 ) -> ProbeOutcome:
     """Run probe ``name`` with ``python``; a crash, a hang or garbage output is returned, never raised.
 
     ``write_bytecode``: None follows the user's PYTHONDONTWRITEBYTECODE; setup passes True for the
     environment it just built, so that its import check leaves compiled bytecode for every later import.
+    ``isolated=False`` drops ``-I``: the probe then sees PYTHONPATH, PYTHONHOME and the user site as ``env``
+    gives them, which is how verify learns what a python started from the user's shell would import.
     """
     if write_bytecode is None:
         write_bytecode = not os.environ.get("PYTHONDONTWRITEBYTECODE")
-    flags = ["-I"] if write_bytecode else ["-I", "-B"]
+    flags = (["-I"] if isolated else []) + ([] if write_bytecode else ["-B"])
     with tempfile.TemporaryDirectory(prefix="envcheck-probe-") as control:
         control_dir = Path(control)
         (control_dir / "input.json").write_text(json.dumps(dict(payload or {})), encoding="utf-8")

@@ -2,6 +2,8 @@
 
 Stand-alone and standard library only. Input: {"modules": [...], "distributions": [...]}.
 Usage: python -I imports.py CONTROL_DIR  (writes CONTROL_DIR/output.json after every module)
+Run without -I (to see what a python started from the user's shell sees, PYTHONPATH and all), it takes its own
+folder off ``sys.path`` first, so that nothing there can stand in for a module it imports.
 """
 
 import importlib
@@ -49,9 +51,17 @@ def import_one(name):
 
 
 def main(control_dir):
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
     with open(os.path.join(control_dir, "input.json"), encoding="utf-8") as handle:
         request = json.load(handle)
-    answer = {"prefix": sys.prefix, "executable": sys.executable, "modules": {}, "distributions": {}}
+    answer = {
+        "prefix": sys.prefix,
+        "executable": sys.executable,
+        "sys_path": list(sys.path),
+        "modules": {},
+        "distributions": {},
+    }
     for name in request.get("distributions", []):
         answer["distributions"][name] = distribution_version(name)
     write(control_dir, answer)

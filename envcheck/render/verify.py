@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from envcheck import __version__
 from envcheck.checks import group_of
+from envcheck.checks.causes import Scope
 from envcheck.redaction import Redactor, redactor
 from envcheck.render import SYMBOLS, symbol
-from envcheck.report import envelope
+from envcheck.report import envelope, status_of
 from envcheck.results import CheckResult, Status
 from envcheck.verify import VerifyReport
+
+if TYPE_CHECKING:
+    from envcheck.fix import FixReport
 
 HEADLINES = {
     Status.PASS: "[bold green]✓ all checks passed[/]",
@@ -59,6 +63,25 @@ def render_verify(report: VerifyReport, console: Console, *, verbose: bool = Fal
             for key, value in check.data.items():
                 console.print(f"      [dim]{escape(key)}: {escape(_short(value))}[/]")
     console.print(_summary(report))
+    render_plan(report, console)
+
+
+def render_plan(report: VerifyReport, console: Console) -> None:
+    """The fix plan, last: each command with the findings it resolves; steps outside the environment marked."""
+    if not report.plan and not report.unplanned:
+        return
+    if report.plan:
+        count = len(report.plan)
+        console.print(f"[bold]Fix plan[/] [dim]({count} step{'s' if count != 1 else ''}, in order)[/]")
+    for number, step in enumerate(report.plan, 1):
+        where = "" if step.scope is Scope.ENVIRONMENT else " [yellow](outside the environment: yours to run)[/]"
+        console.print(f"  {number}. {escape(step.text(report.platform))}{where}", soft_wrap=True)
+        console.print(f"     [dim]resolves {escape(', '.join(step.resolves))}[/]", soft_wrap=True)
+    if report.unplanned:
+        console.print(
+            f"[bold]No command fixes[/] {escape(', '.join(report.unplanned))} [dim](their hints above say what to do)[/]",
+            soft_wrap=True,
+        )
 
 
 def _scrubbed(report: VerifyReport, scrub: Redactor) -> VerifyReport:
@@ -80,12 +103,14 @@ def _scrubbed(report: VerifyReport, scrub: Redactor) -> VerifyReport:
         versions=scrub(report.versions),
         devices=scrub(report.devices),
         checks=checks,
+        plan=tuple(dataclasses.replace(s, argv=tuple(scrub.text(a) for a in s.argv)) for s in report.plan),
     )
 
 
 def _detail_markup(check: CheckResult) -> str:
     style = {"pass": "", "skip": "dim", "warn": "yellow", "fail": "red"}[check.status.value]
-    return f"[{style}]{escape(check.detail)}[/]" if style else escape(check.detail)
+    text = f"[{style}]{escape(check.detail)}[/]" if style else escape(check.detail)
+    return text + (f" [bold]← caused by {escape(', '.join(check.caused_by))}[/]" if check.caused_by else "")
 
 
 def _short(value: Any) -> str:
@@ -158,14 +183,69 @@ def markdown(report: VerifyReport, *, redact: bool = True) -> str:
         "|---|---|---|",
     ]
     for check in report.checks:
-        lines.append(f"| {SYMBOLS[check.status.value]} | `{check.id}` | {_cell(check.detail)} |")
+        caused = f" (caused by {', '.join(f'`{c}`' for c in check.caused_by)})" if check.caused_by else ""
+        lines.append(f"| {SYMBOLS[check.status.value]} | `{check.id}` | {_cell(check.detail)}{caused} |")
     hints = [c for c in report.checks if c.hint and c.status in (Status.WARN, Status.FAIL)]
     if hints:
         lines += ["", "**How to fix**", ""]
         lines += [f"- `{c.id}`: `{c.hint}`" for c in hints]
+    if report.plan:
+        lines += ["", "**Fix plan**", ""]
+        for number, step in enumerate(report.plan, 1):
+            outside = " (outside the environment)" if step.scope is Scope.OUTSIDE else ""
+            resolved = ", ".join(f"`{c}`" for c in step.resolves)
+            lines.append(f"{number}. `{step.text(report.platform)}`{outside}: resolves {resolved}")
     text = "\n".join(lines) + "\n"
     return scrub.text(text)
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+# ---------------------------------------------------------------------------------------------- verify --fix
+
+
+def render_fix(result: FixReport, console: Console, *, verbose: bool = False, quiet: bool = False) -> None:
+    """After the first report: the steps run, those left to the user, what was put back, the second report."""
+    if not result.ran:
+        console.print("[bold]--fix[/] nothing to run inside the environment", soft_wrap=True)
+    elif result.log is not None:
+        console.print(f"[bold]--fix ran[/] [dim](log: {escape(str(result.log))})[/]", soft_wrap=True)
+    for number, run in enumerate(result.ran, 1):
+        mark = symbol("pass") if run.ok else symbol("fail")
+        text = escape(run.step.text(result.before.platform))
+        console.print(f"  {mark} {number}. {text} [dim]{run.duration:.1f}s[/]", soft_wrap=True)
+    for step in result.outside:
+        console.print(
+            f"  [yellow]not run[/] {escape(step.text(result.before.platform))} [dim](outside the environment)[/]",
+            soft_wrap=True,
+        )
+    if result.new_problems:
+        new = escape(", ".join(result.new_problems))
+        console.print(f"[bold red]the second verify found new problems:[/] {new}", soft_wrap=True)
+    if result.restored is not None:
+        record = escape(str(result.freeze))
+        console.print(f"[bold]put back:[/] {escape(result.restored)} [dim](record: {record})[/]", soft_wrap=True)
+    if result.after is not None:
+        render_verify(result.after, console, verbose=verbose, quiet=quiet)
+        console.print(
+            f"[bold]before[/] {_counts(result.before)} [bold]→ after[/] {_counts(result.after)}", soft_wrap=True
+        )
+
+
+def _counts(report: VerifyReport) -> str:
+    failed = sum(1 for c in report.checks if c.status is Status.FAIL)
+    warned = sum(1 for c in report.checks if c.status is Status.WARN)
+    if not failed and not warned:
+        return "all passed"
+    return ", ".join(p for p in (f"{failed} failed" if failed else "", f"{warned} warnings" if warned else "") if p)
+
+
+def fix_json_document(result: FixReport, *, redact: bool = True) -> dict[str, Any]:
+    """The verify envelope of the final state, with what --fix did under ``fix``."""
+    final = result.after or result.before
+    status = status_of(int(result.exit_code), warned=final.status is Status.WARN)
+    document = envelope("verify", status, int(result.exit_code), **final.payload(), fix=result.payload())
+    scrubbed: dict[str, Any] = redactor(identity=redact)(document)
+    return scrubbed
