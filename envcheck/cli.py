@@ -188,6 +188,141 @@ def setup(
         render_setup(result, stdout_console())
 
 
+IndexUrlOpt = Annotated[str | None, typer.Option("--index-url", help="Base URL of the package index.")]
+ExtraIndexOpt = Annotated[list[str] | None, typer.Option("--extra-index-url", help="Extra package index (repeatable).")]
+FindLinksOpt = Annotated[
+    list[str] | None, typer.Option("--find-links", help="Folder or page with wheels (repeatable).")
+]
+
+
+@app.command("lock")
+@_boundary
+def lock_command(
+    profile: ProfileOpt = None,
+    file: FileOpt = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Where to write it (default: pylock.<profile>.toml).")
+    ] = None,
+    python_version: Annotated[
+        list[str] | None,
+        typer.Option("--python-version", help="Lock for this Python, e.g. 3.12 (repeatable; default: the profile's)."),
+    ] = None,
+    platform: Annotated[
+        list[str] | None,
+        typer.Option("--platform", help="linux-x86_64, linux-aarch64, macos-arm64, windows-x86_64 (default: all)."),
+    ] = None,
+    skip_unavailable: Annotated[
+        bool, typer.Option("--skip-unavailable", help="Lock the platforms that resolve; list the others.")
+    ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Only check that the lock still fits the profile (exit 1 if not).")
+    ] = False,
+    index_url: IndexUrlOpt = None,
+    extra_index_url: ExtraIndexOpt = None,
+    find_links: FindLinksOpt = None,
+    json_output: JsonOpt = False,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Write a PEP 751 lock (pylock.toml) of a profile, with hashes, for every platform and Python it supports.
+
+    Exit codes: 0 written (or, with --check, still fits), 1 a platform does not resolve (or the profile changed).
+    """
+    from envcheck.backends import IndexOptions
+    from envcheck.lockfile import PLATFORMS, read_lock
+    from envcheck.locking import LockRequest, check_lock, default_lock_path, make_lock
+    from envcheck.profiles import load_profile
+    from envcheck.render import RichReporter, stderr_console, stdout_console
+    from envcheck.report import envelope
+
+    chosen = load_profile(profile, file)
+    path = output or default_lock_path(chosen)
+    if check:
+        problem = check_lock(path, chosen)
+        lock = read_lock(path)
+        code = ExitCode.FAILED if problem else ExitCode.OK
+        if json_output:
+            emit_json(
+                envelope(
+                    "lock",
+                    "fail" if problem else "ok",
+                    code,
+                    lock={"path": str(lock.path), "digest": lock.digest},
+                    profile=chosen.name,
+                    fits=problem is None,
+                    problem=problem,
+                )
+            )
+        elif problem:
+            _print_error(problem, f"write it again with: envcheck lock --profile {chosen.name} --output {path}")
+        else:
+            stdout_console().print(f"{path} fits profile {chosen.name!r}", soft_wrap=True)
+        raise typer.Exit(int(code))
+    request = LockRequest(
+        profile=chosen,
+        output=path,
+        pythons=tuple(python_version or ()),
+        platforms=tuple(platform or PLATFORMS),
+        index=IndexOptions(
+            index_url=index_url, extra_index_urls=tuple(extra_index_url or ()), find_links=tuple(find_links or ())
+        ),
+        partial=skip_unavailable,
+    )
+    reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or json_output and not verbose)
+    result = make_lock(request, reporter)
+    if json_output:
+        emit_json(envelope("lock", "ok", ExitCode.OK, **result.to_json()))
+        return
+    console = stdout_console()
+    console.print(
+        f"wrote {result.path}: {result.packages} packages for {', '.join(result.platforms)}"
+        f" with Python {', '.join(result.pythons)}",
+        soft_wrap=True,
+    )
+    for gap in result.left_out:
+        console.print(f"left out {gap}", soft_wrap=True)
+
+
+@app.command("download")
+@_boundary
+def download_command(
+    lock: Annotated[Path, typer.Option("--lock", help="The lock (pylock.toml) whose wheels to fetch.")],
+    dest: Annotated[Path, typer.Option("--dest", help="The folder to put them in (a wheelhouse).")],
+    platform: Annotated[
+        list[str] | None,
+        typer.Option("--platform", help="Fetch for this platform and every Python of the lock (repeatable)."),
+    ] = None,
+    index_url: IndexUrlOpt = None,
+    extra_index_url: ExtraIndexOpt = None,
+    find_links: FindLinksOpt = None,
+    json_output: JsonOpt = False,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Put every wheel a lock needs into one folder, checked against the lock's hashes, for offline setups."""
+    from envcheck.backends import IndexOptions
+    from envcheck.locking import download
+    from envcheck.render import RichReporter, stderr_console, stdout_console
+    from envcheck.report import envelope
+
+    reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or json_output and not verbose)
+    index = IndexOptions(
+        index_url=index_url, extra_index_urls=tuple(extra_index_url or ()), find_links=tuple(find_links or ())
+    )
+    result = download(lock, dest, tuple(platform or ()), index, reporter)
+    if json_output:
+        emit_json(envelope("download", "ok", ExitCode.OK, **result.to_json()))
+        return
+    stdout_console().print(
+        f"{result.dest}: {len(result.files)} wheels ({result.bytes / 1e6:.0f} MB) for {', '.join(result.targets)},"
+        " each matching the lock's sha256",
+        soft_wrap=True,
+    )
+    stdout_console().print(
+        f"build from it with: envcheck setup --lock {lock} --offline --find-links {result.dest}", soft_wrap=True
+    )
+
+
 @app.command()
 @_boundary
 def export(
