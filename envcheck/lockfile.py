@@ -130,9 +130,9 @@ def wheel_tags(python: str, platforms: Sequence[str] | None = None) -> list[Tag]
     return [*cpython_tags(version, platforms=platforms), *compatible_tags(version, interpreter, platforms)]
 
 
-def pythons_in(spec: Any, candidates: Iterable[str] = (f"3.{m}" for m in range(8, 16))) -> list[str]:
+def pythons_in(spec: Any) -> list[str]:
     """The minor versions of Python a profile's range allows, e.g. ['3.10', '3.11', '3.12', '3.13']."""
-    return [c for c in candidates if spec.contains(f"{c}.0", prereleases=True)]
+    return [f"3.{minor}" for minor in range(8, 16) if spec.contains(f"3.{minor}.0", prereleases=True)]
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ class Lock:
                 )
             files.append(
                 LockedFile(
-                    name=canonicalize_name(package.name),
+                    name=str(canonicalize_name(package.name)),
                     version=str(package.version),
                     filename=filename,
                     url=source.url,
@@ -204,7 +204,7 @@ class Lock:
 
     def select_here(self, markers: Mapping[str, str] | None = None) -> tuple[LockedFile, ...]:
         """The files for this machine, for the interpreter whose marker environment is given (default: ours)."""
-        env = dict(markers) if markers else dict(default_environment())
+        env: dict[str, str] = dict(markers) if markers else {k: str(v) for k, v in default_environment().items()}
         python = env["python_version"]
         where = f"this machine ({env.get('sys_platform')} {env.get('platform_machine')}, Python {python})"
         return self.select(env, wheel_tags(python), where=where)
@@ -319,7 +319,7 @@ class Drift:
 
 def drift(files: Iterable[LockedFile], installed: Mapping[str, str]) -> list[Drift]:
     """Every difference between the lock's choice for a machine and what is installed there."""
-    found = {canonicalize_name(name): version for name, version in installed.items()}
+    found: dict[str, str] = {str(canonicalize_name(name)): version for name, version in installed.items()}
     locked = {f.name: f.version for f in files}
     differences = []
     for name, version in sorted(locked.items()):

@@ -212,11 +212,12 @@ def download(
     lock_path: Path,
     dest: Path,
     platforms: tuple[str, ...] = (),
-    index: IndexOptions = IndexOptions(),
+    index: IndexOptions | None = None,
     reporter: Reporter | None = None,
 ) -> DownloadResult:
     """Put every wheel the lock needs (this machine, or the named platforms) into ``dest``, hashes checked."""
     reporter = reporter or NullReporter()
+    index = index or IndexOptions()
     lock = read_lock(lock_path)
     dest = dest.expanduser().absolute()
     jobs: list[tuple[str, tuple[LockedFile, ...], list[str]]] = []
