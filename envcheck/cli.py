@@ -149,6 +149,9 @@ def setup(
     kernel_name: Annotated[
         str | None, typer.Option("--kernel-name", help="Kernel name (default: envcheck-<profile>).")
     ] = None,
+    lock: Annotated[
+        Path | None, typer.Option("--lock", help="Install exactly this lock (pylock.toml), hashes checked.")
+    ] = None,
     json_output: JsonOpt = False,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
@@ -160,7 +163,7 @@ def setup(
     from envcheck.render import RichReporter, stderr_console, stdout_console
     from envcheck.report import envelope
 
-    chosen = load_profile(profile, file)
+    chosen = load_profile(_lock_profile(lock) if lock and not (profile or file) else profile, file)
     request = SetupRequest(
         profile=chosen,
         prefix=prefix,
@@ -177,6 +180,7 @@ def setup(
         recreate=recreate,
         kernel=not no_kernel,
         kernel_name=kernel_name,
+        lock=lock,
     )
     reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or json_output and not verbose)
     result = setup_environment(request, reporter)
@@ -321,6 +325,13 @@ def download_command(
     stdout_console().print(
         f"build from it with: envcheck setup --lock {lock} --offline --find-links {result.dest}", soft_wrap=True
     )
+
+
+def _lock_profile(path: Path) -> str | None:
+    """The profile a lock was made from, so that `--lock` alone is enough."""
+    from envcheck.lockfile import read_lock
+
+    return read_lock(path).profile
 
 
 @app.command()

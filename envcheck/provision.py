@@ -44,6 +44,7 @@ from envcheck.locations import (
     logs_dir,
     python_in,
 )
+from envcheck.lockfile import Lock, LockedFile
 from envcheck.marker import Marker, read_marker, remove_marker, write_marker
 from envcheck.probes import run_probe
 from envcheck.profiles import Profile
@@ -84,6 +85,7 @@ class SetupRequest:
     recreate: bool = False
     kernel: bool = True
     kernel_name: str | None = None
+    lock: Path | None = None  # install exactly what this PEP 751 lock holds for the machine
 
     @property
     def target(self) -> Path:
@@ -105,6 +107,7 @@ class SetupResult:
     installer: str = "uv"
     steps: list[str] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase, for people and benchmarks
+    lock: dict[str, str] | None = None  # {"path", "digest"} when set up from a lock
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -120,6 +123,7 @@ class SetupResult:
             "duration": round(self.duration, 3),
             "next_command": self.next_command,
             "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
+            "lock": self.lock,
         }
 
 
@@ -150,6 +154,8 @@ def up_to_date(request: SetupRequest) -> SetupResult | None:
     marker = read_marker(prefix)
     if marker is None or marker.profile_digest != request.profile.digest or marker.backend != request.backend:
         return None
+    if request.lock is not None and marker.lock_digest != _lock_digest(request.lock):
+        return None  # a new or changed lock: the environment is brought in line with it
     if not python_in(prefix).exists():
         return None
     return SetupResult(
@@ -164,11 +170,31 @@ def up_to_date(request: SetupRequest) -> SetupResult | None:
         next_command=next_command(request),
         backend=marker.backend,
         installer=marker.installer,
+        lock=_marker_lock(marker),
     )
 
 
+def _lock_digest(path: Path) -> str | None:
+    from envcheck.lockfile import file_digest
+
+    try:
+        return file_digest(path.expanduser())
+    except OSError:
+        return None  # setup then reads the lock and says why it cannot
+
+
+def _marker_lock(marker: Marker) -> dict[str, str] | None:
+    return {"path": marker.lock, "digest": marker.lock_digest} if marker.lock and marker.lock_digest else None
+
+
 def plan_steps(
-    request: SetupRequest, backend: Backend, interpreter: Path, python_version: str, *, create: bool
+    request: SetupRequest,
+    backend: Backend,
+    interpreter: Path,
+    python_version: str,
+    *,
+    create: bool,
+    locked_requirements: Path | None = None,
 ) -> list[Step]:
     """The programs setup would run for this request, in order (the import check is a probe, not a step)."""
     build = BuildRequest(
@@ -179,6 +205,7 @@ def plan_steps(
         installer=request.installer,
         index=request.index,
         fresh=create,
+        locked_requirements=locked_requirements,
     )
     steps = backend.create_steps(build) if create else []
     steps += backend.install_steps(build)
@@ -221,13 +248,23 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
     create = request.recreate or state in (PrefixState.MISSING, PrefixState.EMPTY)
 
     reporter.phase("pre-flight")
-    interpreter, python_version = _preflight(request, backend, create=create)
+    interpreter, python_version, markers = _preflight(request, backend, create=create)
+    lock = _locked_files(request, markers) if request.lock is not None else None
     reporter.done("pre-flight", f"Python {python_version}")
 
-    steps = plan_steps(request, backend, interpreter, python_version, create=create)
     log_path = _new_log_path(request.profile.name)
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    locked_requirements = None
+    if lock is not None:
+        from envcheck.lockfile import hashed_requirements
+
+        locked_requirements = log_path.with_suffix(".requirements.txt")
+        locked_requirements.write_text(hashed_requirements(lock[1]), "utf-8")
+    steps = plan_steps(
+        request, backend, interpreter, python_version, create=create, locked_requirements=locked_requirements
+    )
     with (
+        _removed_after(locked_requirements),
         log_path.open("w", encoding="utf-8") as log,
         _sigterm_as_interrupt(),
         _Rollback(prefix, state, recreate=request.recreate, absent=backend.needs_absent_prefix) as rollback,
@@ -250,6 +287,10 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
                     kernel=registered,
                     created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     envcheck_version=__version__,
+                    lock=None if lock is None else str(lock[0].path),
+                    lock_digest=None if lock is None else lock[0].digest,
+                    find_links=[_absolute_link(link) for link in request.index.find_links] if lock else [],
+                    offline=request.index.offline if lock is not None else False,
                 ),
             )
         except BaseException as exc:
@@ -282,6 +323,7 @@ def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -
         installer=backend.installer,
         steps=[shown(s) for s in steps],
         phases=dict(reporter.seconds),
+        lock=None if lock is None else {"path": str(lock[0].path), "digest": lock[0].digest},
     )
 
 
@@ -330,8 +372,50 @@ def chosen_interpreter(request: SetupRequest, *, create: bool) -> Path:
     return find_interpreter(request.python) if request.python else Path(sys.executable)
 
 
-def _preflight(request: SetupRequest, backend: Backend, *, create: bool) -> tuple[Path, str]:
-    """Check everything that can be checked before a download; return the interpreter and its version."""
+def _locked_files(request: SetupRequest, markers: dict[str, str]) -> tuple[Lock, tuple[LockedFile, ...]]:
+    """The lock's files for the interpreter being built from; a wheelhouse is checked here, before anything is made."""
+    from envcheck.lockfile import LockError, check_wheelhouse, fits_profile, read_lock
+
+    assert request.lock is not None
+    lock = read_lock(request.lock)
+    problem = fits_profile(lock, request.profile.name, request.profile.digest)
+    if problem is not None:
+        raise LockError(
+            problem, f"lock it again with: envcheck lock --profile {request.profile.name} -o {request.lock}"
+        )
+    files = lock.select_here(markers)
+    folders = [Path(link).expanduser() for link in request.index.find_links if Path(link).expanduser().is_dir()]
+    if folders:
+        absent = set(files)
+        for folder in folders:
+            absent &= set(check_wheelhouse(folder, absent))
+        if absent and request.index.offline:
+            first = sorted(absent, key=lambda f: f.filename)[0]
+            raise LockError(
+                f"{first.filename} (and {len(absent) - 1} more) is in no --find-links folder, and --offline allows no download"
+                if len(absent) > 1
+                else f"{first.filename} is in no --find-links folder, and --offline allows no download",
+                f"fill the folder with: envcheck download --lock {request.lock} --dest {folders[0]}",
+            )
+    return lock, files
+
+
+def _absolute_link(link: str) -> str:
+    """A folder as an absolute path (a repair command must work from anywhere); a URL as given."""
+    return os.fspath(Path(link).expanduser().absolute()) if Path(link).expanduser().is_dir() else link
+
+
+@contextlib.contextmanager
+def _removed_after(path: Path | None) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+
+def _preflight(request: SetupRequest, backend: Backend, *, create: bool) -> tuple[Path, str, dict[str, str]]:
+    """Check everything that can be checked before a download; return the interpreter, its version and markers."""
     interpreter = chosen_interpreter(request, create=create)
     outcome = run_probe(interpreter, "interpreter", timeout=PROBE_TIMEOUT)
     if outcome.data is None:
@@ -364,7 +448,7 @@ def _preflight(request: SetupRequest, backend: Backend, *, create: bool) -> tupl
                 f"{existing} has {free_gb:.1f} GB free; this environment takes about {request.profile.disk_gb} GB",
                 "free some space or choose another disk with --prefix PATH",
             )
-    return interpreter, version
+    return interpreter, version, {str(k): str(v) for k, v in outcome.data.get("markers", {}).items()}
 
 
 def _python_hint(request: SetupRequest, spec: Any) -> str:

@@ -77,6 +77,12 @@ def pip_install_argv(python: str, index: IndexOptions) -> list[str]:
     return argv + index.pip_args(uv=False)
 
 
+def pip_locked_argv(python: str, index: IndexOptions, requirements: Path) -> list[str]:
+    """pip installing a lock's hashed requirements: every file's hash checked, no dependency of its own."""
+    argv = pip_install_argv(python, index) + ["--require-hashes", "--no-deps", "-r", str(requirements)]
+    return argv
+
+
 @dataclass(frozen=True)
 class Step:
     phase: str  # "create" or "install": what the user sees as progress
@@ -98,6 +104,8 @@ class BuildRequest:
     installer: str  # "uv" or "pip"
     index: IndexOptions = IndexOptions()
     fresh: bool = False  # install_steps follow this run's create_steps (not an update of an existing one)
+    # a lock's choice for this machine as a hashed requirements file: installed exactly, nothing else
+    locked_requirements: Path | None = None
 
 
 class Backend(Protocol):
