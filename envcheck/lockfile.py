@@ -326,7 +326,7 @@ def drift(files: Iterable[LockedFile], installed: Mapping[str, str]) -> list[Dri
         have = found.get(name)
         if have is None:
             differences.append(Drift(MISSING, name, version, None))
-        elif _normal(have) != _normal(version):
+        elif not _same_version(have, version):
             differences.append(Drift(OTHER_VERSION, name, version, have))
     for name, version in sorted(found.items()):
         if name not in locked and name not in TOOL_PACKAGES:
@@ -334,10 +334,10 @@ def drift(files: Iterable[LockedFile], installed: Mapping[str, str]) -> list[Dri
     return differences
 
 
-def _normal(version: str) -> str:
+def _same_version(a: str, b: str) -> bool:
     from packaging.version import InvalidVersion, Version
 
     try:
-        return str(Version(version))
+        return Version(a) == Version(b)  # 1.17 is 1.17.0
     except InvalidVersion:
-        return version
+        return a == b
