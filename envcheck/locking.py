@@ -7,6 +7,7 @@ file against the lock.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import tempfile
@@ -150,14 +151,13 @@ def make_lock(request: LockRequest, reporter: Reporter | None = None) -> LockRes
         output = request.output.expanduser().absolute()
         output.parent.mkdir(parents=True, exist_ok=True)
         partial_file = output.with_name(output.name + ".tmp")
-        partial_file.write_text(text, "utf-8")
+        partial_file.write_bytes(text.encode("utf-8"))
         os.replace(partial_file, output)
-    final = read_lock(output)
     return LockResult(
         path=output,
-        digest=final.digest,
+        digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),  # what read_lock will say: the file's bytes
         profile=request.profile.name,
-        packages=len(final.document.packages),
+        packages=len(lock.document.packages),
         platforms=kept_platforms,
         pythons=kept_pythons,
         left_out=tuple(left_out),
