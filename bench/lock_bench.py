@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from envcheck.backends.venv import find_uv
+from envcheck.locations import find_uv
 from envcheck.lockfile import EXTRA_REQUIREMENTS, hashed_requirements, read_lock
 from envcheck.profiles import CORE_PACKAGES, load_profile
 

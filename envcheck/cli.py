@@ -366,6 +366,10 @@ def verify_command(
     ] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as failures (exit 1).")] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=1.0, help="Seconds each probe process may take.")] = 180.0,
+    lock: Annotated[
+        Path | None,
+        typer.Option("--lock", help="Compare with this lock (default: the one setup recorded, if any)."),
+    ] = None,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -385,7 +389,7 @@ def verify_command(
     target = resolve_target(profile, file, prefix, python)
     machine = json_output or markdown
     reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or (machine and not verbose))
-    report = verify(target, timeout=timeout, strict=strict, reporter=reporter)
+    report = verify(target, timeout=timeout, strict=strict, reporter=reporter, lock=lock)
     if json_output:
         emit_json(json_document(report, redact=not no_redact))
     elif markdown:

@@ -102,7 +102,7 @@ def make_lock(request: LockRequest, reporter: Reporter | None = None) -> LockRes
     """Resolve the profile once with uv for every platform and Python; write the lock only if it covers them."""
     import time
 
-    from envcheck.backends.venv import find_uv
+    from envcheck.locations import find_uv
 
     reporter = reporter or NullReporter()
     started = time.monotonic()

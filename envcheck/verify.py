@@ -24,6 +24,7 @@ from envcheck.checks import (
     CondaFacts,
     EnvState,
     Evidence,
+    LockFacts,
     ProbeFault,
     ProgramOutput,
     devices,
@@ -63,6 +64,7 @@ class VerifyReport:
     strict: bool = False
     duration: float = 0.0
     stderr: str = field(default="", repr=False)  # the probes' stderr, shown with -v
+    lock: dict[str, str | None] | None = None  # {"path", "digest"} of the lock compared with, for other machines
 
     @property
     def status(self) -> Status:
@@ -86,6 +88,7 @@ class VerifyReport:
             "devices": list(self.devices),
             "checks": [c.to_json() for c in self.checks],
             "duration": round(self.duration, 3),
+            "lock": self.lock,
         }
 
 
@@ -95,6 +98,7 @@ def verify(
     timeout: float = DEFAULT_TIMEOUT,
     strict: bool = False,
     kernel: bool = True,
+    lock: Path | None = None,
     reporter: Reporter | None = None,
 ) -> VerifyReport:
     """Examine ``target`` and judge it against its profile.
@@ -103,6 +107,7 @@ def verify(
     """
     reporter = reporter or NullReporter()
     started = time.monotonic()
+    lock_facts = _lock_facts(target, lock)  # a lock named but unreadable is a usage error before any probe
     profile = target.profile
     python = target.python
     packages = [{"name": p.name, "import": p.import_name} for p in profile.packages if p.import_name]
@@ -166,6 +171,7 @@ def verify(
         profile_args=_profile_args(profile),
         timeout=timeout,
         conda=_conda_facts(target, python, probe),
+        lock=lock_facts,
     )
     checks = tuple(evaluate(evidence))
     return VerifyReport(
@@ -180,6 +186,7 @@ def verify(
         strict=strict,
         duration=time.monotonic() - started,
         stderr=evidence.stderr,
+        lock=None if lock_facts is None else {"path": lock_facts.path, "digest": lock_facts.digest},
     )
 
 
@@ -325,6 +332,28 @@ def _conda_facts(target: Target, python: Path, probe: Mapping[str, Any]) -> Cond
     if target.prefix is None or not is_conda_prefix(target.prefix):
         return None
     return gather_conda(target.prefix, python, (probe.get("interpreter") or {}).get("prefix"))
+
+
+def _lock_facts(target: Target, named: Path | None) -> LockFacts | None:
+    """The lock named with --lock, else the one setup recorded in the marker (which may have moved since)."""
+    from envcheck.lockfile import LockError, read_lock
+
+    marker = target.marker
+    recorded = marker.lock if marker is not None else None
+    path = named if named is not None else (Path(recorded) if recorded else None)
+    if path is None:
+        return None
+    sources: dict[str, Any] = {}
+    if marker is not None and marker.lock:
+        sources = {"find_links": tuple(marker.find_links), "offline": marker.offline}
+    try:
+        lock = read_lock(path)
+    except LockError as exc:
+        if named is not None:
+            raise
+        digest = marker.lock_digest if marker is not None else None
+        return LockFacts(path=str(path), digest=digest, lock=None, problem=exc.message, **sources)
+    return LockFacts(path=str(lock.path), digest=lock.digest, lock=lock, **sources)
 
 
 def _profile_args(profile: Profile) -> tuple[str, ...]:

@@ -40,6 +40,7 @@ from envcheck.checks.evidence import (
     Distribution,
     EnvState,
     Evidence,
+    LockFacts,
     ProbeFault,
     ProgramOutput,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "Distribution",
     "EnvState",
     "Evidence",
+    "LockFacts",
     "ProbeFault",
     "ProgramOutput",
     "TensorflowMessage",

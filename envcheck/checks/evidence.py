@@ -9,6 +9,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from envcheck.lockfile import Lock
 from envcheck.marker import Marker
 from envcheck.profiles import Profile
 
@@ -89,6 +90,18 @@ class ProbeFault:
 
 
 @dataclass(frozen=True)
+class LockFacts:
+    """The lock verify compares the environment with: named with --lock, or recorded in the marker by setup."""
+
+    path: str
+    digest: str | None
+    lock: Lock | None  # None: it could not be read, and ``problem`` says why
+    problem: str | None = None
+    find_links: tuple[str, ...] = ()  # where setup took the wheels from, for the repair command
+    offline: bool = False
+
+
+@dataclass(frozen=True)
 class EnvState:
     """What the host knows about the environment's folder (``prefix`` is None for a bare interpreter)."""
 
@@ -119,6 +132,7 @@ class Evidence:
     profile_args: tuple[str, ...] = ()  # how to name the profile again: ("--profile", "x") or ("--file", path)
     timeout: float | None = None
     conda: CondaFacts | None = None  # None: not a conda prefix
+    lock: LockFacts | None = None  # None: no lock named and none recorded in the marker
 
     # -- convenience views of the probe answer
     @property
