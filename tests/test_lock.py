@@ -280,3 +280,50 @@ def test_a_corrupted_wheel_in_the_wheelhouse_is_refused_and_leaves_nothing_behin
     error = next(line for line in result.stderr.splitlines() if line.startswith("error:"))
     assert wheel.name in error and expected in error and sha256(wheel) in error
     assert sorted(os.listdir(tmp_path)) == ["pylock.tiny.toml", "tiny.toml", "wheelhouse"]  # nothing was made
+
+
+def _evidence_with_lock(tmp_path: Path, change: dict[str, str], **extra: object) -> object:
+    """The recorded CPU probe, judged against a lock of exactly its distributions, with ``change`` applied."""
+    from test_checks import evidence, recorded
+
+    from envcheck.checks import LockFacts
+
+    probe = recorded()
+    versions = {name: d["version"] for name, d in probe["distributions"].items() if name not in {"pip", "setuptools"}}
+    locked = [
+        (n, change.get(n, v), [(f"{n.replace('-', '_')}-{change.get(n, v)}-py3-none-any.whl", "d" * 64)])
+        for n, v in versions.items()
+    ]
+    path = tmp_path / "pylock.deep-learning.toml"
+    path.write_text(lock_text(locked, "deep-learning", "x"))
+    lock = read_lock(path)
+    facts = LockFacts(path=str(path), digest=lock.digest, lock=lock, find_links=("/srv/wheels",), offline=True)
+    return evidence(probe, lock=facts, **extra)
+
+
+def test_verify_rule_passes_on_a_matching_lock_and_warns_on_drift_with_the_repair(tmp_path: Path) -> None:
+    from test_checks import check
+
+    from envcheck.results import exit_code_for
+
+    same = check(_evidence_with_lock(tmp_path, {}), "packages.lock")  # type: ignore[arg-type]
+    assert same.status.value == "pass" and same.data["lock"]["digest"]
+    ev = _evidence_with_lock(tmp_path, {"numpy": "1.0.0"})
+    found = check(ev, "packages.lock")  # type: ignore[arg-type]
+    assert found.status.value == "warn"
+    assert "numpy is " in found.detail and "the lock says 1.0.0" in found.detail
+    assert found.hint == found.data["commands"][0]
+    assert found.hint.endswith("-m pip install --no-deps --no-index --find-links /srv/wheels numpy==1.0.0")
+    assert exit_code_for([found], strict=False) == 0  # drift alone is a warning
+    assert exit_code_for([found], strict=True) == 1  # --strict: drift is a failure
+
+
+def test_verify_rule_warns_when_the_recorded_lock_is_gone(tmp_path: Path) -> None:
+    from test_checks import check, evidence, recorded
+
+    from envcheck.checks import LockFacts
+
+    facts = LockFacts(path=str(tmp_path / "gone.toml"), digest="e" * 64, lock=None, problem="cannot read the lock")
+    found = check(evidence(recorded(), lock=facts), "packages.lock")
+    assert found.status.value == "warn" and "cannot compare with the lock" in found.detail
+    assert "envcheck verify --lock PATH" in (found.hint or "")

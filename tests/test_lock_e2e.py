@@ -133,7 +133,6 @@ def test_drift_is_reported_with_a_command_that_repairs_it(offline_env: Path, tmp
     kinds = {(d["kind"], d["name"], d["installed"]) for d in found["data"]["drift"]}
     assert kinds == {("other-version", "idna", "3.10"), ("extra", "tiny-demo", "1.0")}
     assert "idna is 3.10, the lock says" in found["detail"]
-    assert verify(offline_env, "--strict")[0] == 1  # --strict makes drift a failure
 
     for line in found["data"]["commands"]:  # what the hint says to type
         repaired = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=600)
