@@ -28,6 +28,7 @@ ENVELOPE_KEYS = [
     "devices",
     "checks",
     "duration",
+    "lock",  # {"path", "digest"} of the lock compared with; null without one
 ]
 CHECK_KEYS = ["id", "status", "detail", "hint", "duration", "data"]
 ENVIRONMENT_KEYS = {
@@ -86,6 +87,7 @@ def test_json_envelope_contract(passing: Path) -> None:
     assert set(document["environment"]) == ENVIRONMENT_KEYS
     assert document["versions"]["python"] == ".".join(str(v) for v in sys.version_info[:3])
     assert document["versions"]["pip"]
+    assert document["lock"] is None  # no --lock, no marker
     for check in document["checks"]:
         assert list(check) == CHECK_KEYS
         assert check["status"] in ("pass", "warn", "fail", "skip")
