@@ -327,3 +327,23 @@ def test_verify_rule_warns_when_the_recorded_lock_is_gone(tmp_path: Path) -> Non
     found = check(evidence(recorded(), lock=facts), "packages.lock")
     assert found.status.value == "warn" and "cannot compare with the lock" in found.detail
     assert "envcheck verify --lock PATH" in (found.hint or "")
+
+
+def test_setup_with_pip_installs_the_lock_as_hashed_requirements_offline(
+    tiny: tuple[Path, Path, Path], tmp_path: Path, cut_off: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profile, lock_path, wheelhouse = tiny
+    url = str(cut_off["url"])
+    for name, value in _offline_env(url).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PIP_INDEX_URL", f"{url}/simple")
+    prefix = tmp_path / "env"
+    args = ["setup", "--file", str(profile), "--lock", str(lock_path), "--prefix", str(prefix), "--json"]
+    args += ["--installer", "pip", "--offline", "--find-links", str(wheelhouse)]
+    result = cli.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["installer"] == "pip" and document["versions"] == {"tiny-demo": "1.0"}
+    log = (prefix / "envcheck-setup.log").read_text()
+    assert "--require-hashes --no-deps -r" in log and "--no-index" in log
+    assert not _reached(cut_off["socket"])  # type: ignore[arg-type]
