@@ -347,3 +347,25 @@ def test_setup_with_pip_installs_the_lock_as_hashed_requirements_offline(
     log = (prefix / "envcheck-setup.log").read_text()
     assert "--require-hashes --no-deps -r" in log and "--no-index" in log
     assert not _reached(cut_off["socket"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_a_hash_mismatch_while_installing_is_refused_naming_the_file_and_both_hashes(
+    tiny: tuple[Path, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, installer: str
+) -> None:
+    """A wheel that arrives from a page (here a file:// URL, not checked beforehand) is checked by the installer."""
+    profile, lock_path, wheelhouse = tiny
+    wheel = wheelhouse / "tiny_demo-1.0-py3-none-any.whl"
+    expected = sha256(wheel)
+    with zipfile.ZipFile(wheel, "a") as archive:
+        archive.writestr("tiny_demo/extra.py", "X = 1\n")
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "cache"))
+    prefix = tmp_path / "env"
+    args = ["setup", "--file", str(profile), "--lock", str(lock_path), "--prefix", str(prefix)]
+    args += ["--installer", installer, "--offline", "--find-links", wheelhouse.as_uri()]
+    result = cli.invoke(app, args)
+    assert result.exit_code == 1, result.stderr
+    error = next(line for line in result.stderr.splitlines() if line.startswith("error:"))
+    assert "does not match the lock" in error and expected in error and sha256(wheel) in error
+    assert "tiny_demo-1.0" in error or "tiny-demo==1.0" in error
+    assert "removed the partial environment" in error and not prefix.exists()

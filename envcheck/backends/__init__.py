@@ -6,6 +6,7 @@ that setup executes through the runner, so that a plan can be shown and tested w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,30 @@ def pip_install_argv(python: str, index: IndexOptions) -> list[str]:
     in ``index.environment(uv=False)``); requirements go after."""
     argv = [python, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
     return argv + index.pip_args(uv=False)
+
+
+_UV_MISMATCH = re.compile(
+    r"Hash mismatch for `(?P<what>[^`]+)`.*?Expected:\s*sha256:(?P<expected>[0-9a-f]{64}).*?"
+    r"Computed:\s*sha256:(?P<got>[0-9a-f]{64})",
+    re.S,
+)
+_PIP_MISMATCH = re.compile(
+    r"^\s*(?P<req>\S+) from (?P<url>\S+).*?\n\s*Expected sha256 (?P<expected>[0-9a-f]{64})\s*\n\s*Got\s+(?P<got>[0-9a-f]{64})",
+    re.M,
+)
+
+
+def explain_hash_mismatch(output: str) -> str | None:
+    """One line naming the file and both hashes, from uv's or pip's hash-mismatch report; None for any other error."""
+    found = _UV_MISMATCH.search(output)
+    if found:
+        what = found["what"]
+    else:
+        found = _PIP_MISMATCH.search(output)
+        if not found:
+            return None
+        what = found["url"].rstrip(":").rsplit("/", 1)[-1]
+    return f"{what} does not match the lock: sha256 {found['got']}, the lock says {found['expected']}"
 
 
 def pip_locked_argv(python: str, index: IndexOptions, requirements: Path) -> list[str]:

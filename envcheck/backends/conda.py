@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from envcheck.backends import INSTALL_TIMEOUT, BuildRequest, Step, pip_install_argv, pip_locked_argv
+from envcheck.backends import (
+    INSTALL_TIMEOUT,
+    BuildRequest,
+    Step,
+    explain_hash_mismatch,
+    pip_install_argv,
+    pip_locked_argv,
+)
 from envcheck.condafile import conda_specs, pip_requirements
 from envcheck.errors import ProgramNotFoundError
 from envcheck.locations import python_in
@@ -107,7 +114,7 @@ class CondaBackend:
             # a lock covers what pip installs: its files for this machine, hashes checked, over conda's part
             argv = pip_locked_argv(python, request.index, request.locked_requirements)
             env = {"PIP_REQUIRE_VIRTUALENV": "0", **request.index.environment(uv=False)}
-            steps.append(Step("install", tuple(argv), INSTALL_TIMEOUT, env))
+            steps.append(Step("install", tuple(argv), INSTALL_TIMEOUT, env, explain=explain_hash_mismatch))
         elif requirements:
             argv = pip_install_argv(python, request.index)
             # a user-wide PIP_REQUIRE_VIRTUALENV would refuse a conda prefix, which is not a virtualenv

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import os
 
-from envcheck.backends import INSTALL_TIMEOUT, INSTALLERS, BuildRequest, Step, pip_install_argv, pip_locked_argv
+from envcheck.backends import (
+    INSTALL_TIMEOUT,
+    INSTALLERS,
+    BuildRequest,
+    Step,
+    explain_hash_mismatch,
+    pip_install_argv,
+    pip_locked_argv,
+)
 from envcheck.errors import UsageError
 from envcheck.locations import find_uv, python_in
 
@@ -40,8 +48,9 @@ class VenvBackend:
     def install_steps(self, request: BuildRequest) -> list[Step]:
         python = os.fspath(python_in(request.prefix))
         if request.locked_requirements is not None:
+            argv = self._locked_argv(python, request)
             env = request.index.environment(uv=self.installer == "uv")
-            return [Step("install", tuple(self._locked_argv(python, request)), INSTALL_TIMEOUT, env)]
+            return [Step("install", tuple(argv), INSTALL_TIMEOUT, env, explain=explain_hash_mismatch)]
         requirements = request.profile.requirement_strings()
         if self.installer == "uv":
             argv = [os.fspath(find_uv()), "pip", "install", "--python", python]
