@@ -369,3 +369,55 @@ def test_a_hash_mismatch_while_installing_is_refused_naming_the_file_and_both_ha
     assert "does not match the lock" in error and expected in error and sha256(wheel) in error
     assert "tiny_demo-1.0" in error or "tiny-demo==1.0" in error
     assert "removed the partial environment" in error and not prefix.exists()
+
+
+@pytest.fixture
+def local_index(tmp_path: Path) -> tuple[Path, list[str]]:
+    """A folder of wheels and the options that make uv resolve from it alone (the index a folder that is empty)."""
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, name="pip", version="99.0")  # a lock also pins the environment's pip
+    (tmp_path / "empty-index").mkdir()
+    return wheels, ["--find-links", str(wheels), "--index-url", (tmp_path / "empty-index").as_uri()]
+
+
+def test_lock_resolves_with_uv_for_every_platform_and_python_and_records_the_profile(
+    tmp_path: Path, local_index: tuple[Path, list[str]]
+) -> None:
+    wheels, options = local_index
+    make_wheel(wheels)
+    profile = tmp_path / "tiny.toml"
+    profile.write_text(PROFILE.replace('">=3.8"', '">=3.10,<3.12"'))
+    output = tmp_path / "pylock.tiny.toml"
+    result = cli.invoke(app, ["lock", "--file", str(profile), "-o", str(output), "--json", *options])
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    lock = read_lock(output)
+    assert document["lock"] == {"path": str(output), "digest": lock.digest}
+    assert document["pythons"] == ["3.10", "3.11"] and document["left_out"] == []
+    assert set(document["platforms"]) == set(PLATFORMS)
+    assert lock.document.created_by == "uv"
+    assert {p.name for p in lock.document.packages} == {"pip", "tiny-demo"}
+    assert (lock.profile, lock.profile_digest) == ("tiny", load_file(profile).digest)
+    assert cli.invoke(app, ["lock", "--check", "--file", str(profile), "-o", str(output)]).exit_code == 0
+
+
+def test_lock_names_the_platforms_it_cannot_cover_and_locks_the_rest_only_when_asked(
+    tmp_path: Path, local_index: tuple[Path, list[str]]
+) -> None:
+    wheels, options = local_index
+    make_wheel(wheels, tag="cp311-cp311-manylinux_2_17_x86_64")
+    profile = tmp_path / "tiny.toml"
+    profile.write_text(PROFILE.replace('">=3.8"', '">=3.10,<3.12"'))
+    output = tmp_path / "pylock.tiny.toml"
+    refused = cli.invoke(app, ["lock", "--file", str(profile), "-o", str(output), *options])
+    assert refused.exit_code == 1
+    error = next(line for line in refused.stderr.splitlines() if line.startswith("error:"))
+    assert "would not install on linux-x86_64 with Python 3.10" in error and "tiny-demo" in error
+    assert "(and 6 more)" in error and "--skip-unavailable" in refused.stderr
+    assert not output.exists()
+
+    partial = cli.invoke(app, ["lock", "--file", str(profile), "-o", str(output), "--skip-unavailable", *options])
+    assert partial.exit_code == 0, partial.stderr
+    assert "left out windows-x86_64 with Python 3.11" in partial.stdout
+    lock = read_lock(output)
+    assert (lock.platforms, lock.pythons) == (("linux-x86_64",), ("3.11",))
