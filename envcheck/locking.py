@@ -18,7 +18,7 @@ from typing import Any
 from packaging.specifiers import SpecifierSet
 
 from envcheck import runner
-from envcheck.backends import IndexOptions
+from envcheck.backends import IndexOptions, explain_hash_mismatch
 from envcheck.errors import EnvcheckError, ProgramNotFoundError, UsageError
 from envcheck.lockfile import (
     EXTRA_REQUIREMENTS,
@@ -179,7 +179,7 @@ def _coverage_gap(select: Any, platform: Any, python: str) -> str | None:
 def _uv_reason(output: str) -> str:
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     for index, line in enumerate(lines):
-        if line.startswith("error:") or line.startswith("×"):
+        if line.lower().startswith("error:") or line.startswith("×"):
             return " ".join(lines[index : index + 3])[:400]
     return lines[-1][:400] if lines else "no output"
 
@@ -238,39 +238,48 @@ def download(
                 f"the lock has no wheel for {where} of: {', '.join(sources)}",
                 "a wheelhouse holds only wheels; leave that platform out",
             )
+    created = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
     before = {p.name for p in dest.iterdir()}
-    for where, files, args in jobs:
-        reporter.phase(f"download for {where}")
-        with tempfile.TemporaryDirectory(prefix="envcheck-download-") as scratch:
-            requirements = Path(scratch) / "requirements.txt"
-            requirements.write_text(hashed_requirements(files), "utf-8")
-            argv = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--progress-bar", "off"]
-            argv += ["--no-deps", "--only-binary=:all:", "--require-hashes", "--dest", os.fspath(dest)]
-            argv += [*args, *index.pip_args(uv=False), "-r", os.fspath(requirements)]
-            completed = runner.run(argv, timeout=DOWNLOAD_TIMEOUT, on_line=reporter.line)
-        if not completed.ok:
-            if "No module named pip" in completed.stdout:
-                raise ProgramNotFoundError(
-                    f"{sys.executable} has no pip to download with", f"install it: {sys.executable} -m ensurepip"
+    try:
+        for where, files, args in jobs:
+            reporter.phase(f"download for {where}")
+            # a file already there with the lock's hash is not fetched again: a second run only checks
+            wanted = [f for f in files if not _already_there(dest / f.filename, f.sha256)]
+            if not wanted:
+                reporter.done(f"download for {where}", f"{len(files)} files, all there already")
+                continue
+            with tempfile.TemporaryDirectory(prefix="envcheck-download-") as scratch:
+                requirements = Path(scratch) / "requirements.txt"
+                requirements.write_text(hashed_requirements(wanted), "utf-8")
+                argv = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--progress-bar", "off"]
+                argv += ["--no-deps", "--only-binary=:all:", "--require-hashes", "--dest", os.fspath(dest)]
+                argv += [*args, *index.pip_args(uv=False), "-r", os.fspath(requirements)]
+                completed = runner.run(argv, timeout=DOWNLOAD_TIMEOUT, on_line=reporter.line)
+            if not completed.ok:
+                if "No module named pip" in completed.stdout:
+                    raise ProgramNotFoundError(
+                        f"{sys.executable} has no pip to download with", f"install it: {sys.executable} -m ensurepip"
+                    )
+                reason = explain_hash_mismatch(completed.stdout) or _uv_reason(completed.stdout)
+                raise EnvcheckError(
+                    f"pip download for {where} failed: {reason}",
+                    "check the index options, or the network",
                 )
-            raise EnvcheckError(
-                f"pip download for {where} failed: {_uv_reason(completed.stdout)}",
-                "check the index options, or the network",
-            )
-        try:
             missing = check_wheelhouse(dest, files)
-        except EnvcheckError:
-            for path in dest.iterdir():  # envcheck deletes only what it downloaded
-                if path.name not in before:
-                    path.unlink()
-            raise
-        if missing:
-            raise EnvcheckError(
-                f"pip did not download {missing[0].filename} for {where}",
-                "pip chose another file than the lock; report this with the lock attached",
-            )
-        reporter.done(f"download for {where}", f"{len(files)} files")
+            if missing:
+                raise EnvcheckError(
+                    f"pip did not download {missing[0].filename} for {where}",
+                    "pip chose another file than the lock; report this with the lock attached",
+                )
+            reporter.done(f"download for {where}", f"{len(files)} files")
+    except BaseException:
+        for path in dest.iterdir():  # envcheck deletes only what it downloaded, and the folder if it made it
+            if path.name not in before and path.is_file():
+                path.unlink()
+        if created and not any(dest.iterdir()):
+            dest.rmdir()
+        raise
     names = sorted({f.filename for _, files, _ in jobs for f in files})
     return DownloadResult(
         dest=dest,
@@ -280,6 +289,12 @@ def download(
         bytes=sum((dest / n).stat().st_size for n in names),
         downloaded=tuple(sorted({p.name for p in dest.iterdir()} - before)),
     )
+
+
+def _already_there(path: Path, sha256: str) -> bool:
+    from envcheck.lockfile import file_digest
+
+    return path.is_file() and file_digest(path) == sha256
 
 
 def lock_pythons_here() -> tuple[str, ...]:

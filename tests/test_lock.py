@@ -421,3 +421,27 @@ def test_lock_names_the_platforms_it_cannot_cover_and_locks_the_rest_only_when_a
     assert "left out windows-x86_64 with Python 3.11" in partial.stdout
     lock = read_lock(output)
     assert (lock.platforms, lock.pythons) == (("linux-x86_64",), ("3.11",))
+
+
+def test_download_fills_a_wheelhouse_checked_against_the_lock(tiny: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    _, lock_path, source = tiny
+    options = ["--find-links", str(source), "--index-url", (tmp_path / "none").as_uri()]
+    dest = tmp_path / "dest"
+    args = ["download", "--lock", str(lock_path), "--dest", str(dest), "--json", *options]
+    first = cli.invoke(app, args)
+    assert first.exit_code == 0, first.stderr
+    document = json.loads(first.stdout)
+    assert document["files"] == ["tiny_demo-1.0-py3-none-any.whl"] and document["targets"] == ["this machine"]
+    assert sha256(dest / "tiny_demo-1.0-py3-none-any.whl") == sha256(source / "tiny_demo-1.0-py3-none-any.whl")
+    # named platforms: each Python the lock was made for
+    other = cli.invoke(app, [*args, "--platform", "windows-x86_64"])
+    assert other.exit_code == 0, other.stderr
+    assert json.loads(other.stdout)["targets"] == ["windows-x86_64 with Python 3.12"]
+
+    with (source / "tiny_demo-1.0-py3-none-any.whl").open("ab") as handle:
+        handle.write(b"tampered")
+    refused = cli.invoke(app, ["download", "--lock", str(lock_path), "--dest", str(tmp_path / "d2"), *options])
+    assert refused.exit_code == 1
+    error = next(line for line in refused.stderr.splitlines() if line.startswith("error:"))
+    assert "tiny_demo-1.0-py3-none-any.whl does not match the lock" in error
+    assert not (tmp_path / "d2").exists()  # the folder it made is gone again
