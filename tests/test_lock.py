@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import socket
+import sys
 import zipfile
 from pathlib import Path
 
@@ -445,3 +446,27 @@ def test_download_fills_a_wheelhouse_checked_against_the_lock(tiny: tuple[Path, 
     error = next(line for line in refused.stderr.splitlines() if line.startswith("error:"))
     assert "tiny_demo-1.0-py3-none-any.whl does not match the lock" in error
     assert not (tmp_path / "d2").exists()  # the folder it made is gone again
+
+
+def test_conda_backend_installs_the_lock_with_pip_hashes_required(tmp_path: Path) -> None:
+    """With a lock, conda's part stays; pip installs the lock's files for this machine with every hash checked."""
+    from envcheck.backends import BuildRequest
+    from envcheck.backends.conda import CondaBackend
+
+    profile = load_file(Path(__file__).parent.parent / "environments" / "deep-learning.toml")
+    requirements = tmp_path / "locked.txt"
+    request = BuildRequest(
+        prefix=tmp_path / "env",
+        interpreter=Path(sys.executable),
+        python_version="3.11.7",
+        profile=profile,
+        installer="uv",
+        fresh=True,
+        locked_requirements=requirements,
+    )
+    steps = CondaBackend().install_steps(request)
+    assert len(steps) == 1
+    argv = steps[0].argv
+    assert argv[1:4] == ("-m", "pip", "install")
+    assert argv[-4:] == ("--require-hashes", "--no-deps", "-r", str(requirements))
+    assert not any(arg.startswith("tensorflow") for arg in argv)  # the profile's own lines are not used
