@@ -258,6 +258,9 @@ def test_setup_from_a_wheelhouse_offline_reaches_no_network(
     # the same lock again: up to date from the marker; a changed lock brings the environment in line
     again = cli.invoke(app, args)
     assert json.loads(again.stdout)["action"] == "up-to-date"
+    summary = cli.invoke(app, [a for a in args if a != "--json"]).stdout
+    assert "Environment is up to date" in summary
+    assert f"(sha256 {read_lock(lock_path).digest[:12]})" in summary
     newer = make_wheel(wheelhouse, version="1.1")
     digest = load_file(profile).digest
     lock_path.write_text(lock_text([("tiny-demo", "1.1", [(newer.name, sha256(newer))])], "tiny", digest))
