@@ -118,7 +118,9 @@ def make_lock(request: LockRequest, reporter: Reporter | None = None) -> LockRes
         argv += ["--output-file", os.fspath(written), "--quiet"]
         argv += request.index.pip_args(uv=True)
         reporter.phase("resolve")
-        completed = runner.run(argv, timeout=COMPILE_TIMEOUT, on_line=reporter.line)
+        # index URLs (maybe with credentials) travel in the environment, not on the command line
+        env = request.index.environment(uv=True)
+        completed = runner.run(argv, timeout=COMPILE_TIMEOUT, env=env, on_line=reporter.line)
         if not completed.ok:
             raise LockError(
                 f"uv could not resolve profile {request.profile.name!r}: {_uv_reason(completed.stdout)}",
@@ -255,7 +257,8 @@ def download(
                 argv = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--progress-bar", "off"]
                 argv += ["--no-deps", "--only-binary=:all:", "--require-hashes", "--dest", os.fspath(dest)]
                 argv += [*args, *index.pip_args(uv=False), "-r", os.fspath(requirements)]
-                completed = runner.run(argv, timeout=DOWNLOAD_TIMEOUT, on_line=reporter.line)
+                env = index.environment(uv=False)
+                completed = runner.run(argv, timeout=DOWNLOAD_TIMEOUT, env=env, on_line=reporter.line)
             if not completed.ok:
                 if "No module named pip" in completed.stdout:
                     raise ProgramNotFoundError(
