@@ -78,6 +78,7 @@ def offline_env(
     env.update(UV_INDEX_URL=f"{url}/simple", PIP_INDEX_URL=f"{url}/simple")
     args = ["setup", "--lock", str(lock), "--offline", "--find-links", str(wheels), "--prefix", str(prefix)]
     args += ["--index-url", f"{url}/simple", "--extra-index-url", f"{url}/extra", "--json"]
+    args += ["--kernel-name", "envcheck-lock-lab"]  # its own kernel: dl_env's envcheck-deep-learning stays its own
     built = envcheck(*args, env=env)
     assert built.returncode == 0, built.stderr
     assert json.loads(built.stdout)["lock"]["digest"] == read_lock(lock).digest
