@@ -225,6 +225,9 @@ def setup(
     kernel_name: Annotated[
         str | None, typer.Option("--kernel-name", help="Kernel name (default: envcheck-<profile>).")
     ] = None,
+    lock: Annotated[
+        Path | None, typer.Option("--lock", help="Install exactly this lock (pylock.toml), hashes checked.")
+    ] = None,
     json_output: JsonOpt = False,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
@@ -236,7 +239,7 @@ def setup(
     from envcheck.report import envelope, status_of
     from envcheck.specfiles import load_profile
 
-    chosen = load_profile(profile, file)
+    chosen = load_profile(_lock_profile(lock) if lock and not (profile or file) else profile, file)
     request = SetupRequest(
         profile=chosen,
         prefix=prefix,
@@ -253,6 +256,7 @@ def setup(
         recreate=recreate,
         kernel=not no_kernel,
         kernel_name=kernel_name,
+        lock=lock,
     )
     quiet = quiet or json_output and not verbose
     # a spinner with the installer's progress, on a terminal only (RichReporter checks) and never with --json
@@ -264,6 +268,148 @@ def setup(
         from envcheck.render.setup import render_setup
 
         render_setup(result, stdout_console())
+
+
+IndexUrlOpt = Annotated[str | None, typer.Option("--index-url", help="Base URL of the package index.")]
+ExtraIndexOpt = Annotated[list[str] | None, typer.Option("--extra-index-url", help="Extra package index (repeatable).")]
+FindLinksOpt = Annotated[
+    list[str] | None, typer.Option("--find-links", help="Folder or page with wheels (repeatable).")
+]
+
+
+@app.command("lock")
+@_boundary
+def lock_command(
+    profile: ProfileOpt = None,
+    file: FileOpt = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Where to write it (default: pylock.<profile>.toml).")
+    ] = None,
+    python_version: Annotated[
+        list[str] | None,
+        typer.Option("--python-version", help="Lock for this Python, e.g. 3.12 (repeatable; default: the profile's)."),
+    ] = None,
+    platform: Annotated[
+        list[str] | None,
+        typer.Option("--platform", help="linux-x86_64, linux-aarch64, macos-arm64, windows-x86_64 (default: all)."),
+    ] = None,
+    skip_unavailable: Annotated[
+        bool, typer.Option("--skip-unavailable", help="Lock the platforms that resolve; list the others.")
+    ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Only check that the lock still fits the profile (exit 1 if not).")
+    ] = False,
+    index_url: IndexUrlOpt = None,
+    extra_index_url: ExtraIndexOpt = None,
+    find_links: FindLinksOpt = None,
+    json_output: JsonOpt = False,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Write a PEP 751 lock (pylock.toml) of a profile, with hashes, for every platform and Python it supports.
+
+    Exit codes: 0 written (or, with --check, still fits), 1 a platform does not resolve (or the profile changed).
+    """
+    from envcheck.backends import IndexOptions
+    from envcheck.lockfile import PLATFORMS, read_lock
+    from envcheck.locking import LockRequest, check_lock, default_lock_path, make_lock
+    from envcheck.render import RichReporter, stderr_console, stdout_console
+    from envcheck.report import envelope
+    from envcheck.specfiles import load_profile
+
+    chosen = load_profile(profile, file)
+    path = output or default_lock_path(chosen)
+    if check:
+        problem = check_lock(path, chosen)
+        lock = read_lock(path)
+        code = ExitCode.FAILED if problem else ExitCode.OK
+        if json_output:
+            emit_json(
+                envelope(
+                    "lock",
+                    "fail" if problem else "pass",
+                    code,
+                    lock={"path": str(lock.path), "digest": lock.digest},
+                    profile=chosen.name,
+                    fits=problem is None,
+                    problem=problem,
+                )
+            )
+        elif problem:
+            _print_error(problem, f"write it again with: envcheck lock --profile {chosen.name} --output {path}")
+        else:
+            stdout_console().print(f"{path} fits profile {chosen.name!r}", soft_wrap=True)
+        raise typer.Exit(int(code))
+    request = LockRequest(
+        profile=chosen,
+        output=path,
+        pythons=tuple(python_version or ()),
+        platforms=tuple(platform or PLATFORMS),
+        index=IndexOptions(
+            index_url=index_url, extra_index_urls=tuple(extra_index_url or ()), find_links=tuple(find_links or ())
+        ),
+        partial=skip_unavailable,
+    )
+    reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or json_output and not verbose)
+    result = make_lock(request, reporter)
+    if json_output:
+        emit_json(envelope("lock", "pass", ExitCode.OK, **result.to_json()))
+        return
+    console = stdout_console()
+    console.print(
+        f"wrote {result.path}: {result.packages} packages for {', '.join(result.platforms)}"
+        f" with Python {', '.join(result.pythons)}",
+        soft_wrap=True,
+    )
+    for gap in result.left_out:
+        console.print(f"left out {gap}", soft_wrap=True)
+
+
+@app.command("download")
+@_boundary
+def download_command(
+    lock: Annotated[Path, typer.Option("--lock", help="The lock (pylock.toml) whose wheels to fetch.")],
+    dest: Annotated[Path, typer.Option("--dest", help="The folder to put them in (a wheelhouse).")],
+    platform: Annotated[
+        list[str] | None,
+        typer.Option("--platform", help="Fetch for this platform and every Python of the lock (repeatable)."),
+    ] = None,
+    index_url: IndexUrlOpt = None,
+    extra_index_url: ExtraIndexOpt = None,
+    find_links: FindLinksOpt = None,
+    json_output: JsonOpt = False,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Put every wheel a lock needs into one folder, checked against the lock's hashes, for offline setups."""
+    from envcheck.backends import IndexOptions
+    from envcheck.locking import download
+    from envcheck.render import RichReporter, stderr_console, stdout_console
+    from envcheck.report import envelope
+
+    reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or json_output and not verbose)
+    index = IndexOptions(
+        index_url=index_url, extra_index_urls=tuple(extra_index_url or ()), find_links=tuple(find_links or ())
+    )
+    result = download(lock, dest, tuple(platform or ()), index, reporter)
+    if json_output:
+        emit_json(envelope("download", "pass", ExitCode.OK, **result.to_json()))
+        return
+    stdout_console().print(
+        f"{result.dest}: {len(result.files)} wheels ({result.bytes / 1e6:.0f} MB) for {', '.join(result.targets)},"
+        " each matching the lock's sha256",
+        soft_wrap=True,
+    )
+    stdout_console().print(
+        f"build from it with: envcheck setup --lock {lock} --offline --find-links {result.dest}", soft_wrap=True
+    )
+
+
+def _lock_profile(path: Path) -> str | None:
+    """The profile a lock was made from, so that `--lock` alone is enough."""
+    from envcheck.lockfile import read_lock
+
+    return read_lock(path).profile
 
 
 @app.command()
@@ -317,6 +463,10 @@ def verify_command(
         bool, typer.Option("--fix", help="Run the fix plan's steps inside the environment, then verify again.")
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="With --fix: print the plan, change nothing.")] = False,
+    lock: Annotated[
+        Path | None,
+        typer.Option("--lock", help="Compare with this lock (default: the one setup recorded, if any)."),
+    ] = None,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -342,7 +492,7 @@ def verify_command(
     target = resolve_target(profile, file, prefix, python)
     machine = json_output or markdown
     reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or (machine and not verbose))
-    report = verify(target, timeout=timeout, strict=strict, reporter=reporter)
+    report = verify(target, timeout=timeout, strict=strict, reporter=reporter, lock=lock)
     if fix and not dry_run:
         _fix(
             target,

@@ -26,6 +26,11 @@ class Marker:
     created: str = ""
     envcheck_version: str = ""
     schema: int = MARKER_SCHEMA
+    # set up from a lock: where it was and its digest, and where the wheels came from (for repair commands)
+    lock: str | None = None
+    lock_digest: str | None = None
+    find_links: list[str] = field(default_factory=list)
+    offline: bool = False
 
 
 def marker_path(prefix: Path) -> Path:

@@ -15,6 +15,7 @@ import re
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
@@ -44,6 +45,7 @@ from envcheck.locations import (
     logs_dir,
     python_in,
 )
+from envcheck.lockfile import Lock, LockedFile
 from envcheck.marker import Marker, read_marker, remove_marker, write_marker
 from envcheck.probes import run_probe
 from envcheck.profiles import Profile, profile_args
@@ -86,6 +88,7 @@ class SetupRequest:
     recreate: bool = False
     kernel: bool = True
     kernel_name: str | None = None
+    lock: Path | None = None  # install exactly what this PEP 751 lock holds for the machine
 
     @property
     def target(self) -> Path:
@@ -108,6 +111,7 @@ class SetupResult:
     steps: list[str] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase, for people and benchmarks
     run_command: str = ""  # how to use the environment: `envcheck run ... -- jupyter notebook`
+    lock: dict[str, str] | None = None  # {"path", "digest"} when set up from a lock
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -122,7 +126,9 @@ class SetupResult:
             "log": None if self.log is None else str(self.log),
             "duration": round(self.duration, 3),
             "next_command": self.next_command,
+            "run_command": self.run_command,
             "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
+            "lock": self.lock,
         }
 
 
@@ -153,6 +159,8 @@ def up_to_date(request: SetupRequest) -> SetupResult | None:
     marker = read_marker(prefix)
     if marker is None or marker.profile_digest != request.profile.digest or marker.backend != request.backend:
         return None
+    if request.lock is not None and marker.lock_digest != _lock_digest(request.lock):
+        return None  # a new or changed lock: the environment is brought in line with it
     if not python_in(prefix).exists():
         return None
     return SetupResult(
@@ -168,11 +176,31 @@ def up_to_date(request: SetupRequest) -> SetupResult | None:
         backend=marker.backend,
         installer=marker.installer,
         run_command=run_command(request),
+        lock=_marker_lock(marker),
     )
 
 
+def _lock_digest(path: Path) -> str | None:
+    from envcheck.lockfile import file_digest
+
+    try:
+        return file_digest(path.expanduser())
+    except OSError:
+        return None  # setup then reads the lock and says why it cannot
+
+
+def _marker_lock(marker: Marker) -> dict[str, str] | None:
+    return {"path": marker.lock, "digest": marker.lock_digest} if marker.lock and marker.lock_digest else None
+
+
 def plan_steps(
-    request: SetupRequest, backend: Backend, interpreter: Path, python_version: str | None, *, create: bool
+    request: SetupRequest,
+    backend: Backend,
+    interpreter: Path,
+    python_version: str | None,
+    *,
+    create: bool,
+    locked_requirements: Path | None = None,
 ) -> list[Step]:
     """The programs setup would run for this request, in order (the import check is a probe, not a step)."""
     build = BuildRequest(
@@ -183,6 +211,7 @@ def plan_steps(
         installer=request.installer,
         index=request.index,
         fresh=create,
+        locked_requirements=locked_requirements,
     )
     steps = backend.create_steps(build) if create else []
     steps += backend.install_steps(build)
@@ -240,13 +269,23 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
 
     reporter.phase("pre-flight")
     _refuse_a_shared_kernel(request)
-    interpreter, python_version = _preflight(request, backend, create=create)
+    interpreter, python_version, markers = _preflight(request, backend, create=create)
+    lock = _locked_files(request, markers) if request.lock is not None else None
     reporter.done("pre-flight", f"Python {python_version or request.profile.python}")
 
-    steps = plan_steps(request, backend, interpreter, python_version, create=create)
     log_path = _new_log_path(request.profile.name)
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    locked_requirements = None
+    if lock is not None:
+        from envcheck.lockfile import hashed_requirements
+
+        locked_requirements = log_path.with_suffix(".requirements.txt")
+        locked_requirements.write_text(hashed_requirements(lock[1]), "utf-8")
+    steps = plan_steps(
+        request, backend, interpreter, python_version, create=create, locked_requirements=locked_requirements
+    )
     with (
+        _removed_after(locked_requirements),
         log_path.open("w", encoding="utf-8") as log,
         runner.stop_on_signals(),  # SIGTERM (a CI runner's cancel, `kill`) gets the same clean-up as Ctrl-C
         _Rollback(prefix, state, recreate=request.recreate, absent=backend.needs_absent_prefix) as rollback,
@@ -270,6 +309,10 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
                     kernel=registered,
                     created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     envcheck_version=__version__,
+                    lock=None if lock is None else str(lock[0].path),
+                    lock_digest=None if lock is None else lock[0].digest,
+                    find_links=[_absolute_link(link) for link in request.index.find_links] if lock else [],
+                    offline=request.index.offline if lock is not None else False,
                 ),
             )
         except BaseException as exc:
@@ -304,6 +347,7 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
         steps=[shown(s) for s in steps],
         phases=dict(reporter.seconds),
         run_command=run_command(request),
+        lock=None if lock is None else {"path": str(lock[0].path), "digest": lock[0].digest},
     )
 
 
@@ -395,8 +439,51 @@ def chosen_interpreter(request: SetupRequest, *, create: bool) -> Path:
     return find_interpreter(request.python, provide=True) if request.python else Path(sys.executable)
 
 
-def _preflight(request: SetupRequest, backend: Backend, *, create: bool) -> tuple[Path, str | None]:
-    """Check everything that can be checked before a download; return the interpreter and its version.
+def _locked_files(request: SetupRequest, markers: dict[str, str]) -> tuple[Lock, tuple[LockedFile, ...]]:
+    """The lock's files for the interpreter being built from; a wheelhouse is checked here, before anything is made."""
+    from envcheck.lockfile import LockError, check_wheelhouse, fits_profile, read_lock
+
+    assert request.lock is not None
+    lock = read_lock(request.lock)
+    problem = fits_profile(lock, request.profile.name, request.profile.digest)
+    if problem is not None:
+        raise LockError(
+            problem, f"lock it again with: envcheck lock --profile {request.profile.name} -o {request.lock}"
+        )
+    files = lock.select_here(markers)
+    folders = [Path(link).expanduser() for link in request.index.find_links if Path(link).expanduser().is_dir()]
+    if folders:
+        absent = set(files)
+        for folder in folders:
+            absent &= set(check_wheelhouse(folder, absent))
+        if absent and request.index.offline:
+            first = sorted(absent, key=lambda f: f.filename)[0]
+            raise LockError(
+                f"{first.filename} (and {len(absent) - 1} more) is in no --find-links folder, and --offline allows no download"
+                if len(absent) > 1
+                else f"{first.filename} is in no --find-links folder, and --offline allows no download",
+                f"fill the folder with: envcheck download --lock {request.lock} --dest {folders[0]}",
+            )
+    return lock, files
+
+
+def _absolute_link(link: str) -> str:
+    """A folder as an absolute path (a repair command must work from anywhere); a URL as given."""
+    return os.fspath(Path(link).expanduser().absolute()) if Path(link).expanduser().is_dir() else link
+
+
+@contextlib.contextmanager
+def _removed_after(path: Path | None) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+
+def _preflight(request: SetupRequest, backend: Backend, *, create: bool) -> tuple[Path, str | None, dict[str, str]]:
+    """Check everything that can be checked before a download; return the interpreter, its version and the
+    environment markers a lock's files are chosen by.
 
     A new conda environment gets its python from conda: no local interpreter needs to be in the profile's
     range, and the version is what --python asks for, the running one where the profile allows it, or None
@@ -409,8 +496,9 @@ def _preflight(request: SetupRequest, backend: Backend, *, create: bool) -> tupl
     if from_conda:
         # the interpreter is not used: conda installs python itself
         interpreter, version = Path(sys.executable), _conda_python(request)
+        markers = _conda_markers(version)
     else:
-        interpreter, version = _interpreter_in_range(request, create=create)
+        interpreter, version, markers = _interpreter_in_range(request, create=create)
     backend.preflight()
     if create:
         target = request.target
@@ -423,7 +511,7 @@ def _preflight(request: SetupRequest, backend: Backend, *, create: bool) -> tupl
                 f"{existing} has {free_gb:.1f} GB free; this environment takes about {request.profile.disk_gb} GB",
                 "free some space or choose another disk with --prefix PATH",
             )
-    return interpreter, version
+    return interpreter, version, markers
 
 
 def _conda_python(request: SetupRequest) -> str | None:
@@ -440,7 +528,19 @@ def _conda_python(request: SetupRequest) -> str | None:
     return running if spec.contains(Version(running), prereleases=True) else None
 
 
-def _interpreter_in_range(request: SetupRequest, *, create: bool) -> tuple[Path, str]:
+def _conda_markers(version: str | None) -> dict[str, str]:
+    """This machine's environment markers, with the python conda will install (for choosing a lock's files)."""
+    from packaging.markers import default_environment
+
+    markers = {str(k): str(v) for k, v in default_environment().items()}
+    if version:
+        parts = version.split(".")
+        markers["python_version"] = ".".join(parts[:2])
+        markers["python_full_version"] = ".".join((parts + ["0"])[:3])
+    return markers
+
+
+def _interpreter_in_range(request: SetupRequest, *, create: bool) -> tuple[Path, str, dict[str, str]]:
     interpreter = chosen_interpreter(request, create=create)
     outcome = run_probe(interpreter, "interpreter", timeout=PROBE_TIMEOUT)
     if outcome.data is None:
@@ -461,7 +561,7 @@ def _interpreter_in_range(request: SetupRequest, *, create: bool) -> tuple[Path,
             f"profile {request.profile.name!r} needs Python {spec} (TensorFlow's wheels); {interpreter} is {version}",
             _python_hint(request, spec),
         )
-    return interpreter, version
+    return interpreter, version, {str(k): str(v) for k, v in outcome.data.get("markers", {}).items()}
 
 
 def _environment_python(prefix: Path) -> str:

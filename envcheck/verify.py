@@ -25,6 +25,7 @@ from envcheck.checks import (
     CondaFacts,
     EnvState,
     Evidence,
+    LockFacts,
     ProbeFault,
     ProgramOutput,
     devices,
@@ -71,6 +72,7 @@ class VerifyReport:
     plan: tuple[Step, ...] = ()  # the fix plan: the fewest commands that repair the root causes
     unplanned: tuple[str, ...] = ()  # root causes no command repairs (their hints say what to do)
     platform: str = "linux"  # the target's, for quoting the plan's commands
+    lock: dict[str, str | None] | None = None  # {"path", "digest"} of the lock compared with, for other machines
 
     @property
     def status(self) -> Status:
@@ -95,6 +97,7 @@ class VerifyReport:
             "checks": [c.to_json() for c in self.checks],
             "plan": [s.to_json() for s in self.plan],
             "duration": round(self.duration, 3),
+            "lock": self.lock,
         }
 
 
@@ -104,6 +107,7 @@ def verify(
     timeout: float = DEFAULT_TIMEOUT,
     strict: bool = False,
     kernel: bool = True,
+    lock: Path | None = None,
     reporter: Reporter | None = None,
 ) -> VerifyReport:
     """Examine ``target`` and judge it against its profile, every child within ``timeout`` seconds in all.
@@ -113,6 +117,7 @@ def verify(
     reporter = reporter or NullReporter()
     started = time.monotonic()
     deadline = runner.Deadline.after(timeout)
+    lock_facts = _lock_facts(target, lock)  # a lock named but unreadable is a usage error before any probe
     profile = target.profile
     python = target.python
     packages = [{"name": p.name, "import": p.import_name} for p in profile.packages if p.import_name]
@@ -192,6 +197,7 @@ def verify(
         shell=shell,
         shell_probe=shell_outcome.data if shell_outcome is not None else None,
         shell_probe_failure=_shell_failure(shell_outcome),
+        lock=lock_facts,
     )
     diagnosis = diagnose(evidence, evaluate(evidence))
     return VerifyReport(
@@ -209,6 +215,7 @@ def verify(
         plan=diagnosis.plan,
         unplanned=diagnosis.unplanned,
         platform=evidence.platform,
+        lock=None if lock_facts is None else {"path": lock_facts.path, "digest": lock_facts.digest},
     )
 
 
@@ -382,6 +389,28 @@ def _conda_facts(target: Target, python: Path, probe: Mapping[str, Any]) -> Cond
     if target.prefix is None or not is_conda_prefix(target.prefix):
         return None
     return gather_conda(target.prefix, python, (probe.get("interpreter") or {}).get("prefix"))
+
+
+def _lock_facts(target: Target, named: Path | None) -> LockFacts | None:
+    """The lock named with --lock, else the one setup recorded in the marker (which may have moved since)."""
+    from envcheck.lockfile import LockError, read_lock
+
+    marker = target.marker
+    recorded = marker.lock if marker is not None else None
+    path = named if named is not None else (Path(recorded) if recorded else None)
+    if path is None:
+        return None
+    sources: dict[str, Any] = {}
+    if marker is not None and marker.lock:
+        sources = {"find_links": tuple(marker.find_links), "offline": marker.offline}
+    try:
+        lock = read_lock(path)
+    except LockError as exc:
+        if named is not None:
+            raise
+        digest = marker.lock_digest if marker is not None else None
+        return LockFacts(path=str(path), digest=digest, lock=None, problem=exc.message, **sources)
+    return LockFacts(path=str(lock.path), digest=lock.digest, lock=lock, **sources)
 
 
 def _facts(ev: Evidence) -> dict[str, Any]:

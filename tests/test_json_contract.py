@@ -39,10 +39,12 @@ KEYS = {
         "log",
         "duration",
         "next_command",
+        "run_command",
         "phases",
+        "lock",
     ],
     "export": [*BASE, "profile", "format", "content"],
-    "verify": [*BASE, "environment", "versions", "devices", "checks", "plan", "duration"],
+    "verify": [*BASE, "environment", "versions", "devices", "checks", "plan", "duration", "lock"],
     "smoke-train": [
         *BASE,
         *("environment", "request", "versions", "device", "thresholds", "runs", "reference", "checks", "probe"),

@@ -378,8 +378,8 @@ INSTALLER = textwrap.dedent(
 def fake_plan(code: int):  # noqa: ANN201 - a stand-in for plan_steps
     real = provision.plan_steps
 
-    def plan(request, backend, interpreter, python_version, *, create):  # noqa: ANN001, ANN202
-        steps = real(request, backend, interpreter, python_version, create=create)
+    def plan(request, backend, interpreter, python_version, **options):  # noqa: ANN001, ANN003, ANN202
+        steps = real(request, backend, interpreter, python_version, **options)
         prefix = os.fspath(request.target)
         make = (
             "import os, sys; p = sys.argv[1]; os.makedirs(os.path.join(p, 'bin'));"

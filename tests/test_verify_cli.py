@@ -29,6 +29,7 @@ ENVELOPE_KEYS = [
     "checks",
     "plan",
     "duration",
+    "lock",  # {"path", "digest"} of the lock compared with; null without one
 ]
 CHECK_KEYS = ["id", "status", "detail", "hint", "duration", "data", "caused_by"]
 ENVIRONMENT_KEYS = {
@@ -87,6 +88,7 @@ def test_json_envelope_contract(passing: Path) -> None:
     assert set(document["environment"]) == ENVIRONMENT_KEYS
     assert document["versions"]["python"] == ".".join(str(v) for v in sys.version_info[:3])
     assert document["versions"]["pip"]
+    assert document["lock"] is None  # no --lock, no marker
     for check in document["checks"]:
         assert list(check) == CHECK_KEYS
         assert check["status"] in ("pass", "warn", "fail", "skip")

@@ -118,6 +118,36 @@ def unreachable_index(output: str, redact: Callable[[str], str]) -> tuple[str, s
     )
 
 
+_UV_MISMATCH = re.compile(
+    r"Hash mismatch for `(?P<what>[^`]+)`.*?Expected:\s*sha256:(?P<expected>[0-9a-f]{64}).*?"
+    r"Computed:\s*sha256:(?P<got>[0-9a-f]{64})",
+    re.S,
+)
+_PIP_MISMATCH = re.compile(
+    r"^\s*(?P<req>\S+) from (?P<url>\S+).*?\n\s*Expected sha256 (?P<expected>[0-9a-f]{64})\s*\n\s*Got\s+(?P<got>[0-9a-f]{64})",
+    re.M,
+)
+
+
+def explain_hash_mismatch(output: str) -> str | None:
+    """One line naming the file and both hashes, from uv's or pip's hash-mismatch report; None for any other error."""
+    found = _UV_MISMATCH.search(output)
+    if found:
+        what = found["what"]
+    else:
+        found = _PIP_MISMATCH.search(output)
+        if not found:
+            return None
+        what = found["url"].rstrip(":").rsplit("/", 1)[-1]
+    return f"{what} does not match the lock: sha256 {found['got']}, the lock says {found['expected']}"
+
+
+def pip_locked_argv(python: str, index: IndexOptions, requirements: Path) -> list[str]:
+    """pip installing a lock's hashed requirements: every file's hash checked, no dependency of its own."""
+    argv = pip_install_argv(python, index) + ["--require-hashes", "--no-deps", "-r", str(requirements)]
+    return argv
+
+
 @dataclass(frozen=True)
 class Step:
     phase: str  # "create" or "install": what the user sees as progress
@@ -141,6 +171,8 @@ class BuildRequest:
     installer: str  # "uv" or "pip"
     index: IndexOptions = IndexOptions()
     fresh: bool = False  # install_steps follow this run's create_steps (not an update of an existing one)
+    # a lock's choice for this machine as a hashed requirements file: installed exactly, nothing else
+    locked_requirements: Path | None = None
 
 
 class Backend(Protocol):

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from envcheck.backends import INSTALL_TIMEOUT, BuildRequest, Step, pip_install_argv
+from envcheck.backends import (
+    INSTALL_TIMEOUT,
+    BuildRequest,
+    Step,
+    explain_hash_mismatch,
+    pip_install_argv,
+    pip_locked_argv,
+)
 from envcheck.condafile import conda_specs, pip_install_args
 from envcheck.errors import ProgramNotFoundError
 from envcheck.locations import python_in
@@ -102,8 +109,13 @@ class CondaBackend:
             argv = self._solve_args("install", request) + conda_specs(request.profile, request.python_version)
             steps.append(Step("install", tuple(argv), INSTALL_TIMEOUT, explain=explain_output))
         requirements = pip_install_args(request.profile)
-        if requirements:
-            python = os.fspath(python_in(request.prefix))
+        python = os.fspath(python_in(request.prefix))
+        if request.locked_requirements is not None:
+            # a lock covers what pip installs: its files for this machine, hashes checked, over conda's part
+            argv = pip_locked_argv(python, request.index, request.locked_requirements)
+            env = {"PIP_REQUIRE_VIRTUALENV": "0", **request.index.environment(uv=False)}
+            steps.append(Step("install", tuple(argv), INSTALL_TIMEOUT, env, explain=explain_hash_mismatch))
+        elif requirements:
             argv = pip_install_argv(python, request.index)
             # a user-wide PIP_REQUIRE_VIRTUALENV would refuse a conda prefix, which is not a virtualenv
             env = {"PIP_REQUIRE_VIRTUALENV": "0", **request.index.environment(uv=False)}

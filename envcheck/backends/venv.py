@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import os
 
-from envcheck.backends import INSTALL_TIMEOUT, INSTALLERS, BuildRequest, Step, pip_install_argv
+from envcheck.backends import (
+    INSTALL_TIMEOUT,
+    INSTALLERS,
+    BuildRequest,
+    Step,
+    explain_hash_mismatch,
+    pip_install_argv,
+    pip_locked_argv,
+)
 from envcheck.errors import UsageError
 from envcheck.locations import find_uv, python_in
 
@@ -28,8 +36,9 @@ class VenvBackend:
     def create_steps(self, request: BuildRequest) -> list[Step]:
         prefix = os.fspath(request.prefix)
         if self.installer == "uv":
-            # --seed puts pip in the environment so that %pip works in notebooks
-            argv = [os.fspath(find_uv()), "venv", "--seed", "--no-project", "--python", os.fspath(request.interpreter)]
+            # --seed puts pip in the environment so that %pip works in notebooks; a lock holds pip itself
+            seed = [] if request.locked_requirements else ["--seed"]
+            argv = [os.fspath(find_uv()), "venv", *seed, "--no-project", "--python", os.fspath(request.interpreter)]
             argv += request.index.pip_args(uv=True)  # --seed downloads pip
             argv.append(prefix)
             return [Step("create", tuple(argv), CREATE_TIMEOUT, request.index.environment(uv=True))]
@@ -38,6 +47,10 @@ class VenvBackend:
 
     def install_steps(self, request: BuildRequest) -> list[Step]:
         python = os.fspath(python_in(request.prefix))
+        if request.locked_requirements is not None:
+            argv = self._locked_argv(python, request)
+            env = request.index.environment(uv=self.installer == "uv")
+            return [Step("install", tuple(argv), INSTALL_TIMEOUT, env, explain=explain_hash_mismatch)]
         # a requirements.txt is read by the installer itself (-r FILE): hashes, options, includes and all
         requirements = list(request.profile.install_args) or request.profile.requirement_strings()
         if self.installer == "uv":
@@ -47,3 +60,11 @@ class VenvBackend:
             argv = pip_install_argv(python, request.index)
         env = request.index.environment(uv=self.installer == "uv")
         return [Step("install", tuple(argv + requirements), INSTALL_TIMEOUT, env, cwd=request.profile.install_cwd)]
+
+    def _locked_argv(self, python: str, request: BuildRequest) -> list[str]:
+        assert request.locked_requirements is not None
+        if self.installer == "pip":
+            return pip_locked_argv(python, request.index, request.locked_requirements)
+        # a sync: exactly the lock's files, anything else removed; uv checks every hash
+        argv = [os.fspath(find_uv()), "pip", "sync", "--python", python, "--require-hashes"]
+        return argv + request.index.pip_args(uv=True) + [os.fspath(request.locked_requirements)]

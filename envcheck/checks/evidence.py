@@ -9,6 +9,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from envcheck.lockfile import Lock
 from envcheck.marker import Marker
 from envcheck.profiles import Profile
 
@@ -111,6 +112,18 @@ class ProbeFault:
 
 
 @dataclass(frozen=True)
+class LockFacts:
+    """The lock verify compares the environment with: named with --lock, or recorded in the marker by setup."""
+
+    path: str
+    digest: str | None
+    lock: Lock | None  # None: it could not be read, and ``problem`` says why
+    problem: str | None = None
+    find_links: tuple[str, ...] = ()  # where setup took the wheels from, for the repair command
+    offline: bool = False
+
+
+@dataclass(frozen=True)
 class EnvState:
     """What the host knows about the environment's folder (``prefix`` is None for a bare interpreter)."""
 
@@ -147,6 +160,7 @@ class Evidence:
     # user site as the shell has them); None: not run, because neither variable is set
     shell_probe: Mapping[str, Any] | None = None
     shell_probe_failure: str | None = None  # why that probe gave no answer (its python did not start ...)
+    lock: LockFacts | None = None  # None: no lock named and none recorded in the marker
 
     # -- convenience views of the probe answer
     @property

@@ -24,11 +24,13 @@ from envcheck.checks.common import (
     pip_uninstall,
     requirement_text,
     result,
+    setup_command,
     tf_requirement,
 )
 from envcheck.checks.compatibility import NUMPY_ABI_PATTERNS, PROTOBUF_PATTERNS, numpy_fix, protobuf_fix, tightest
-from envcheck.checks.evidence import Evidence
+from envcheck.checks.evidence import Evidence, LockFacts
 from envcheck.checks.registry import PACKAGES, check
+from envcheck.lockfile import EXTRA, MISSING, OTHER_VERSION, Drift, LockError, drift
 from envcheck.profiles import TENSORFLOW_DISTRIBUTIONS, Package
 from envcheck.results import CheckResult, Status
 
@@ -372,6 +374,64 @@ def check_user_site(ev: Evidence) -> CheckResult:
     count = sum(1 for i in ev.imports.values() if i.get("ok"))
     noun = "module loads" if count == 1 else "modules load"
     return result("packages.user-site", Status.PASS, f"{count} {noun} from inside the environment")
+
+
+@check("packages.lock", group=PACKAGES, order=60, needs=("lock",))
+def check_lock_drift(ev: Evidence) -> CheckResult:
+    """Every locked distribution at its locked version, nothing beyond the installers' tools; a warning (a
+    failure with --strict) with the commands that bring the environment back to the lock."""
+    facts = ev.lock
+    assert facts is not None  # needs=("lock",)
+    where = {"path": facts.path, "digest": facts.digest}
+    if facts.lock is None:
+        return result(
+            "packages.lock",
+            Status.WARN,
+            f"cannot compare with the lock: {facts.problem}",
+            f"name the lock with: envcheck verify --lock PATH; or set up again with {setup_command(ev, '--lock', 'PATH')}",
+            lock=where,
+        )
+    if not ev.distributions_known:
+        return result("packages.lock", Status.SKIP, "installed distributions are unknown", lock=where)
+    try:
+        files = facts.lock.select_here(ev.markers)
+    except LockError as exc:
+        return result("packages.lock", Status.FAIL, exc.message, exc.hint, lock=where)
+    installed = {name: str(d.get("version") or "") for name, d in ev.distributions.items()}
+    differences = drift(files, installed)
+    if ev.conda is not None:  # conda's own packages are not in a lock; only what pip installs is
+        differences = [d for d in differences if d.kind != EXTRA]
+    if not differences:
+        return result("packages.lock", Status.PASS, f"matches {facts.path} ({len(files)} distributions)", lock=where)
+    commands = _lock_repair(ev, facts, differences)
+    listing = "; ".join(d.describe() for d in differences[:8])
+    more = f" and {len(differences) - 8} more" if len(differences) > 8 else ""
+    return result(
+        "packages.lock",
+        Status.WARN,
+        f"{len(differences)} difference{'s' if len(differences) != 1 else ''} from the lock: {listing}{more}",
+        " && ".join(commands),
+        lock=where,
+        drift=[{"kind": d.kind, "name": d.name, "locked": d.locked, "installed": d.installed} for d in differences],
+        commands=commands,
+    )
+
+
+def _lock_repair(ev: Evidence, facts: LockFacts, differences: list[Drift]) -> list[str]:
+    """The locked versions back (from where setup took them), then the extras out."""
+    commands = []
+    wanted = [f"{d.name}=={d.locked}" for d in differences if d.kind in (MISSING, OTHER_VERSION)]
+    if wanted:
+        flags = ["--no-deps"]  # the lock pins every dependency; a resolver must not pick others
+        if facts.offline:
+            flags.append("--no-index")
+        for link in facts.find_links:
+            flags += ["--find-links", link]
+        commands.append(pip_install(ev, *wanted, flags=flags))
+    extra = [d.name for d in differences if d.kind == EXTRA]
+    if extra:
+        commands.append(pip_uninstall(ev, *extra))
+    return commands
 
 
 def summary_versions(ev: Evidence, names: Iterable[str]) -> dict[str, str]:

@@ -29,6 +29,7 @@ OTHER = "Other"  # the heading of an id no rule declares
 # What a rule may need of the evidence; a rule whose needs are not met is not run and reports nothing.
 NEEDS: Mapping[str, Callable[[Evidence], bool]] = {
     "conda": lambda ev: ev.conda is not None,  # the target is a conda prefix (conda-meta/ exists)
+    "lock": lambda ev: ev.lock is not None,  # a lock was named (--lock) or recorded by setup
 }
 
 Outcome = CheckResult | list[CheckResult] | None

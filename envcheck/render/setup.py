@@ -25,6 +25,8 @@ def render_setup(result: SetupResult, console: Console) -> None:
         *((name, escape(result.versions[name])) for name in CORE_PACKAGES if name in result.versions),
         ("kernel", escape(result.kernel) if result.kernel else "[dim]not registered[/]"),
     ]
+    if result.lock:
+        rows.append(("lock", f"{escape(str(result.lock['path']))} [dim](sha256 {str(result.lock['digest'])[:12]})[/]"))
     if result.log is not None:
         rows.append(("log", escape(str(result.log))))
     for label, value in rows:
