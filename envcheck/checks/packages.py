@@ -27,6 +27,7 @@ from envcheck.checks.common import (
     tf_requirement,
 )
 from envcheck.checks.compatibility import NUMPY_ABI_PATTERNS, PROTOBUF_PATTERNS, numpy_fix, protobuf_fix, tightest
+from envcheck.checks.device import platform_import_fix
 from envcheck.checks.evidence import Evidence
 from envcheck.checks.registry import PACKAGES, check
 from envcheck.profiles import TENSORFLOW_DISTRIBUTIONS, Package
@@ -116,6 +117,9 @@ def _import_hint(ev: Evidence, package: Package, requirement: Requirement, found
     text = str(found.get("error", ""))
     name = package.import_name or package.name
     wanted = requirement_text(requirement)
+    known = platform_import_fix(ev, text)
+    if known is not None:
+        return known[1]
     if any(p in text for p in NUMPY_ABI_PATTERNS):
         return numpy_fix(ev)
     if any(p in text for p in PROTOBUF_PATTERNS):
