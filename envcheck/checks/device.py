@@ -158,10 +158,11 @@ def metal_fix(ev: Evidence) -> str:
     """The tensorflow-metal plugin does not load: the pair that loads together, or the CPU without the plugin."""
     version = ev.interpreter.get("version_info") or []
     cpu_only = f"or compute on the CPU without the plugin: {pip_uninstall(ev, 'tensorflow-metal')}"
+    recreate = ("--recreate",) if ev.env.owned else ()
     if len(version) >= 2 and tuple(version[:2]) > METAL_LAST_PYTHON:
         return (
             f"tensorflow-metal publishes no wheel for Python {version[0]}.{version[1]} (its last release stops at"
-            f" 3.12): {setup_command(ev, '--python', 'python3.12', '--force')}; {cpu_only}"
+            f" 3.12): {setup_command(ev, '--python', '3.12', *recreate)}; {cpu_only}"
         )
     pair = METAL_PAIR
     plugin = ev.profile.package("tensorflow-metal")
