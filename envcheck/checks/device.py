@@ -188,12 +188,15 @@ _METAL_ERROR = re.compile(
 )
 
 
-def platform_import_fix(ev: Evidence, text: str) -> tuple[str, str] | None:
-    """(what, fix) for an import error whose fix is not a reinstall of TensorFlow, or None."""
-    if _METAL_ERROR.search(text) and (ev.platform == "darwin" or "libmetal_plugin" in text):
-        return ("the tensorflow-metal plugin does not load with this TensorFlow", metal_fix(ev))
-    if "DLL load failed" in text and ("_pywrap_tensorflow_internal" in text or ev.platform == "win32"):
-        return ("a DLL TensorFlow needs is missing (the Microsoft Visual C++ runtime)", windows_dll_fix(ev))
+def platform_import_fix(ev: Evidence, text: str) -> tuple[str, str, str] | None:
+    """(what, fix, the error's telling line) for an import error whose fix is not a reinstall of TensorFlow."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    metal = next((line for line in lines if _METAL_ERROR.search(line)), None)
+    if metal is not None and (ev.platform == "darwin" or "libmetal_plugin" in text):
+        return ("the tensorflow-metal plugin does not load with this TensorFlow", metal_fix(ev), metal)
+    dll = next((line for line in lines if "DLL load failed" in line), None)
+    if dll is not None and ("_pywrap_tensorflow_internal" in text or ev.platform == "win32"):
+        return ("a DLL TensorFlow needs is missing (the Microsoft Visual C++ runtime)", windows_dll_fix(ev), dll)
     return None
 
 

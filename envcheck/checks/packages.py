@@ -109,7 +109,9 @@ def _import_check(ev: Evidence, check_id: str, package: Package, requirement: Re
         version = found.get("version")
         detail = f"import {name}" + (f" ({version})" if version else "") + " works"
         return result(check_id, Status.PASS, detail, duration=seconds, file=found.get("file"))
-    error = f"{found.get('error_type')}: {first_line(found.get('error', ''))}"
+    known = platform_import_fix(ev, str(found.get("error", "")))
+    said = first_line(known[2] if known is not None else found.get("error", ""))
+    error = f"{found.get('error_type')}: {said}"
     return result(check_id, Status.FAIL, error, _import_hint(ev, package, requirement, found), duration=seconds)
 
 
