@@ -52,3 +52,19 @@ def test_smoke_train_on_the_gpu_matches_the_cpu(gpu_verify: dict[str, Any]) -> N
     assert checks["device.gpu-vs-cpu"]["status"] == "pass"
     run = next(r for r in document["runs"] if r["name"] == "tape-batchN")
     assert run["devices"]["variables"][0].endswith("GPU:0")
+
+
+def test_verify_runs_a_cudnn_convolution_on_the_gpu(gpu_verify: dict[str, Any]) -> None:
+    checks = {c["id"]: c for c in gpu_verify["checks"]}
+    conv = checks["work.conv"]
+    assert conv["status"] == "pass", conv
+    assert conv["detail"].startswith("3x3 convolution on GPU:0 (cuDNN) matches the CPU")
+
+
+def test_verify_compiles_an_xla_function_on_the_gpu(gpu_verify: dict[str, Any]) -> None:
+    checks = {c["id"]: c for c in gpu_verify["checks"]}
+    xla = checks["work.xla"]
+    assert xla["status"] == "pass", xla
+    assert xla["detail"].startswith("jit_compile=True function on GPU:0 (XLA) matches the CPU")
+    assert checks["device.cuda-libraries"]["status"] == "pass"
+    assert checks["device.gpu-memory"]["status"] in ("pass", "warn")
