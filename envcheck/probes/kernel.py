@@ -30,9 +30,12 @@ def error_facts(exc):
 
 
 def program(first):
-    """The program a kernelspec's argv starts, as Jupyter finds it: a bare name such as "python" is looked up on PATH."""
+    """The program a kernelspec's argv starts, as jupyter_client finds it: "python", "python3" or "python3.X"
+    stand for the python running Jupyter (this one), another bare name is looked up on PATH."""
     if not first:
         return None
+    if first in ("python", f"python{sys.version_info[0]}", "python{}.{}".format(*sys.version_info[:2])):
+        return sys.executable
     return first if os.path.isabs(first) else shutil.which(first)
 
 
