@@ -405,3 +405,25 @@ def test_probe_lists_ld_library_path_and_the_wheels_folders(tmp_path: Path) -> N
     assert result.status is Status.WARN
     assert f"libcudnn.so.9 would be loaded from {system} (through LD_LIBRARY_PATH)" in result.detail
     assert result.hint == "let TensorFlow load the pip wheels' CUDA libraries: unset LD_LIBRARY_PATH"
+
+
+def test_cudnn_loaded_only_by_the_convolution_is_judged_from_the_convolutions_mappings() -> None:
+    """cuDNN is loaded on first use: after listing the devices only libcudart is mapped, the rest comes later."""
+    probe = with_libraries("system_cudnn_loaded", gpu_probe())
+    mapped = probe["facts"]["tensorflow"]["mapped_libraries"]
+    cudnn = [p for p in mapped if "libcudnn" in p]
+    probe["facts"]["tensorflow"]["mapped_libraries"] = [p for p in mapped if "libcudnn" not in p]
+    # before the convolution ran, the search order predicts the system cuDNN
+    predicted = check(evidence(copy.deepcopy(probe), profile=GPU), "device.cuda-libraries")
+    assert "libcudnn.so.8 would be loaded from /usr/local/cuda/lib64" in predicted.detail
+    # the convolution's own mappings say which cuDNN was loaded
+    probe["work"]["conv"] = {
+        "ok": False,
+        "error": text("error-linux-dnn-not-found.txt"),
+        "device": "/device:GPU:0",
+        "mapped_libraries": cudnn,
+    }
+    result = check(evidence(probe, profile=GPU), "device.cuda-libraries")
+    assert result.status is Status.FAIL
+    assert result.detail.startswith("libcudnn.so.8.6.0 is loaded from /usr/local/cuda/lib64 (through LD_LIBRARY_PATH)")
+    assert "DNN library is not found" in result.detail

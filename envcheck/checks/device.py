@@ -463,23 +463,32 @@ def shadowed_libraries(ev: Evidence) -> list[Shadow]:
     # the maps name files with every link followed; LD_LIBRARY_PATH as the user typed it
     as_typed = {str(e.get("resolved") or e.get("path")): str(e.get("path")) for e in entries}
     found: list[Shadow] = []
-    mapped = [str(p) for p in ev.facts("tensorflow").get("mapped_libraries") or ()]
-    if mapped:
-        for path in mapped:
-            folder, name = posixpath.split(path)
-            wheel = wheels.get(_family(name))
-            if wheel is not None and folder not in wheel_folders:
-                found.append(Shadow(name, as_typed.get(folder, folder), wheel, loaded=True))
-        return found
+    mapped = mapped_libraries(ev)
+    for path in mapped:
+        folder, name = posixpath.split(path)
+        wheel = wheels.get(_family(name))
+        if wheel is not None and folder not in wheel_folders:
+            found.append(Shadow(name, as_typed.get(folder, folder), wheel, loaded=True))
+    # a library not loaded yet (cuDNN waits for the first convolution) is predicted from the search order
+    loaded = {_family(posixpath.basename(p)) for p in mapped}
     for entry in entries:
         folder = str(entry.get("path"))
         if str(entry.get("resolved") or folder) in wheel_folders:
             continue
         for name in entry.get("cuda") or ():
             wheel = wheels.get(_family(name))
-            if wheel is not None:
+            if wheel is not None and _family(name) not in loaded:
+                loaded.add(_family(name))  # the first folder on the path is the one the loader takes
                 found.append(Shadow(name, folder, wheel, loaded=False))
     return found
+
+
+def mapped_libraries(ev: Evidence) -> list[str]:
+    """The CUDA libraries the probe's process had mapped: after listing the devices, after the GPU work."""
+    paths = list(ev.facts("tensorflow").get("mapped_libraries") or ())
+    for key in ("conv", "xla"):
+        paths += list((ev.work(key) or {}).get("mapped_libraries") or ())
+    return list(dict.fromkeys(str(p) for p in paths))
 
 
 def ld_library_path_fix(ev: Evidence, folders: set[str]) -> str:
@@ -513,7 +522,7 @@ def check_cuda_libraries(ev: Evidence) -> CheckResult | None:
     if not ev.platform.startswith("linux") or ev.profile.package("tensorflow") is None:
         return None
     libraries = ev.probe.get("libraries") or {}
-    mapped = [str(p) for p in ev.facts("tensorflow").get("mapped_libraries") or ()]
+    mapped = mapped_libraries(ev)
     messages = [m for m in tensorflow_messages(error_texts(ev)) if m.key in CUDNN_KEYS + XLA_KEYS]
     if not libraries.get("wheel_dirs") and not mapped and not messages:
         return None  # no CUDA here to judge (a CPU build, or no probe facts)
@@ -570,7 +579,7 @@ def check_wsl(ev: Evidence) -> CheckResult | None:
             f"WSL2 ({release}) without the Windows NVIDIA driver's libraries: {library} is missing",
             install_driver_hint(ev),
         )
-    mapped = [str(p) for p in ev.facts("tensorflow").get("mapped_libraries") or ()]
+    mapped = mapped_libraries(ev)
     libcuda = next((p for p in mapped if _family(posixpath.basename(p)) == "libcuda"), None)
     if libcuda is not None and not libcuda.startswith("/usr/lib/wsl/"):
         return result(

@@ -539,6 +539,9 @@ def run_follow_up(answer, kind, key, function):
     except BaseException as exc:  # noqa: BLE001
         result = dict(ok=False, **error_facts(exc))
     result["seconds"] = round(time.perf_counter() - started, 4)
+    if key in ("conv", "xla") and sys.platform.startswith("linux") and not result.get("skipped"):
+        # TensorFlow loads cuDNN and the compiler's libraries on first use: which ones it took, even on failure
+        result["mapped_libraries"] = mapped_cuda_libraries()
     section = answer.data.setdefault(kind, {})
     if kind == "facts":
         section[key] = dict(section.get(key, {}), **result)
