@@ -427,3 +427,17 @@ def test_cudnn_loaded_only_by_the_convolution_is_judged_from_the_convolutions_ma
     assert result.status is Status.FAIL
     assert result.detail.startswith("libcudnn.so.8.6.0 is loaded from /usr/local/cuda/lib64 (through LD_LIBRARY_PATH)")
     assert "DNN library is not found" in result.detail
+
+
+def test_a_python_limit_without_a_marker_is_refused(tmp_path: Path) -> None:
+    from envcheck.errors import ProfileError
+    from envcheck.profiles import load_file
+
+    profile = tmp_path / "mine.toml"
+    profile.write_text(
+        'name = "mine"\npython = [">=3.10", "<3.13"]\n[[package]]\nname = "numpy"\nrequirement = "numpy"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ProfileError) as caught:
+        load_file(profile)
+    assert "python: '<3.13' needs a marker after ';'" in caught.value.message
