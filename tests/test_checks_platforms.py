@@ -441,3 +441,13 @@ def test_a_python_limit_without_a_marker_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ProfileError) as caught:
         load_file(profile)
     assert "python: '<3.13' needs a marker after ';'" in caught.value.message
+
+
+def test_a_gpu_work_failure_nothing_explains_says_how_to_reproduce_it() -> None:
+    probe = gpu_work("xla", ok=False, error_type="InternalError", error="Failed to launch kernel: unknown error")
+    result = check(evidence(probe, profile=GPU), "work.xla")
+    assert result.status is Status.FAIL and result.detail.endswith("Failed to launch kernel: unknown error")
+    assert result.hint is not None and result.hint.startswith(
+        f"reproduce it with TensorFlow's own log: TF_CPP_MIN_LOG_LEVEL=0 {PY} -c"
+    )
+    assert "jit_compile=True" in result.hint and "--force-reinstall" not in result.hint

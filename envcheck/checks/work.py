@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from envcheck.checks.common import (
     applicable_requirements,
+    command,
     crash_hint,
     first_line,
     interaction_hint,
@@ -93,10 +94,21 @@ def _work_check(ev: Evidence, check_id: str, key: str, package: Package) -> Chec
     return result(check_id, Status.PASS, detail, None, seconds)
 
 
-# The GPU work beside the matmul: what each exercises, and TensorFlow's messages that explain its failure.
+# The GPU work beside the matmul: what each exercises, TensorFlow's messages that explain its failure, and
+# the same operation in one line to reproduce a failure nothing explains.
 GPU_WORK = {
-    "conv": ("3x3 convolution", "cuDNN", CUDNN_KEYS),
-    "xla": ("jit_compile=True function", "XLA", XLA_KEYS + CUDNN_KEYS),
+    "conv": (
+        "3x3 convolution",
+        "cuDNN",
+        CUDNN_KEYS,
+        "import tensorflow as tf; print(tf.nn.conv2d(tf.ones((1, 8, 8, 1)), tf.ones((3, 3, 1, 1)), 1, 'SAME').device)",
+    ),
+    "xla": (
+        "jit_compile=True function",
+        "XLA",
+        XLA_KEYS + CUDNN_KEYS,
+        "import tensorflow as tf; print(tf.function(lambda x: tf.tanh(x) + 1, jit_compile=True)(tf.ones(4)))",
+    ),
 }
 
 
@@ -113,7 +125,7 @@ def check_xla(ev: Evidence) -> CheckResult | None:
 def _gpu_work(ev: Evidence, key: str) -> CheckResult | None:
     """A work check that runs on the first GPU only; None where there is no GPU and the profile wants none."""
     check_id = f"work.{key}"
-    what, library, keys = GPU_WORK[key]
+    what, library, keys, snippet = GPU_WORK[key]
     package = ev.profile.package("tensorflow")
     if package is None or not applicable_requirements(ev, package):
         return None
@@ -148,5 +160,5 @@ def _gpu_work(ev: Evidence, key: str) -> CheckResult | None:
     if messages:
         hint = cuda_fix(ev, {m.key for m in messages})
     else:
-        hint = pip_install(ev, "tensorflow[and-cuda]", flags=("--force-reinstall",))
+        hint = f"reproduce it with TensorFlow's own log: TF_CPP_MIN_LOG_LEVEL=0 {command(ev, ev.python, '-c', snippet)}"
     return result(check_id, Status.FAIL, f"{what} on {device} ({library}): {said}", hint, seconds)

@@ -54,22 +54,8 @@ def all_specs(manager):
             "argv0": first,
             "argv0_resolved": resolved,
             "exists": bool(resolved) and os.path.exists(resolved),
-            "prefix": python_prefix(resolved),
         }
     return found
-
-
-def python_prefix(executable):
-    """The environment a python belongs to, read from its files (pyvenv.cfg or conda-meta), without running it."""
-    if not executable or not os.path.exists(executable):
-        return None
-    folder = os.path.dirname(executable)
-    for candidate in (os.path.dirname(folder), folder):
-        if os.path.isfile(os.path.join(candidate, "pyvenv.cfg")) or os.path.isdir(
-            os.path.join(candidate, "conda-meta")
-        ):
-            return candidate
-    return None
 
 
 def find_spec(answer, name):
