@@ -513,6 +513,12 @@ def cuda_fix(ev: Evidence, keys: set[str]) -> str:
             f"install the wheels that ship ptxas and libdevice (nvidia-cuda-nvcc-cu12): {wheels}; with a system CUDA"
             " instead, point XLA at it: export XLA_FLAGS=--xla_gpu_cuda_data_dir=/usr/local/cuda"
         )
+    installed = cuda_wheels(ev)
+    if installed:
+        # the wheels are there already: installing them again changes nothing
+        return _cuda_wheels_hint(
+            ev, installed, f"tensorflow[and-cuda]=={tf}" if tf is not None else "tensorflow[and-cuda]"
+        )
     return f"install the cuDNN this TensorFlow was built with: {wheels}"
 
 
