@@ -431,7 +431,7 @@ def test_cudnn_loaded_only_by_the_convolution_is_judged_from_the_convolutions_ma
 
 def test_a_python_limit_without_a_marker_is_refused(tmp_path: Path) -> None:
     from envcheck.errors import ProfileError
-    from envcheck.profiles import load_file
+    from envcheck.specfiles import load_file
 
     profile = tmp_path / "mine.toml"
     profile.write_text(
