@@ -95,6 +95,16 @@ class Profile:
     # lines of an environment.yml): the installer reads pip's grammar, envcheck only the names and pins it checks.
     install_args: tuple[str, ...] = ()
     install_cwd: Path | None = None  # where those arguments are relative to (None: where envcheck runs)
+    # narrower Python ranges where a marker holds (a platform whose wheels stop at an older Python)
+    python_limits: tuple[tuple[Marker, SpecifierSet], ...] = ()
+
+    def python_for(self, marker_env: Mapping[str, str] | None) -> SpecifierSet:
+        """The Python range on a target: the profile's, narrowed by every limit whose marker holds there."""
+        combined = SpecifierSet(str(self.python))
+        for marker, limit in self.python_limits:
+            if marker_env and marker.evaluate(dict(marker_env)):
+                combined &= limit
+        return combined
 
     def requirement_strings(self) -> list[str]:
         return [str(r) for p in self.packages for r in p.requirements]
@@ -157,7 +167,7 @@ def parse_toml(text: str, path: Path) -> Profile:
     name = _typed(doc, "name", str, path, default=path.stem)
     if not _NAME.match(name):
         raise ProfileError(f"{path}: invalid name {name!r}", "use letters, digits, '.', '_' and '-'")
-    python = _specifier(_typed(doc, "python", str, path, default=""), path, "python")
+    python, python_limits = _python_ranges(doc.get("python", ""), path)
     device = _typed(doc, "device", str, path, default="cpu")
     if device not in DEVICES:
         raise ProfileError(f"{path}: device must be one of {', '.join(DEVICES)}, not {device!r}", None)
@@ -179,7 +189,29 @@ def parse_toml(text: str, path: Path) -> Profile:
         packages=packages,
         conda_channels=tuple(str(c) for c in channels),
         source=path,
+        python_limits=python_limits,
     )
+
+
+def _python_ranges(raw: Any, path: Path) -> tuple[SpecifierSet, tuple[tuple[Marker, SpecifierSet], ...]]:
+    """`python = ">=3.10,<3.14"`, or a list whose entries after the first carry a marker: "<3.13; sys_platform == 'darwin'"."""
+    entries = raw if isinstance(raw, list) else [raw]
+    if not entries or not all(isinstance(e, str) for e in entries):
+        raise ProfileError(f"{path}: python must be a string or a list of strings", None)
+    general = _specifier(entries[0], path, "python")
+    limits = []
+    for entry in entries[1:]:
+        spec, _, marker = entry.partition(";")
+        if not marker.strip():
+            raise ProfileError(
+                f"{path}: python: {entry!r} needs a marker after ';'",
+                "write it like \"<3.13; sys_platform == 'darwin'\"",
+            )
+        try:
+            limits.append((Marker(marker.strip()), _specifier(spec.strip(), path, "python")))
+        except InvalidMarker as exc:
+            raise ProfileError(f"{path}: python: invalid marker in {entry!r}", "write a PEP 508 marker") from exc
+    return general, tuple(limits)
 
 
 def build_profile(*, content: Sequence[str] = (), **fields: Any) -> Profile:
@@ -187,6 +219,12 @@ def build_profile(*, content: Sequence[str] = (), **fields: Any) -> Profile:
     canonical = {
         "name": fields["name"],
         "python": str(fields["python"]),
+        # only when present, so that profiles without limits keep the digest their environments recorded
+        **(
+            {"python_limits": [[str(m), str(r)] for m, r in fields["python_limits"]]}
+            if fields.get("python_limits")
+            else {}
+        ),
         "device": fields["device"],
         "kernel": fields["kernel"],
         "channels": list(fields["conda_channels"]),

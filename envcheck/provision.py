@@ -555,7 +555,7 @@ def _interpreter_in_range(request: SetupRequest, *, create: bool) -> tuple[Path,
             f"{interpreter} is a {bits}-bit Python; TensorFlow needs a 64-bit one",
             "install a 64-bit Python and pass it with --python PATH",
         )
-    spec = request.profile.python
+    spec = request.profile.python_for(outcome.data.get("markers"))
     if not spec.contains(Version(version), prereleases=True):
         raise UsageError(
             f"profile {request.profile.name!r} needs Python {spec} (TensorFlow's wheels); {interpreter} is {version}",

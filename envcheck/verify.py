@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,8 @@ DEFAULT_TIMEOUT = 180.0
 PIP_CHECK_TIMEOUT = 120.0  # caps, within the command's own limit
 NVIDIA_SMI_TIMEOUT = 30.0
 ALONE_MINIMUM = 1.0  # seconds worth starting a package's own probe for, after the combined one stopped
+NVIDIA_SMI_FIRST = 5.0  # how long the probe waits for nvidia-smi's memory reading before it starts
+WSL_NVIDIA_SMI = Path("/usr/lib/wsl/lib/nvidia-smi")  # WSL2's, from the Windows driver; often not on PATH
 HEADER_PACKAGES = ("tensorflow", "keras", "numpy", "pandas", "scikit-learn", "matplotlib", "protobuf")
 
 
@@ -121,7 +123,7 @@ def verify(
     profile = target.profile
     python = target.python
     packages = [{"name": p.name, "import": p.import_name} for p in profile.packages if p.import_name]
-    smi = shutil.which("nvidia-smi")
+    smi = shutil.which("nvidia-smi") or _wsl_nvidia_smi()
     kernel_name = (target.marker.kernel if target.marker and target.marker.kernel else None) or profile.kernel_name
     run_kernel = kernel and wants_kernel(profile)
     shell = loading_variables(os.environ)
@@ -129,11 +131,15 @@ def verify(
 
     reporter.phase(f"examine {python}")
     with ThreadPoolExecutor(max_workers=5, thread_name_prefix="envcheck-verify") as pool:
+        smi_future: Future[runner.Completed] | None = pool.submit(_nvidia_smi, smi, deadline) if smi else None
+        if smi_future is not None:
+            # GPU memory is read before the probe's TensorFlow takes its own share (nvidia-smi answers in well
+            # under a second; a hung driver does not hold the rest up for long)
+            wait([smi_future], timeout=min(NVIDIA_SMI_FIRST, deadline.remaining()))
         main_future = pool.submit(
             run_probe, python, "environment", {"packages": packages}, timeout=deadline.remaining()
         )
         pip_future = pool.submit(_pip_check, python, deadline)
-        smi_future: Future[runner.Completed] | None = pool.submit(_nvidia_smi, smi, deadline) if smi else None
         kernel_future: Future[ProbeOutcome] | None = None
         if run_kernel:
             # the kernel probe gives up a little before its process is stopped, so that it can say where
@@ -330,6 +336,10 @@ def _output(completed: runner.Completed) -> ProgramOutput:
     return ProgramOutput(
         completed.returncode, completed.stdout, completed.stderr, completed.duration, completed.timed_out
     )
+
+
+def _wsl_nvidia_smi() -> str | None:
+    return str(WSL_NVIDIA_SMI) if os.access(WSL_NVIDIA_SMI, os.X_OK) else None
 
 
 def _nvidia_smi(executable: str, deadline: runner.Deadline) -> runner.Completed:

@@ -93,3 +93,19 @@ def test_mirrored_over_every_local_gpu_agrees_with_the_single_process_run(gpu_ve
     assert all(d.endswith(f"GPU:{i}") for i, d in enumerate(document["distributed"]["devices"]))
     assert checks["distributed.replicas-agree"]["status"] == "pass"
     assert checks["distributed.vs-single-process"]["data"]["tolerance"] == 1e-6
+
+
+def test_verify_runs_a_cudnn_convolution_on_the_gpu(gpu_verify: dict[str, Any]) -> None:
+    checks = {c["id"]: c for c in gpu_verify["checks"]}
+    conv = checks["work.conv"]
+    assert conv["status"] == "pass", conv
+    assert conv["detail"].startswith("3x3 convolution on GPU:0 (cuDNN) matches the CPU")
+
+
+def test_verify_compiles_an_xla_function_on_the_gpu(gpu_verify: dict[str, Any]) -> None:
+    checks = {c["id"]: c for c in gpu_verify["checks"]}
+    xla = checks["work.xla"]
+    assert xla["status"] == "pass", xla
+    assert xla["detail"].startswith("jit_compile=True function on GPU:0 (XLA) matches the CPU")
+    assert checks["device.cuda-libraries"]["status"] == "pass"
+    assert checks["device.gpu-memory"]["status"] in ("pass", "warn")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures" / "verify"
-QUERY = "--query-gpu=name,driver_version,memory.total,compute_cap"
+QUERY = "--query-gpu=name,driver_version,memory.total,memory.used,memory.free,compute_cap"
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the stand-in nvidia-smi is a shell script")
 
@@ -28,7 +28,7 @@ def test_gpu_facts_are_read_and_the_missing_tensorflow_is_reported(tmp_path: Pat
     smi.write_text(
         "#!/bin/sh\n"
         f'if [ "$1" = "{QUERY}" ] && [ "$2" = "--format=csv,noheader" ]; then\n'
-        f"  cat '{FIXTURES / 'nvidia-smi-h100.csv'}'; exit 0\n"
+        f"  cat '{FIXTURES / 'nvidia-smi-h100-memory.csv'}'; exit 0\n"
         "fi\n"
         'echo "Invalid combination of input arguments." >&2; exit 2\n'
     )
@@ -47,6 +47,8 @@ def test_gpu_facts_are_read_and_the_missing_tensorflow_is_reported(tmp_path: Pat
     driver = checks["device.gpu-driver"]
     assert "NVIDIA H100 80GB HBM3" in driver["detail"] and "550.54.15" in driver["detail"]
     assert "81559 MiB" in driver["detail"] and "9.0" in driver["detail"]
+    memory = checks["device.gpu-memory"]
+    assert memory["status"] == "pass" and memory["detail"] == "GPU 0: 81004 MiB free of 81559 MiB"
     tensorflow = checks["package.tensorflow.import"]
     assert tensorflow["status"] == "fail" and "No module named 'tensorflow'" in tensorflow["detail"]
     # the whole stack is missing from this interpreter: one install command for all of it, under the first

@@ -1,7 +1,10 @@
-"""Device checks: what TensorFlow computes on and why a GPU goes unused, and the NVIDIA driver."""
+"""Device checks: what TensorFlow computes on and why a GPU goes unused, the NVIDIA driver, where the CUDA
+libraries come from (pip wheels, system CUDA, WSL2's Windows driver), GPU memory, and the platform errors whose
+fix is not a reinstall (the Metal plugin on macOS, the Visual C++ runtime on Windows)."""
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -11,12 +14,17 @@ from packaging.version import Version
 
 from envcheck import shell
 from envcheck.checks.common import (
+    applicable_requirements,
     as_version,
     crash_hint,
+    error_texts,
     first_line,
     import_result,
     pip_install,
+    pip_uninstall,
+    requirement_text,
     result,
+    setup_command,
     tf_requirement,
     tf_version,
     unset_command,
@@ -26,7 +34,16 @@ from envcheck.checks.registry import DEVICE, check
 from envcheck.results import CheckResult, Status
 
 MIN_DRIVER = {"linux": {12: "525.60.13", 11: "450.80.02"}, "win32": {12: "527.41", 11: "452.39"}}
-NVIDIA_SMI_QUERY = "name,driver_version,memory.total,compute_cap"
+# compute_cap stays last: drivers before 510 do not know it, and verify then asks without it
+NVIDIA_SMI_QUERY = "name,driver_version,memory.total,memory.used,memory.free,compute_cap"
+_LEGACY_QUERY = "name,driver_version,memory.total,compute_cap"  # recordings made before memory.used/free
+BUSY_GPU = 0.75  # warn when other processes already hold this share of a GPU's memory
+WSL_LIB = "/usr/lib/wsl/lib"  # WSL2 mounts the Windows NVIDIA driver's Linux libraries here
+# The pair that loads together on Apple silicon: tensorflow-metal 1.2.0 is the plugin's last release (wheels for
+# CPython 3.9 to 3.12 only) and is linked against TensorFlow's internal C++ library, which changed in 2.20.
+METAL_PAIR = ("tensorflow>=2.18,<2.20", "tensorflow-metal==1.2.0")
+METAL_LAST_PYTHON = (3, 12)
+VC_REDIST = "https://aka.ms/vs/17/release/vc_redist.x64.exe"
 
 
 @dataclass(frozen=True)
@@ -52,7 +69,22 @@ _TF_MESSAGES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ptx-jit", re.compile(r"not built with CUDA kernel binaries compatible with compute capability (?P<cc>[\d.]+)")),
     ("driver-insufficient", re.compile(r"CUDA driver version is insufficient|does not match DSO version")),
     ("legacy-keras-missing", re.compile(r"TF_USE_LEGACY_KERAS set to True, but you do not have the tf_keras")),
+    # cuDNN (convolutions) and XLA (jit_compile): the CUDA libraries and tools found are not the ones TF needs
+    ("dnn-missing", re.compile(r"DNN library (?:is not found|initialization failed)")),
+    (
+        "cudnn-mismatch",
+        re.compile(
+            r"Loaded runtime CuDNN library: (?P<runtime>[\w.]+) but source was compiled with: (?P<compiled>[\w.]+)"
+        ),
+    ),
+    ("libdevice", re.compile(r"libdevice not found|Can't find libdevice directory")),
+    (
+        "ptxas",
+        re.compile(r"Couldn't (?:get|invoke) ptxas|Can't find ptxas binary|ptxas (?:exited|returned an error)"),
+    ),
 )
+CUDNN_KEYS = ("dnn-missing", "cudnn-mismatch")
+XLA_KEYS = ("libdevice", "ptxas")
 
 
 # The prefix of TensorFlow's log lines: "I0000 00:00:1795880008.358114    8561 cudart_stub.cc:31] "
@@ -77,20 +109,95 @@ def tensorflow_messages(stderr: str) -> list[TensorflowMessage]:
 
 
 def parse_nvidia_smi(output: str) -> list[dict[str, str]]:
-    """Rows of `nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader`."""
-    keys = NVIDIA_SMI_QUERY.split(",")
+    """Rows of `nvidia-smi --query-gpu=NVIDIA_SMI_QUERY --format=csv,noheader` (or of the older, shorter query)."""
     rows = []
     for line in output.splitlines():
         if not line.strip():
             continue
         cells = [c.strip() for c in line.split(",")]
+        # memory.total, memory.used and memory.free side by side tell the two queries apart
+        full = len(cells) >= 6 and all(c.endswith("MiB") or c == "[N/A]" for c in cells[-4:-1])
+        keys = (NVIDIA_SMI_QUERY if full else _LEGACY_QUERY).split(",")
         if len(cells) < len(keys):
             continue
-        # a GPU name may itself hold a comma: the last three cells are the numeric ones
+        # a GPU name may itself hold a comma: the cells after the name are counted from the end
         head = ", ".join(cells[: len(cells) - len(keys) + 1])
         row = dict(zip(keys, [head, *cells[len(cells) - len(keys) + 1 :]], strict=True))
         rows.append(row)
     return rows
+
+
+def mebibytes(cell: str | None) -> int | None:
+    """ "81559 MiB" -> 81559; None for "[N/A]" or a missing field."""
+    match = re.match(r"^\s*(\d+)\s*MiB\s*$", cell or "")
+    return int(match.group(1)) if match else None
+
+
+# ---------------------------------------------------------------------------------------------- platforms
+
+
+def wsl2_release(ev: Evidence) -> str | None:
+    """The kernel release when the target runs under WSL2 (its kernel says microsoft-standard-WSL2), else None."""
+    release = str(ev.markers.get("platform_release") or "")
+    if ev.platform.startswith("linux") and "microsoft-standard-wsl2" in release.lower():
+        return release
+    return None
+
+
+def install_driver_hint(ev: Evidence) -> str:
+    """Where the NVIDIA driver comes from: Linux installs one; under WSL2 it is the Windows driver."""
+    if wsl2_release(ev):
+        return (
+            "install or update the NVIDIA driver on Windows (WSL2 uses it; install no Linux driver inside WSL),"
+            f" run `wsl --shutdown` in Windows, then check inside WSL: ls -l {WSL_LIB}/libcuda.so.1 && {WSL_LIB}/nvidia-smi"
+        )
+    return "install the NVIDIA driver, then check it with: nvidia-smi"
+
+
+def metal_fix(ev: Evidence) -> str:
+    """The tensorflow-metal plugin does not load: the pair that loads together, or the CPU without the plugin."""
+    version = ev.interpreter.get("version_info") or []
+    cpu_only = f"or compute on the CPU without the plugin: {pip_uninstall(ev, 'tensorflow-metal')}"
+    recreate = ("--recreate",) if ev.env.owned else ()
+    if len(version) >= 2 and tuple(version[:2]) > METAL_LAST_PYTHON:
+        return (
+            f"tensorflow-metal publishes no wheel for Python {version[0]}.{version[1]} (its last release stops at"
+            f" 3.12): {setup_command(ev, '--python', '3.12', *recreate)}; {cpu_only}"
+        )
+    pair = METAL_PAIR
+    plugin = ev.profile.package("tensorflow-metal")
+    tensorflow = ev.profile.package("tensorflow")
+    if plugin is not None and tensorflow is not None:
+        # the profile's own pin for this platform, when it has one
+        wanted = [applicable_requirements(ev, p) for p in (tensorflow, plugin)]
+        if all(wanted):
+            pair = (requirement_text(wanted[0][0]), requirement_text(wanted[1][0]))
+    return f"install the pair that loads together: {pip_install(ev, *pair)}; {cpu_only}"
+
+
+def windows_dll_fix(ev: Evidence) -> str:
+    return (
+        f"install the Microsoft Visual C++ Redistributable (x64, {VC_REDIST}) and open a new terminal;"
+        " TensorFlow >= 2.11 has no GPU on native Windows: for the GPU use WSL2 (wsl --install)"
+    )
+
+
+_METAL_ERROR = re.compile(
+    r"libmetal_plugin\.dylib|tensorflow-plugins/.*(?:Symbol not found|symbol not found|Library not loaded)"
+    r"|OpKernel .*already registered|Multiple OpKernel registrations match NodeDef"
+)
+
+
+def platform_import_fix(ev: Evidence, text: str) -> tuple[str, str, str] | None:
+    """(what, fix, the error's telling line) for an import error whose fix is not a reinstall of TensorFlow."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    metal = next((line for line in lines if _METAL_ERROR.search(line)), None)
+    if metal is not None and (ev.platform == "darwin" or "libmetal_plugin" in text):
+        return ("the tensorflow-metal plugin does not load with this TensorFlow", metal_fix(ev), metal)
+    dll = next((line for line in lines if "DLL load failed" in line), None)
+    if dll is not None and ("_pywrap_tensorflow_internal" in text or ev.platform == "win32"):
+        return ("a DLL TensorFlow needs is missing (the Microsoft Visual C++ runtime)", windows_dll_fix(ev), dll)
+    return None
 
 
 def _gpu_reason(ev: Evidence, messages: Sequence[TensorflowMessage]) -> tuple[str, str]:
@@ -106,15 +213,10 @@ def _gpu_reason(ev: Evidence, messages: Sequence[TensorflowMessage]) -> tuple[st
             "use WSL2 (wsl --install), then inside it: envcheck setup --profile deep-learning-gpu",
         )
     if ev.platform == "darwin":
-        return (
-            "no Metal device: the tensorflow-metal plugin is missing or does not match TensorFlow",
-            pip_install(ev, "tensorflow-metal"),
-        )
+        return ("no Metal device: the tensorflow-metal plugin is missing or does not match TensorFlow", metal_fix(ev))
     if "no-driver" in keys:
-        return (
-            "no NVIDIA driver (TensorFlow: Could not find cuda drivers)",
-            "install the NVIDIA driver, then check it with: nvidia-smi",
-        )
+        where = " (WSL2: the Windows driver's libraries)" if wsl2_release(ev) else ""
+        return (f"no NVIDIA driver{where} (TensorFlow: Could not find cuda drivers)", install_driver_hint(ev))
     if "min-capability" in keys:
         return (
             f"the GPU is older than this TensorFlow supports (needs compute capability {keys['min-capability'].data['min']})",
@@ -136,10 +238,7 @@ def _gpu_reason(ev: Evidence, messages: Sequence[TensorflowMessage]) -> tuple[st
     if build and build.get("is_cuda_build") is False and ev.platform.startswith("linux"):
         return ("this TensorFlow build has no CUDA support", pip_install(ev, tf_pin))
     if ev.nvidia_smi is None and ev.platform.startswith("linux"):
-        return (
-            "no NVIDIA driver (nvidia-smi is not on PATH)",
-            "install the NVIDIA driver, then check it with: nvidia-smi",
-        )
+        return ("no NVIDIA driver (nvidia-smi is not on PATH)", install_driver_hint(ev))
     if ev.nvidia_smi is not None and not smi_rows:
         return ("nvidia-smi lists no usable GPU", "check the driver with: nvidia-smi")
     return ("TensorFlow lists no GPU", _cuda_wheels_hint(ev, wheels, tf_pin))
@@ -200,6 +299,9 @@ def check_device_tensorflow(ev: Evidence) -> CheckResult | None:
                 crash_hint(ev, "tensorflow", fault),
             )
         status = Status.FAIL if gpu_profile else Status.SKIP
+        known = platform_import_fix(ev, str((found or {}).get("error", "")))
+        if known is not None:
+            return result("device.tensorflow", status, f"tensorflow did not import: {known[0]}", known[1])
         return result(
             "device.tensorflow",
             status,
@@ -258,7 +360,7 @@ def check_gpu_driver(ev: Evidence) -> CheckResult:
                 "device.gpu-driver",
                 Status.FAIL,
                 "nvidia-smi is not on PATH: no NVIDIA driver is installed",
-                "install the NVIDIA driver, then check it with: nvidia-smi",
+                install_driver_hint(ev),
             )
         return result("device.gpu-driver", Status.SKIP, "nvidia-smi not found (no NVIDIA driver)")
     bad = Status.FAIL if gpu_profile else Status.WARN
@@ -324,3 +426,208 @@ def devices(ev: Evidence) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+# ---------------------------------------------------------------------------------------------- CUDA libraries
+
+
+@dataclass(frozen=True)
+class Shadow:
+    """A CUDA library the loader takes from a folder other than the pip wheel that ships it."""
+
+    library: str  # the file name, e.g. libcudnn.so.9
+    folder: str  # where it is (or would be) taken from
+    wheel: str  # the wheel's folder that has the same library
+    loaded: bool  # True: read from the process's own mappings; False: predicted from LD_LIBRARY_PATH
+
+
+def _family(name: str) -> str:
+    return name.split(".so", 1)[0]
+
+
+def shadowed_libraries(ev: Evidence) -> list[Shadow]:
+    """CUDA libraries found ahead of the pip wheels' site-packages/nvidia/*/lib folders.
+
+    What the process mapped is the truth when TensorFlow loaded CUDA; otherwise the search order predicts it:
+    the loader reads LD_LIBRARY_PATH before the RUNPATH that points TensorFlow at the wheels' folders.
+    """
+    libraries = ev.probe.get("libraries") or {}
+    wheels: dict[str, str] = {}
+    for entry in libraries.get("wheel_dirs") or ():
+        for name in entry.get("cuda") or ():
+            wheels.setdefault(_family(name), str(entry.get("path")))
+    if not wheels:
+        return []
+    wheel_folders = set(wheels.values())
+    entries = list(libraries.get("ld_library_path") or ())
+    # the maps name files with every link followed; LD_LIBRARY_PATH as the user typed it
+    as_typed = {str(e.get("resolved") or e.get("path")): str(e.get("path")) for e in entries}
+    found: list[Shadow] = []
+    mapped = mapped_libraries(ev)
+    for path in mapped:
+        folder, name = posixpath.split(path)
+        wheel = wheels.get(_family(name))
+        if wheel is not None and folder not in wheel_folders:
+            found.append(Shadow(name, as_typed.get(folder, folder), wheel, loaded=True))
+    # a library not loaded yet (cuDNN waits for the first convolution) is predicted from the search order
+    loaded = {_family(posixpath.basename(p)) for p in mapped}
+    for entry in entries:
+        folder = str(entry.get("path"))
+        if str(entry.get("resolved") or folder) in wheel_folders:
+            continue
+        for name in entry.get("cuda") or ():
+            wheel = wheels.get(_family(name))
+            if wheel is not None and _family(name) not in loaded:
+                loaded.add(_family(name))  # the first folder on the path is the one the loader takes
+                found.append(Shadow(name, folder, wheel, loaded=False))
+    return found
+
+
+def mapped_libraries(ev: Evidence) -> list[str]:
+    """The CUDA libraries the probe's process had mapped: after listing the devices, after the GPU work."""
+    paths = list(ev.facts("tensorflow").get("mapped_libraries") or ())
+    for key in ("conv", "xla"):
+        paths += list((ev.work(key) or {}).get("mapped_libraries") or ())
+    return list(dict.fromkeys(str(p) for p in paths))
+
+
+def ld_library_path_fix(ev: Evidence, folders: set[str]) -> str:
+    """Take ``folders`` out of LD_LIBRARY_PATH (for this shell; the same line in ~/.bashrc makes it last)."""
+    current = str((ev.probe.get("environ") or {}).get("LD_LIBRARY_PATH") or "")
+    keep = [f for f in current.split(":") if f and f not in folders]
+    if not keep:
+        return unset_command(ev, "LD_LIBRARY_PATH")
+    return f"export LD_LIBRARY_PATH={shell.quote(':'.join(keep), ev.platform)}"
+
+
+def cuda_fix(ev: Evidence, keys: set[str]) -> str:
+    """The fix for cuDNN and XLA failures: the search order first, then the wheels that ship the right files."""
+    shadows = shadowed_libraries(ev)
+    tf = tf_version(ev)
+    wheels = pip_install(ev, f"tensorflow[and-cuda]=={tf}" if tf is not None else "tensorflow[and-cuda]")
+    if shadows:
+        folders = {s.folder for s in shadows}
+        return f"let TensorFlow load the pip wheels' CUDA libraries: {ld_library_path_fix(ev, folders)}"
+    if keys & set(XLA_KEYS):
+        return (
+            f"install the wheels that ship ptxas and libdevice (nvidia-cuda-nvcc-cu12): {wheels}; with a system CUDA"
+            " instead, point XLA at it: export XLA_FLAGS=--xla_gpu_cuda_data_dir=/usr/local/cuda"
+        )
+    installed = cuda_wheels(ev)
+    if installed:
+        # the wheels are there already: installing them again changes nothing
+        return _cuda_wheels_hint(
+            ev, installed, f"tensorflow[and-cuda]=={tf}" if tf is not None else "tensorflow[and-cuda]"
+        )
+    return f"install the cuDNN this TensorFlow was built with: {wheels}"
+
+
+@check("device.cuda-libraries", group=DEVICE, order=30)
+def check_cuda_libraries(ev: Evidence) -> CheckResult | None:
+    """Where the CUDA libraries come from: the pip wheels, or a system CUDA that shadows them."""
+    if not ev.platform.startswith("linux") or ev.profile.package("tensorflow") is None:
+        return None
+    libraries = ev.probe.get("libraries") or {}
+    mapped = mapped_libraries(ev)
+    messages = [m for m in tensorflow_messages(error_texts(ev)) if m.key in CUDNN_KEYS + XLA_KEYS]
+    if not libraries.get("wheel_dirs") and not mapped and not messages:
+        return None  # no CUDA here to judge (a CPU build, or no probe facts)
+    bad = Status.FAIL if ev.profile.device == "gpu" else Status.WARN
+    said = f"; TensorFlow: {messages[0].line}" if messages else ""
+    keys = {m.key for m in messages}
+    shadows = shadowed_libraries(ev)
+    data: dict[str, Any] = {"mapped": mapped, "shadowed": [s.__dict__ for s in shadows]}
+    if shadows:
+        first = shadows[0]
+        verb = "is loaded" if first.loaded else "would be loaded"
+        via = " (through LD_LIBRARY_PATH)" if first.folder in _ld_library_path(ev) else ""
+        more = f" and {len(shadows) - 1} more" if len(shadows) > 1 else ""
+        status = bad if messages else Status.WARN
+        return result(
+            "device.cuda-libraries",
+            status,
+            f"{first.library}{more} {verb} from {first.folder}{via}, ahead of the pip wheel's {first.wheel}{said}",
+            cuda_fix(ev, keys),
+            **data,
+        )
+    if messages:
+        return result("device.cuda-libraries", bad, f"TensorFlow: {messages[0].line}", cuda_fix(ev, keys), **data)
+    if mapped:
+        folders = sorted({posixpath.dirname(p) for p in mapped if _family(posixpath.basename(p)) != "libcuda"})
+        where = ", ".join(folders) if folders else "the driver only"
+        return result("device.cuda-libraries", Status.PASS, f"CUDA libraries loaded from {where}", **data)
+    return result(
+        "device.cuda-libraries",
+        Status.PASS,
+        "no folder on LD_LIBRARY_PATH shadows the pip wheels' CUDA libraries (site-packages/nvidia/*/lib)",
+        **data,
+    )
+
+
+def _ld_library_path(ev: Evidence) -> list[str]:
+    return [f for f in str((ev.probe.get("environ") or {}).get("LD_LIBRARY_PATH") or "").split(":") if f]
+
+
+@check("device.wsl", group=DEVICE, order=25)
+def check_wsl(ev: Evidence) -> CheckResult | None:
+    """Under WSL2 the driver is Windows's: libcuda comes from /usr/lib/wsl/lib, which must be on the loader's path."""
+    release = wsl2_release(ev)
+    if release is None:
+        return None
+    bad = Status.FAIL if ev.profile.device == "gpu" else Status.WARN
+    libraries = ev.probe.get("libraries") or {}
+    files = (libraries.get("wsl") or {}).get("files") or []
+    library = f"{WSL_LIB}/libcuda.so.1"
+    if "libcuda.so.1" not in files:
+        return result(
+            "device.wsl",
+            bad,
+            f"WSL2 ({release}) without the Windows NVIDIA driver's libraries: {library} is missing",
+            install_driver_hint(ev),
+        )
+    mapped = mapped_libraries(ev)
+    libcuda = next((p for p in mapped if _family(posixpath.basename(p)) == "libcuda"), None)
+    if libcuda is not None and not libcuda.startswith("/usr/lib/wsl/"):
+        return result(
+            "device.wsl",
+            bad,
+            f"TensorFlow loaded {libcuda}, a Linux driver's libcuda, not the Windows driver's {library}",
+            "remove the NVIDIA driver installed inside WSL (WSL2 takes the driver from Windows; keep only the CUDA"
+            " toolkit), then check: ldconfig -p | grep libcuda.so.1",
+        )
+    on_path = WSL_LIB in (libraries.get("loader_config") or ()) or WSL_LIB in _ld_library_path(ev)
+    if libcuda is None and not on_path:
+        return result(
+            "device.wsl",
+            bad,
+            f"{library} is there but not on the loader's path (neither /etc/ld.so.conf.d nor LD_LIBRARY_PATH)",
+            f"echo {WSL_LIB} | sudo tee /etc/ld.so.conf.d/ld.wsl.conf && sudo ldconfig",
+        )
+    return result("device.wsl", Status.PASS, f"WSL2: libcuda.so.1 from the Windows driver ({libcuda or library})")
+
+
+@check("device.gpu-memory", group=DEVICE, order=40)
+def check_gpu_memory(ev: Evidence) -> CheckResult | None:
+    """Memory other processes already hold on each GPU (read before the probe touches the GPU)."""
+    if ev.nvidia_smi is None or not ev.nvidia_smi.ok:
+        return None
+    rows = [r for r in parse_nvidia_smi(ev.nvidia_smi.stdout) if mebibytes(r.get("memory.free")) is not None]
+    if not rows:
+        return None
+    busy = []
+    for index, row in enumerate(rows):
+        total, free = mebibytes(row.get("memory.total")), mebibytes(row.get("memory.free"))
+        if total and free is not None and total - free >= BUSY_GPU * total:
+            busy.append(f"GPU {index} ({row['name']}): {total - free} of {total} MiB in use, {free} MiB free")
+    summary = "; ".join(f"GPU {i}: {r['memory.free']} free of {r['memory.total']}" for i, r in enumerate(rows))
+    if busy:
+        others = [i for i, r in enumerate(rows) if not any(b.startswith(f"GPU {i} ") for b in busy)]
+        pick = f", or use a free one: export CUDA_VISIBLE_DEVICES={others[0]}" if others else ""
+        return result(
+            "device.gpu-memory",
+            Status.WARN,
+            f"other processes hold most of the memory: {'; '.join(busy)}",
+            f"see which: nvidia-smi --query-compute-apps=pid,process_name,used_memory --format=csv; stop them{pick}",
+            gpus=rows,
+        )
+    return result("device.gpu-memory", Status.PASS, summary, gpus=rows)

@@ -18,7 +18,7 @@ from envcheck.results import CheckResult, Status
 @check("python.version", group=INTERPRETER, order=10)
 def check_python_version(ev: Evidence) -> CheckResult:
     version = as_version(ev.interpreter.get("version"))
-    wanted = ev.profile.python
+    wanted = ev.profile.python_for(ev.markers)
     if version is None:
         return result("python.version", Status.SKIP, "the probe did not report the interpreter")
     if not str(wanted) or wanted.contains(version, prereleases=True):

@@ -1,4 +1,5 @@
-"""Jupyter checks: the kernel is registered for this environment's python and starts in it."""
+"""Jupyter checks: the kernel is registered for this environment's python and starts in it, and the other
+registered kernels still run a python that exists (the default ``python3`` one this environment's)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import ntpath
 import posixpath
 
 from envcheck.checks.common import (
+    command,
     first_line,
     kernel_install,
     pip_install,
@@ -14,6 +16,7 @@ from envcheck.checks.common import (
 )
 from envcheck.checks.evidence import Evidence
 from envcheck.checks.registry import JUPYTER, check
+from envcheck.locations import kernel_install_argv
 from envcheck.profiles import Profile
 from envcheck.results import CheckResult, Status
 
@@ -55,13 +58,7 @@ def check_kernelspec(ev: Evidence) -> CheckResult | None:
         )
     argv0 = spec.get("argv0") or ""
     resolved = spec.get("argv0_resolved") or argv0
-    executable = str(ev.interpreter.get("executable") or ev.python)
-    folders = {posixpath.dirname(p) if ev.platform != "win32" else ntpath.dirname(p) for p in (ev.python, executable)}
-    here = resolved and any(
-        same_path(ntpath.dirname(resolved) if ev.platform == "win32" else posixpath.dirname(resolved), f, ev.platform)
-        for f in folders
-    )
-    if not here:
+    if not _runs_here(ev, resolved):
         return result(
             "jupyter.kernelspec",
             Status.FAIL,
@@ -70,6 +67,58 @@ def check_kernelspec(ev: Evidence) -> CheckResult | None:
             argv0=argv0,
         )
     return result("jupyter.kernelspec", Status.PASS, f"kernel {name!r} runs {argv0}", argv0=argv0)
+
+
+def _runs_here(ev: Evidence, program: str | None) -> bool:
+    """The program sits beside this environment's python (the name typed, or the one it reports)."""
+    if not program:
+        return False
+    path = ntpath if ev.platform == "win32" else posixpath
+    executable = str(ev.interpreter.get("executable") or ev.python)
+    folders = {path.dirname(p) for p in (ev.python, executable)}
+    return any(same_path(path.dirname(program), f, ev.platform) for f in folders)
+
+
+DEFAULT_KERNEL = "python3"  # what Jupyter opens a new notebook with
+
+
+@check("jupyter.kernelspecs", group=JUPYTER, order=30)
+def check_other_kernelspecs(ev: Evidence) -> CheckResult | None:
+    """Every other registered kernel: a python that is gone, or a default kernel that is another environment."""
+    if not wants_kernel(ev.profile) or ev.kernel is None or not isinstance(ev.kernel.get("specs"), dict):
+        return None
+    own = ev.kernel_name or ev.profile.kernel_name
+    specs = {n: s for n, s in ev.kernel["specs"].items() if n != own and isinstance(s, dict)}
+    findings: list[str] = []
+    fixes: list[str] = []
+    gone: list[str] = []
+    for name, spec in sorted(specs.items()):
+        argv0 = str(spec.get("argv0") or "")
+        if argv0 and not spec.get("exists"):
+            absolute = posixpath.isabs(argv0) or ntpath.isabs(argv0)
+            findings.append(
+                f"kernel {name!r} runs {argv0}, which {'no longer exists' if absolute else 'is not on PATH'}"
+            )
+            fixes.append(command(ev, ev.python, "-m", "jupyter", "kernelspec", "remove", "-y", name))
+            gone.append(name)
+        elif name == DEFAULT_KERNEL and spec.get("language") == "python" and argv0:
+            program = str(spec.get("argv0_resolved") or argv0)
+            if not _runs_here(ev, program):
+                findings.append(
+                    f"the default kernel {name!r} runs {program}, not this environment's python: notebooks opened"
+                    f" with it do not see this environment's packages"
+                )
+                fixes.append(
+                    f"choose the kernel {own!r} in Jupyter, or make {name!r} this environment's:"
+                    f" {command(ev, *kernel_install_argv(ev.python, name))}"
+                )
+    if findings:
+        return result("jupyter.kernelspecs", Status.WARN, "; ".join(findings), "; ".join(fixes), gone=gone)
+    return result(
+        "jupyter.kernelspecs",
+        Status.PASS,
+        f"{len(specs)} other kernel{'s' if len(specs) != 1 else ''} registered, each with a python that exists",
+    )
 
 
 @check("jupyter.kernel-start", group=JUPYTER, order=20)

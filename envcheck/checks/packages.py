@@ -28,6 +28,7 @@ from envcheck.checks.common import (
     tf_requirement,
 )
 from envcheck.checks.compatibility import NUMPY_ABI_PATTERNS, PROTOBUF_PATTERNS, numpy_fix, protobuf_fix, tightest
+from envcheck.checks.device import platform_import_fix
 from envcheck.checks.evidence import Evidence, LockFacts
 from envcheck.checks.registry import PACKAGES, check
 from envcheck.lockfile import EXTRA, MISSING, OTHER_VERSION, Drift, LockError, drift
@@ -110,7 +111,9 @@ def _import_check(ev: Evidence, check_id: str, package: Package, requirement: Re
         version = found.get("version")
         detail = f"import {name}" + (f" ({version})" if version else "") + " works"
         return result(check_id, Status.PASS, detail, duration=seconds, file=found.get("file"))
-    error = f"{found.get('error_type')}: {first_line(found.get('error', ''))}"
+    known = platform_import_fix(ev, str(found.get("error", "")))
+    said = first_line(known[2] if known is not None else found.get("error", ""))
+    error = f"{found.get('error_type')}: {said}"
     return result(check_id, Status.FAIL, error, _import_hint(ev, package, requirement, found), duration=seconds)
 
 
@@ -118,6 +121,9 @@ def _import_hint(ev: Evidence, package: Package, requirement: Requirement, found
     text = str(found.get("error", ""))
     name = package.import_name or package.name
     wanted = requirement_text(requirement)
+    known = platform_import_fix(ev, text)
+    if known is not None:
+        return known[1]
     if any(p in text for p in NUMPY_ABI_PATTERNS):
         return numpy_fix(ev)
     if any(p in text for p in PROTOBUF_PATTERNS):

@@ -12,10 +12,12 @@ Input (CONTROL_DIR/input.json):
 Usage: python -I environment.py CONTROL_DIR  (writes CONTROL_DIR/output.json)
 """
 
+import glob
 import importlib
 import importlib.util
 import json
 import os
+import re
 import sys
 import sysconfig
 import time
@@ -36,6 +38,12 @@ SETTINGS = (
 )
 CPU_FLAGS = ("avx", "avx2", "avx512f", "fma", "sse4_2")
 MAX_ERROR = 2000
+# The CUDA libraries TensorFlow loads (libcuda is the driver's); the pip wheels ship all but libcuda.
+CUDA_LIBRARIES = re.compile(
+    r"^lib(cuda|cudart|cudnn[a-z_]*|cublas|cublasLt|cufft|curand|cusolver|cusparse|nccl|nvrtc|nvJitLink)\.so(\.[\d.]+)?$"
+)
+WSL_LIB = "/usr/lib/wsl/lib"  # where WSL2 mounts the Windows NVIDIA driver's Linux libraries
+MAX_LISTED = 200
 
 
 class Answer:
@@ -249,6 +257,87 @@ def canonical(name):
     return "".join(out)
 
 
+# ---------------------------------------------------------------- shared libraries (Linux)
+
+
+def cuda_files(folder):
+    """The CUDA libraries in a folder, by file name (no link is followed: the names are what the loader asks)."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return None
+    return [n for n in names if CUDA_LIBRARIES.match(n)][:MAX_LISTED]
+
+
+def loader_config_folders():
+    """The folders /etc/ld.so.conf and its includes give the loader (ldconfig's cache is built from them)."""
+    folders = []
+    pending = ["/etc/ld.so.conf"]
+    seen = set()
+    while pending:
+        path = pending.pop(0)
+        if path in seen or len(seen) > 100:
+            continue
+        seen.add(path)
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                lines = handle.read().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            line = line.split("#", 1)[0].strip()
+            if line.startswith("include "):
+                pattern = line[len("include ") :].strip()
+                if not os.path.isabs(pattern):
+                    pattern = os.path.join(os.path.dirname(path), pattern)
+                pending.extend(sorted(glob.glob(pattern)))
+            elif line:
+                folders.append(line)
+    return folders
+
+
+def library_facts():
+    """Where the loader finds CUDA: LD_LIBRARY_PATH's folders, the pip wheels' folders, WSL2's driver folder."""
+    facts = {"ld_library_path": [], "wheel_dirs": [], "loader_config": [], "wsl": None}
+    if not sys.platform.startswith("linux"):
+        return facts
+    for folder in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep):
+        if folder:
+            facts["ld_library_path"].append(
+                {"path": folder, "resolved": os.path.realpath(folder), "cuda": cuda_files(folder)}
+            )
+    for entry in sys.path:
+        for folder in sorted(glob.glob(os.path.join(entry, "nvidia", "*", "lib"))):
+            listed = cuda_files(folder)
+            # as /proc/self/maps names files: every link followed
+            if listed and not any(w["path"] == os.path.realpath(folder) for w in facts["wheel_dirs"]):
+                facts["wheel_dirs"].append({"path": os.path.realpath(folder), "cuda": listed})
+    facts["loader_config"] = loader_config_folders()
+    if os.path.isdir(WSL_LIB) or "microsoft" in os.uname().release.lower():
+        try:
+            names = sorted(os.listdir(WSL_LIB))[:MAX_LISTED]
+        except OSError:
+            names = None
+        facts["wsl"] = {"path": WSL_LIB, "files": names}
+    return facts
+
+
+def mapped_cuda_libraries():
+    """The CUDA libraries this process has actually loaded, read from /proc/self/maps (Linux only)."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    found = []
+    for line in lines:
+        parts = line.split(None, 5)
+        path = parts[5].strip() if len(parts) == 6 else ""
+        if path.startswith("/") and CUDA_LIBRARIES.match(os.path.basename(path)) and path not in found:
+            found.append(path)
+    return found
+
+
 # ---------------------------------------------------------------- TensorFlow and Keras facts
 
 
@@ -285,6 +374,9 @@ def tensorflow_facts():
         facts["built_with_cuda"] = bool(tf.test.is_built_with_cuda())
     except Exception:  # noqa: BLE001
         facts["built_with_cuda"] = None
+    if sys.platform.startswith("linux"):
+        # after listing the devices: TensorFlow has loaded the driver and the CUDA libraries it found by then
+        facts["mapped_libraries"] = mapped_cuda_libraries()
     return facts
 
 
@@ -334,6 +426,59 @@ def work_matmul():
     return {"ok": bool(results) and all(r["ok"] for r in results), "devices": results}
 
 
+def first_gpu():
+    import tensorflow as tf
+
+    gpus = [d for d in tf.config.list_logical_devices("GPU")]
+    return gpus[0].name if gpus else None
+
+
+def work_conv():
+    """One small 2-D convolution on the first GPU (cuDNN), compared with the same one on the CPU."""
+    import numpy as np
+    import tensorflow as tf
+
+    gpu = first_gpu()
+    if gpu is None:
+        return {"ok": None, "skipped": "no GPU"}
+    rng = np.random.default_rng(12345)
+    images = rng.standard_normal((2, 16, 16, 3)).astype("float32")
+    kernel = rng.standard_normal((3, 3, 3, 8)).astype("float32")
+    with tf.device("/CPU:0"):
+        expected = tf.nn.conv2d(images, kernel, strides=1, padding="SAME").numpy()
+    with tf.device(gpu):
+        got = tf.nn.conv2d(tf.constant(images), tf.constant(kernel), strides=1, padding="SAME")
+    values = got.numpy()
+    diff = float(np.max(np.abs(values - expected)))
+    ok = bool(np.allclose(values, expected, rtol=1e-3, atol=1e-3))
+    return {"ok": ok, "device": gpu, "placed_on": getattr(got, "device", None), "max_abs_diff": diff}
+
+
+def work_xla():
+    """One function compiled by XLA (jit_compile=True) on the first GPU: needs libdevice and ptxas."""
+    import numpy as np
+    import tensorflow as tf
+
+    gpu = first_gpu()
+    if gpu is None:
+        return {"ok": None, "skipped": "no GPU"}
+    rng = np.random.default_rng(12345)
+    a = rng.standard_normal((32, 32)).astype("float32")
+    b = rng.standard_normal((32, 32)).astype("float32")
+    expected = np.tanh(a.astype("float64") @ b.astype("float64")) + 1.0
+
+    @tf.function(jit_compile=True)
+    def compiled(x, y):
+        return tf.tanh(tf.matmul(x, y)) + 1.0
+
+    with tf.device(gpu):
+        got = compiled(tf.constant(a), tf.constant(b))
+    values = got.numpy().astype("float64")
+    diff = float(np.max(np.abs(values - expected)))
+    ok = bool(np.allclose(values, expected, rtol=1e-3, atol=1e-3))
+    return {"ok": ok, "device": gpu, "placed_on": getattr(got, "device", None), "max_abs_diff": diff}
+
+
 def work_pandas():
     import pandas as pd
 
@@ -373,7 +518,12 @@ def work_matplotlib():
 
 # What each package adds once it imports: facts first, then work.
 FOLLOW_UPS = {
-    "tensorflow": (("tensorflow", "facts", tensorflow_facts), ("matmul", "work", work_matmul)),
+    "tensorflow": (
+        ("tensorflow", "facts", tensorflow_facts),
+        ("matmul", "work", work_matmul),
+        ("conv", "work", work_conv),
+        ("xla", "work", work_xla),
+    ),
     "keras": (("keras", "facts", keras_facts),),
     "pandas": (("pandas", "work", work_pandas),),
     "sklearn": (("sklearn", "work", work_sklearn),),
@@ -389,6 +539,9 @@ def run_follow_up(answer, kind, key, function):
     except BaseException as exc:  # noqa: BLE001
         result = dict(ok=False, **error_facts(exc))
     result["seconds"] = round(time.perf_counter() - started, 4)
+    if key in ("conv", "xla") and sys.platform.startswith("linux") and not result.get("skipped"):
+        # TensorFlow loads cuDNN and the compiler's libraries on first use: which ones it took, even on failure
+        result["mapped_libraries"] = mapped_cuda_libraries()
     section = answer.data.setdefault(kind, {})
     if kind == "facts":
         section[key] = dict(section.get(key, {}), **result)
@@ -430,6 +583,12 @@ def main(control_dir):
         answer.end()
         answer.begin("cpu")
         data["cpu"] = cpu_facts()
+        answer.end()
+        answer.begin("libraries")
+        try:
+            data["libraries"] = library_facts()
+        except Exception as exc:  # noqa: BLE001
+            data["libraries"] = error_facts(exc)
         answer.end()
         answer.begin("distributions")
         try:

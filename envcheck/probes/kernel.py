@@ -1,4 +1,5 @@
-"""Probe: find a registered Jupyter kernel, start it for real and ask it for its sys.prefix.
+"""Probe: find a registered Jupyter kernel, start it for real and ask it for its sys.prefix; list every other
+registered kernel and the program each would run.
 
 Stand-alone and standard library only at module level; uses the target environment's own jupyter_client, as
 Jupyter would. Input: {"kernel_name": "envcheck-deep-learning", "timeout": 60}.
@@ -14,6 +15,7 @@ import time
 
 CODE = "import sys; print(sys.prefix)"
 MAX_ERROR = 2000
+MAX_SPECS = 200
 
 
 def write(control_dir, answer):
@@ -27,12 +29,45 @@ def error_facts(exc):
     return {"error_type": type(exc).__name__, "error": str(exc)[:MAX_ERROR]}
 
 
+def program(first):
+    """The program a kernelspec's argv starts, as jupyter_client finds it: "python", "python3" or "python3.X"
+    stand for the python running Jupyter (this one), another bare name is looked up on PATH."""
+    if not first:
+        return None
+    if first in ("python", f"python{sys.version_info[0]}", "python{}.{}".format(*sys.version_info[:2])):
+        return sys.executable
+    return first if os.path.isabs(first) else shutil.which(first)
+
+
+def all_specs(manager):
+    """Every kernelspec Jupyter (from this environment) lists: where it lives and the program it would start."""
+    found = {}
+    for name, entry in sorted(manager.get_all_specs().items())[:MAX_SPECS]:
+        spec = entry.get("spec") or {}
+        argv = list(spec.get("argv") or [])
+        first = argv[0] if argv else None
+        resolved = program(first)
+        found[name] = {
+            "resource_dir": entry.get("resource_dir"),
+            "language": spec.get("language"),
+            "display_name": spec.get("display_name"),
+            "argv0": first,
+            "argv0_resolved": resolved,
+            "exists": bool(resolved) and os.path.exists(resolved),
+        }
+    return found
+
+
 def find_spec(answer, name):
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     manager = KernelSpecManager()
     answer["kernel_dirs"] = list(manager.kernel_dirs)
     answer["available"] = sorted(manager.find_kernel_specs())
+    try:
+        answer["specs"] = all_specs(manager)
+    except Exception as exc:  # noqa: BLE001 - one unreadable kernel.json must not hide the kernel asked for
+        answer["specs_error"] = error_facts(exc)
     try:
         spec = manager.get_kernel_spec(name)
     except NoSuchKernel:
@@ -42,8 +77,7 @@ def find_spec(answer, name):
     return {
         "argv": argv,
         "argv0": first,
-        # a bare name such as "python" is looked up on PATH when the kernel starts
-        "argv0_resolved": (first if os.path.isabs(first) else shutil.which(first)) if first else None,
+        "argv0_resolved": program(first),
         "resource_dir": spec.resource_dir,
         "display_name": spec.display_name,
         "language": spec.language,
