@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -39,17 +39,24 @@ from envcheck.results import CheckResult, Status
 CONDA_ONLY = "a conda-only package: no Python distribution to import or compare"
 
 
+def _not_applicable(package: Package, requirements: Sequence[Requirement]) -> str | None:
+    """Why a package's own checks do not apply here, or None when they do."""
+    if not package.requirements:
+        return CONDA_ONLY
+    if not requirements:
+        return "not needed on this platform"
+    return None
+
+
 @check("package.*.import", group=PACKAGES, order=10)
 def check_package_imports(ev: Evidence) -> list[CheckResult]:
     results = []
     for package in ev.profile.packages:
         check_id = f"package.{package.name}.import"
         requirements = applicable_requirements(ev, package)
-        if not package.requirements:
-            results.append(result(check_id, Status.SKIP, CONDA_ONLY))
-            continue
-        if not requirements:
-            results.append(result(check_id, Status.SKIP, "not needed on this platform"))
+        skipped = _not_applicable(package, requirements)
+        if skipped is not None:
+            results.append(result(check_id, Status.SKIP, skipped))
             continue
         if not package.import_name:
             results.append(result(check_id, Status.SKIP, "the profile names no module to import"))
@@ -148,11 +155,9 @@ def check_package_versions(ev: Evidence) -> list[CheckResult]:
     for package in ev.profile.packages:
         check_id = f"package.{package.name}.version"
         requirements = applicable_requirements(ev, package)
-        if not package.requirements:
-            results.append(result(check_id, Status.SKIP, CONDA_ONLY))
-            continue
-        if not requirements:
-            results.append(result(check_id, Status.SKIP, "not needed on this platform"))
+        skipped = _not_applicable(package, requirements)
+        if skipped is not None:
+            results.append(result(check_id, Status.SKIP, skipped))
             continue
         specifier = SpecifierSet()
         for requirement in requirements:
