@@ -314,7 +314,7 @@ def lock_command(
     from envcheck.lockfile import PLATFORMS, read_lock
     from envcheck.locking import LockRequest, check_lock, default_lock_path, make_lock
     from envcheck.render import RichReporter, stderr_console, stdout_console
-    from envcheck.report import envelope
+    from envcheck.report import envelope, status_of
     from envcheck.specfiles import load_profile
 
     chosen = load_profile(profile, file)
@@ -327,7 +327,7 @@ def lock_command(
             emit_json(
                 envelope(
                     "lock",
-                    "fail" if problem else "pass",
+                    status_of(code),
                     code,
                     lock={"path": str(lock.path), "digest": lock.digest},
                     profile=chosen.name,
@@ -353,7 +353,7 @@ def lock_command(
     reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or json_output and not verbose)
     result = make_lock(request, reporter)
     if json_output:
-        emit_json(envelope("lock", "pass", ExitCode.OK, **result.to_json()))
+        emit_json(envelope("lock", status_of(ExitCode.OK), ExitCode.OK, **result.to_json()))
         return
     console = stdout_console()
     console.print(
@@ -385,7 +385,7 @@ def download_command(
     from envcheck.backends import IndexOptions
     from envcheck.locking import download
     from envcheck.render import RichReporter, stderr_console, stdout_console
-    from envcheck.report import envelope
+    from envcheck.report import envelope, status_of
 
     reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or json_output and not verbose)
     index = IndexOptions(
@@ -393,7 +393,7 @@ def download_command(
     )
     result = download(lock, dest, tuple(platform or ()), index, reporter)
     if json_output:
-        emit_json(envelope("download", "pass", ExitCode.OK, **result.to_json()))
+        emit_json(envelope("download", status_of(ExitCode.OK), ExitCode.OK, **result.to_json()))
         return
     stdout_console().print(
         f"{result.dest}: {len(result.files)} wheels ({result.bytes / 1e6:.0f} MB) for {', '.join(result.targets)},"

@@ -32,9 +32,3 @@ def envelope(command: str, status: str, exit_code: int, **payload: Any) -> dict[
         "exit_code": int(exit_code),
         **payload,
     }
-
-
-# The redactor lived here once; kept importable from here for code that still looks for it.
-from envcheck.redaction import Redactor, redactor  # noqa: E402
-
-__all__ = ["SCHEMA_VERSION", "Redactor", "envelope", "redactor"]
