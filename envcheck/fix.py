@@ -16,7 +16,6 @@ import shutil
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import IO
 
@@ -33,7 +32,7 @@ from envcheck.errors import (
     Interrupted,
     RefusedError,
 )
-from envcheck.locations import OWNER_NAME, find_uv, logs_dir
+from envcheck.locations import OWNER_NAME, find_uv, new_log_path
 from envcheck.progress import NullReporter, Reporter
 from envcheck.results import Status
 from envcheck.targets import Target
@@ -154,7 +153,7 @@ def fix_environment(
     refused = refusal(target, before, explicit=explicit)
     if refused is not None:
         raise refused
-    log_path = _new_log_path()
+    log_path = new_log_path("fix")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     freeze_path = log_path.with_suffix(".freeze.txt")
     # the lock spans everything from the record to the second verify: another envcheck changing the same
@@ -340,8 +339,3 @@ def _resolved(argv: Sequence[str]) -> list[str]:
     if argv and argv[0] == "uv":
         return [str(find_uv()), *argv[1:]]
     return list(argv)
-
-
-def _new_log_path() -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return logs_dir() / f"fix-{stamp}-{os.getpid()}.log"

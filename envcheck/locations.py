@@ -40,6 +40,21 @@ def logs_dir() -> Path:
     return envcheck_home() / "logs"
 
 
+def new_log_path(kind: str) -> Path:
+    """A log name under logs_dir() that no other run has taken: two runs in one process and one second keep
+    both logs (``kind`` is e.g. ``setup-<profile>`` or ``fix``)."""
+    from datetime import datetime
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder = logs_dir()
+    path = folder / f"{kind}-{stamp}-{os.getpid()}.log"
+    count = 1
+    while path.exists():
+        count += 1
+        path = folder / f"{kind}-{stamp}-{os.getpid()}-{count}.log"
+    return path
+
+
 def jupyter_kernels_dir() -> Path:
     """Where `ipykernel install --user` writes kernelspecs: jupyter_core's per-user data folder, by its rules
     (JUPYTER_DATA_DIR, else the platform's), known here before the environment, and its jupyter, exist."""

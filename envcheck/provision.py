@@ -42,7 +42,7 @@ from envcheck.locations import (
     is_python_environment,
     jupyter_kernels_dir,
     kernel_install_argv,
-    logs_dir,
+    new_log_path,
     python_in,
 )
 from envcheck.lockfile import Lock, LockedFile
@@ -273,7 +273,7 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
     lock = _locked_files(request, markers) if request.lock is not None else None
     reporter.done("pre-flight", f"Python {python_version or request.profile.python}")
 
-    log_path = _new_log_path(request.profile.name)
+    log_path = new_log_path(f"setup-{request.profile.name}")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     locked_requirements = None
     if lock is not None:
@@ -586,18 +586,6 @@ def _python_hint(request: SetupRequest, spec: Any) -> str:
 def _nearest_existing(path: Path) -> Path:
     while not path.exists() and path != path.parent:
         path = path.parent
-    return path
-
-
-def _new_log_path(profile: str) -> Path:
-    """A name no other run has taken: two failed setups in one process and one second keep both logs."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    folder = logs_dir()
-    path = folder / f"setup-{profile}-{stamp}-{os.getpid()}.log"
-    count = 1
-    while path.exists():
-        count += 1
-        path = folder / f"setup-{profile}-{stamp}-{os.getpid()}-{count}.log"
     return path
 
 
