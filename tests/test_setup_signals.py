@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from test_setup import MINI
-from test_signals import default_sigint
+from test_signals import default_sigint, processes_mentioning
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="sends POSIX signals")
 
@@ -72,7 +72,7 @@ def test_signal_during_install_removes_the_environment(tmp_path: Path, silent_in
         proc.kill()
     assert proc.returncode == 130, stderr.seen
     assert not (tmp_path / "envs").exists()
-    assert not survivors(str(prefix)), "the installer outlived envcheck"
+    assert not processes_mentioning(str(prefix)), "the installer outlived envcheck"
 
 
 def start_setup(tmp_path: Path, prefix: Path, index: str) -> subprocess.Popen[str]:
@@ -110,16 +110,3 @@ def test_a_second_setup_on_the_same_prefix_refuses_and_leaves_the_first_alone(
         first.kill()
     assert first.returncode == 130
     assert not (tmp_path / "envs").exists()
-
-
-def survivors(needle: str) -> list[str]:
-    """Command lines of live processes that mention ``needle`` (Linux /proc; empty elsewhere)."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if needle in text:
-            found.append(text)
-    return found
