@@ -30,9 +30,9 @@ import time
 from pathlib import Path
 
 from envcheck.locations import find_uv
-from envcheck.lockfile import EXTRA_REQUIREMENTS, hashed_requirements, read_lock
-from envcheck.profiles import CORE_PACKAGES
-from envcheck.specfiles import load_profile
+from envcheck.lock.pylock import EXTRA_REQUIREMENTS, hashed_requirements, read_lock
+from envcheck.profiles.files import load_profile
+from envcheck.profiles.profile import CORE_PACKAGES
 
 LOCK_TARGET = 1.2
 OFFLINE_TARGET = 1.1

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envcheck import runner
+from envcheck.completion import Marker, read_marker
 from envcheck.errors import EnvironmentUnusableError, NoEnvironmentError, UsageError
 from envcheck.locations import default_prefix, find_uv, python_in
-from envcheck.marker import Marker, read_marker
-from envcheck.profiles import Profile, profile_args
+from envcheck.profiles.files import load_profile
+from envcheck.profiles.profile import Profile, profile_args
 from envcheck.shell import command
-from envcheck.specfiles import load_profile
 
 
 @dataclass(frozen=True)

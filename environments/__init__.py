@@ -1,1 +1,1 @@
-"""The bundled profiles; installed as the package ``envcheck.profiles_data`` so they travel with envcheck."""
+"""The bundled profiles; installed as the package ``envcheck.environments`` so they travel with envcheck."""

@@ -1,4 +1,10 @@
-"""Shared fixtures: an isolated envcheck home for every test, and one real environment per test run."""
+"""Shared fixtures: an isolated envcheck home for every test, and one real environment per test run.
+
+The folders are the layers: ``unit/`` (rules, readers, rendering and the CLI, with probes run by the current
+interpreter at most), ``integration/`` (real processes: small real environments, signals, time limits, uv and
+pip, the conda stand-in) and ``e2e/`` (a real environment with TensorFlow). Every test under ``e2e/`` is marked
+``e2e`` here, so ``-m "not e2e"`` keeps meaning what it always did.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,13 @@ from pathlib import Path
 import pytest
 
 E2E_TIMEOUT = 1800
+TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if (TESTS / "e2e") in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")

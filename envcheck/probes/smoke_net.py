@@ -2,7 +2,7 @@
 record helpers every level shares.
 
 Stand-alone, standard library only at module level (NumPy arrives as an argument); loaded by smoke_train.py.
-The level list here and envcheck/training.py's are the same list, one on each side of the process boundary;
+The level list here and envcheck/smoke/rules.py's are the same list, one on each side of the process boundary;
 a test holds them together.
 """
 

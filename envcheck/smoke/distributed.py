@@ -1,0 +1,277 @@
+"""Distributed smoke-train on the host: the cluster this worker belongs to, and the rules for replicas and workers.
+
+The training probe runs the reference network under tf.distribute (envcheck/probes/smoke_distributed.py) and
+reports facts; the functions here read the cluster from TF_CONFIG or Slurm's variables before anything starts,
+and judge what came back. Pure functions: no process is started here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from envcheck.errors import UsageError
+from envcheck.results import CheckResult, Status
+from envcheck.smoke import rules
+
+STRATEGIES = ("mirrored",)
+MAX_WORKERS = 16
+# Seconds a loopback worker may take to import TensorFlow and join the others.
+DEFAULT_JOIN_TIMEOUT = 180.0
+# Every replica applies the same all-reduced gradient to the same weights: on a GPU (NCCL broadcasts one
+# result) they must be bit-identical; on CPU a reduction in another order may differ in the last bit.
+REPLICA_TOLERANCE_CPU = 1e-12
+REPLICA_TOLERANCE_GPU = 0.0
+# The distributed run against the single-process batch-N run from the same initial weights: the sum of the
+# replicas' gradients is the full-batch gradient, so only round-off separates them.
+SINGLE_PROCESS_TOLERANCE_CPU = rules.TRAJECTORY_TOLERANCE
+SINGLE_PROCESS_TOLERANCE_GPU = rules.GPU_CPU_TOLERANCE
+# Slurm's variables that tf.distribute.cluster_resolver.SlurmClusterResolver reads in a job step (srun).
+SLURM_STEP_VARIABLES = ("SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_STEP_NODELIST", "SLURM_STEP_TASKS_PER_NODE")
+CLUSTER_HINT = (
+    "set TF_CONFIG for this worker, or start every worker with srun (srun -N 2 envcheck smoke-train --cluster)"
+)
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """This process's place in a cluster: where the description came from, its task, and the worker count."""
+
+    source: str  # "TF_CONFIG" or "slurm"
+    task_type: str
+    task_index: int
+    num_workers: int
+    addresses: tuple[str, ...] = ()  # known on the host for TF_CONFIG; Slurm's are resolved inside the probe
+    nodes: str | None = None  # Slurm's compressed node list, as Slurm wrote it
+
+    @property
+    def is_chief(self) -> bool:
+        return self.task_type == "chief" or (self.task_type == "worker" and self.task_index == 0)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "task_type": self.task_type,
+            "task_index": self.task_index,
+            "num_workers": self.num_workers,
+            "addresses": list(self.addresses),
+            "nodes": self.nodes,
+            "chief": self.is_chief,
+        }
+
+
+def cluster_from_environment(environ: Mapping[str, str]) -> ClusterSpec:
+    """The cluster from TF_CONFIG when set, else from a Slurm job step; a usage error when neither is usable."""
+    raw = environ.get("TF_CONFIG", "").strip()
+    if raw:
+        return _from_tf_config(raw)
+    if any(name in environ for name in SLURM_STEP_VARIABLES):
+        return _from_slurm(environ)
+    if "SLURM_JOB_ID" in environ:
+        raise UsageError(
+            "--cluster inside a Slurm allocation but outside a job step: SLURM_PROCID and SLURM_STEP_* are not set",
+            "start one envcheck per task with srun: srun -N 2 --ntasks-per-node=1 envcheck smoke-train --cluster",
+        )
+    raise UsageError("--cluster needs TF_CONFIG or a Slurm job step, and this process has neither", CLUSTER_HINT)
+
+
+def _from_tf_config(raw: str) -> ClusterSpec:
+    try:
+        config = json.loads(raw)
+    except ValueError as exc:
+        raise UsageError(f"TF_CONFIG is not valid JSON: {exc}", CLUSTER_HINT) from exc
+    cluster = config.get("cluster") if isinstance(config, dict) else None
+    task = config.get("task") if isinstance(config, dict) else None
+    if not isinstance(cluster, dict) or not isinstance(task, dict):
+        raise UsageError('TF_CONFIG needs "cluster" and "task" objects', CLUSTER_HINT)
+    jobs = {str(job): tasks for job, tasks in cluster.items()}
+    if any(not isinstance(tasks, list) or not all(isinstance(a, str) for a in tasks) for tasks in jobs.values()):
+        raise UsageError('TF_CONFIG "cluster" must map each job to a list of "host:port" addresses', CLUSTER_HINT)
+    task_type, task_index = task.get("type"), task.get("index")
+    if task_type not in jobs or not isinstance(task_index, int) or not 0 <= task_index < len(jobs[task_type]):
+        raise UsageError(
+            f"TF_CONFIG's task {task_type!r} #{task_index!r} is not in its cluster ({', '.join(jobs) or 'empty'})",
+            CLUSTER_HINT,
+        )
+    workers = [*jobs.get("chief", []), *jobs.get("worker", [])]
+    return ClusterSpec("TF_CONFIG", task_type, task_index, len(workers), tuple(workers))
+
+
+def _from_slurm(environ: Mapping[str, str]) -> ClusterSpec:
+    missing = [name for name in SLURM_STEP_VARIABLES if not environ.get(name)]
+    if missing:
+        raise UsageError(f"--cluster under Slurm, but {', '.join(missing)} not set (not inside srun?)", CLUSTER_HINT)
+    try:
+        rank, tasks = int(environ["SLURM_PROCID"]), int(environ["SLURM_STEP_NUM_TASKS"])
+    except ValueError as exc:
+        raise UsageError(f"Slurm's task numbers are not numbers: {exc}", CLUSTER_HINT) from exc
+    if not 0 <= rank < tasks:
+        raise UsageError(f"SLURM_PROCID {rank} is outside the step's {tasks} task(s)", CLUSTER_HINT)
+    return ClusterSpec("slurm", "worker", rank, tasks, nodes=environ["SLURM_STEP_NODELIST"])
+
+
+# ---------------------------------------------------------------------------------------------- rules
+
+
+def run_name(mode: str) -> str:
+    return {"mirrored": "mirrored-batchN", "workers": "workers-batchN", "cluster": "cluster-batchN"}[mode]
+
+
+def worker_results(facts: Mapping[str, Any], mode: str) -> list[dict[str, Any]]:
+    """One entry per worker: index, address, joined, its run. Mirrored and cluster runs are one worker here."""
+    info = facts.get("distributed") or {}
+    if mode == "workers":
+        return [dict(w) for w in info.get("workers") or []]
+    run = (facts.get("runs") or {}).get(run_name(mode)) or {}
+    task = info.get("task") or {}
+    address = "this machine" if mode == "mirrored" else _address_of(info, task)
+    return [{"index": task.get("index", 0), "address": address, "joined": bool(run.get("joined")), "run": run}]
+
+
+def _address_of(info: Mapping[str, Any], task: Mapping[str, Any]) -> str:
+    tasks = (info.get("cluster") or {}).get(task.get("type")) or []
+    index = task.get("index")
+    return tasks[index] if isinstance(index, int) and 0 <= index < len(tasks) else "unknown address"
+
+
+def evaluate(facts: Mapping[str, Any], *, mode: str, workers: int) -> list[CheckResult]:
+    """Every check of a distributed run: workers joined, replicas agree, the single-process run, collectives."""
+    checks = [check_workers(facts, mode=mode, expected=workers)]
+    results = worker_results(facts, mode)
+    runs = [w["run"] for w in results if (w.get("run") or {}).get("status") == "ok"]
+    if runs and len(runs) == len(results):
+        checks.append(check_replicas_agree(runs))
+        reference = (facts.get("runs") or {}).get("scratch-batchN") or {}
+        if reference.get("status") == "ok":
+            checks.append(check_single_process(runs[0], reference))
+        checks.append(check_collective_time(runs))
+    return checks
+
+
+def check_workers(facts: Mapping[str, Any], *, mode: str, expected: int) -> CheckResult:
+    """Every worker joined and finished; a failure names the worker and its address."""
+    check_id = "distributed.workers"
+    info = facts.get("distributed") or {}
+    results = worker_results(facts, mode)
+    failures = list(info.get("failures") or [])
+    data: dict[str, Any] = {"expected": expected, "failures": failures}
+    if mode == "workers" and not results:
+        return CheckResult(check_id, Status.FAIL, "no worker was started", hint="run with -v to see why", data=data)
+    if not failures:
+        for worker in results:
+            run = worker.get("run") or {}
+            if run.get("status") != "ok":
+                failures.append(
+                    {
+                        "index": worker.get("index"),
+                        "address": worker.get("address"),
+                        "error": str(run.get("error") or "did not finish"),
+                    }
+                )
+    joined = sum(1 for w in results if w.get("joined"))
+    first_run: Mapping[str, Any] = next((w["run"] for w in results if (w.get("run") or {}).get("replicas_in_sync")), {})
+    replicas = first_run.get("replicas_in_sync")
+    data.update(joined=joined, replicas_in_sync=replicas)
+    if mode == "cluster":
+        expected = int(info.get("expected_workers") or expected)
+        data["expected"] = expected
+    if failures:
+        first = failures[0]
+        others = f" ({len(failures) - 1} more)" if len(failures) > 1 else ""
+        stopped = "; the other workers were stopped" if mode == "workers" else ""
+        return CheckResult(
+            check_id,
+            Status.FAIL,
+            f"worker {first.get('index')} at {first.get('address')} {first.get('error')}{others}{stopped}",
+            hint="run with -v to see the workers' output; a worker that cannot join: check the addresses and ports",
+            data=data,
+        )
+    what = {"mirrored": "devices", "workers": "workers", "cluster": "workers"}[mode]
+    count = len(results) if mode == "workers" else (replicas if mode == "mirrored" else expected)
+    detail = f"{count} {what} joined, {replicas} replica(s) in sync"
+    if mode == "cluster":
+        detail = f"{expected} of {expected} workers joined, {replicas} replica(s) in sync"
+    return CheckResult(check_id, Status.PASS, detail, data=data)
+
+
+def _on_gpu(run: Mapping[str, Any]) -> bool:
+    return "GPU" in " ".join((run.get("devices") or {}).get("variables") or []).upper()
+
+
+def check_replicas_agree(runs: Sequence[Mapping[str, Any]]) -> CheckResult:
+    """Every replica of every worker ends at the same weights (the all-gathered spread counts the remote ones)."""
+    reference = runs[0]["final_weights"]
+    diffs = [
+        rules.max_abs_difference(reference, replica.get("weights") or {})
+        for run in runs
+        for replica in run.get("replicas") or [{"weights": run.get("final_weights")}]
+    ]
+    spreads = [_finite_or_inf(run.get("spread")) for run in runs]
+    worst = max([*diffs, *spreads], default=0.0)
+    tolerance = REPLICA_TOLERANCE_GPU if any(_on_gpu(r) for r in runs) else REPLICA_TOLERANCE_CPU
+    data = {"max_abs_difference": worst, "tolerance": tolerance, "replicas": len(diffs), "spread": spreads}
+    if worst <= tolerance:
+        exact = "exactly" if worst == 0.0 else f"to {worst:.1e}"
+        return CheckResult(
+            "distributed.replicas-agree",
+            Status.PASS,
+            f"{len(diffs)} replica(s) end at the same weights {exact}",
+            data=data,
+        )
+    return CheckResult(
+        "distributed.replicas-agree",
+        Status.FAIL,
+        f"replicas end at different weights: largest difference {worst:.1e} (> {tolerance:.0e})",
+        hint="the all-reduce gave replicas different results: check the collective's transport and versions",
+        data=data,
+    )
+
+
+def check_single_process(run: Mapping[str, Any], reference: Mapping[str, Any]) -> CheckResult:
+    """The distributed run against the single-process batch-N run from the same initial weights."""
+    diff = rules.max_abs_difference(reference["final_weights"], run["final_weights"])
+    on_gpu = _on_gpu(run)
+    tolerance = SINGLE_PROCESS_TOLERANCE_GPU if on_gpu else SINGLE_PROCESS_TOLERANCE_CPU
+    data = {"max_abs_difference": diff, "tolerance": tolerance, "reference": reference.get("name"), "on_gpu": on_gpu}
+    if diff <= tolerance:
+        return CheckResult(
+            "distributed.vs-single-process",
+            Status.PASS,
+            f"final weights agree with the single-process batch-N run to {diff:.1e}",
+            data=data,
+        )
+    return CheckResult(
+        "distributed.vs-single-process",
+        Status.FAIL,
+        f"final weights differ from the single-process batch-N run by {diff:.1e} (> {tolerance:.0e})",
+        hint="the replicas' summed gradients are not the full-batch gradient: the all-reduce or the split is wrong",
+        data=data,
+    )
+
+
+def check_collective_time(runs: Sequence[Mapping[str, Any]]) -> CheckResult:
+    """The wall time of one all-reduce of the gradients, the slowest worker's (a figure, not a verdict)."""
+    times = [_finite_or_inf(r.get("collective_s_per_step")) for r in runs]
+    steps = [_finite_or_inf(r.get("train_s_per_step")) for r in runs if r.get("train_s_per_step") is not None]
+    worst = max(times)
+    data = {"collective_s_per_step": times, "train_s_per_step": steps}
+    if worst == math.inf:
+        return CheckResult("distributed.collective-time", Status.WARN, "the collective was not timed", data=data)
+    step = f"; a training step {max(steps) * 1000:.2f} ms" if steps and max(steps) < math.inf else ""
+    return CheckResult(
+        "distributed.collective-time",
+        Status.PASS,
+        f"one all-reduce of the gradients {worst * 1000:.3f} ms per step{step}",
+        data=data,
+    )
+
+
+def _finite_or_inf(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return math.inf
+    return number if math.isfinite(number) else math.inf

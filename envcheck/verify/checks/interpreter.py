@@ -1,0 +1,133 @@
+"""Interpreter checks: the Python version and build, its prefix, the environment's completeness, the probe."""
+
+from __future__ import annotations
+
+from envcheck.results import CheckResult, Status
+from envcheck.verify.checks.common import (
+    as_version,
+    command,
+    crash_hint,
+    interaction_hint,
+    result,
+    setup_command,
+)
+from envcheck.verify.checks.registry import INTERPRETER, check
+from envcheck.verify.evidence import Evidence
+
+
+@check("python.version", group=INTERPRETER, order=10)
+def check_python_version(ev: Evidence) -> CheckResult:
+    version = as_version(ev.interpreter.get("version"))
+    wanted = ev.profile.python_for(ev.markers)
+    if version is None:
+        return result("python.version", Status.SKIP, "the probe did not report the interpreter")
+    if not str(wanted) or wanted.contains(version, prereleases=True):
+        where = f" (profile: {wanted})" if str(wanted) else ""
+        return result("python.version", Status.PASS, f"Python {version}{where}", version=str(version))
+    candidates = [f"3.{minor}" for minor in range(20, 7, -1) if wanted.contains(f"3.{minor}.0", prereleases=True)]
+    pick = candidates[0] if candidates else "3.12"
+    recreate = ("--recreate",) if ev.env.owned else ()
+    return result(
+        "python.version",
+        Status.FAIL,
+        f"Python {version} is outside the profile's range {wanted}",
+        f"make an environment with a supported Python: {setup_command(ev, '--python', pick, *recreate)}",
+        version=str(version),
+    )
+
+
+@check("python.bits", group=INTERPRETER, order=20)
+def check_python_bits(ev: Evidence) -> CheckResult:
+    bits = ev.interpreter.get("bits")
+    if bits is None:
+        return result("python.bits", Status.SKIP, "the probe did not report the interpreter")
+    if int(bits) == 64:
+        return result("python.bits", Status.PASS, f"64-bit ({ev.interpreter.get('machine') or 'unknown machine'})")
+    return result(
+        "python.bits",
+        Status.FAIL,
+        f"{bits}-bit Python: TensorFlow publishes 64-bit wheels only",
+        f"install a 64-bit Python, then: {setup_command(ev, '--python', 'PATH-TO-64-BIT-PYTHON')}",
+    )
+
+
+@check("python.prefix", group=INTERPRETER, order=30)
+def check_python_prefix(ev: Evidence) -> CheckResult:
+    prefix = ev.interpreter.get("prefix")
+    if prefix is None:
+        return result("python.prefix", Status.SKIP, "the probe did not report sys.prefix")
+    if ev.same_prefix is None or ev.env.prefix is None:
+        return result("python.prefix", Status.PASS, f"sys.prefix is {prefix}", prefix=prefix)
+    if ev.same_prefix:
+        return result("python.prefix", Status.PASS, f"sys.prefix is the environment ({prefix})", prefix=prefix)
+    hint = (
+        setup_command(ev, "--recreate")
+        if ev.env.owned
+        else f"{command(ev, ev.python, '-c', 'import sys; print(sys.executable, sys.prefix)')} shows which python runs"
+    )
+    return result(
+        "python.prefix",
+        Status.FAIL,
+        f"{ev.python} runs from {prefix}, not from the environment {ev.env.prefix}",
+        hint,
+        prefix=prefix,
+    )
+
+
+@check("env.complete", group=INTERPRETER, order=40)
+def check_env_complete(ev: Evidence) -> CheckResult:
+    env = ev.env
+    if env.prefix is None:
+        return result("env.complete", Status.SKIP, "an interpreter was named, not an environment made by setup")
+    marker = env.marker
+    if marker is None:
+        if env.owned:
+            return result(
+                "env.complete",
+                Status.FAIL,
+                "incomplete: an earlier `envcheck setup` did not finish (no completion marker)",
+                f"rebuild it: {setup_command(ev, '--recreate')}",
+            )
+        return result("env.complete", Status.SKIP, "not made by `envcheck setup` (no completion marker)")
+    if marker.profile != ev.profile.name:
+        return result(
+            "env.complete",
+            Status.WARN,
+            f"set up for profile {marker.profile!r}, checked against {ev.profile.name!r}",
+            command(ev, "envcheck", "verify", "--prefix", env.prefix, "--profile", marker.profile),
+        )
+    if marker.profile_digest != ev.profile.digest:
+        return result(
+            "env.complete",
+            Status.WARN,
+            f"profile {marker.profile!r} changed since this environment was set up",
+            f"bring it in line: {setup_command(ev)}",
+        )
+    when = f" on {marker.created[:10]}" if marker.created else ""
+    return result("env.complete", Status.PASS, f"complete: set up by envcheck{when} for {marker.profile!r}")
+
+
+@check("probe.environment", group=INTERPRETER, order=50)
+def check_probe(ev: Evidence) -> CheckResult:
+    main = next((f for f in ev.faults if f.scope == "environment"), None)
+    if main is None:
+        took = f" in {ev.probe_seconds:.1f} s" if ev.probe_seconds is not None else ""
+        count = len(ev.probe.get("packages") or ())
+        return result("probe.environment", Status.PASS, f"one process imported {count} packages and did the work{took}")
+    alone = [f for f in ev.faults if f.scope != "environment"]
+    culprit = next((f for f in alone if f.stage == main.stage), alone[0] if alone else None)
+    if culprit is not None:
+        found = f"; on its own, {culprit.stage} {culprit.what} too"
+        hint = crash_hint(ev, culprit.scope, culprit)
+    else:
+        found = "; on its own, each package was fine (packages interfere with each other)"
+        hint = interaction_hint(ev)
+    return result(
+        "probe.environment",
+        Status.FAIL,
+        f"the probe {main.what} during {main.stage or 'start-up'}{found}",
+        hint,
+        stage=main.stage,
+        signal=main.signal,
+        timed_out=main.timed_out,
+    )

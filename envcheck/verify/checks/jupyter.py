@@ -1,0 +1,163 @@
+"""Jupyter checks: the kernel is registered for this environment's python and starts in it, and the other
+registered kernels still run a python that exists (the default ``python3`` one this environment's)."""
+
+from __future__ import annotations
+
+import ntpath
+import posixpath
+
+from envcheck.locations import kernel_install_argv
+from envcheck.profiles.profile import Profile
+from envcheck.results import CheckResult, Status
+from envcheck.verify.checks.common import (
+    command,
+    first_line,
+    kernel_install,
+    pip_install,
+    result,
+    same_path,
+)
+from envcheck.verify.checks.registry import JUPYTER, check
+from envcheck.verify.evidence import Evidence
+
+
+def wants_kernel(profile: Profile) -> bool:
+    """Setup registers a kernel for profiles that ask for one and install ipykernel; verify checks those."""
+    return profile.kernel and profile.package("ipykernel") is not None
+
+
+@check("jupyter.kernelspec", group=JUPYTER, order=10)
+def check_kernelspec(ev: Evidence) -> CheckResult | None:
+    if not wants_kernel(ev.profile):
+        return None
+    name = ev.kernel_name or ev.profile.kernel_name
+    answer = ev.kernel
+    fault = ev.kernel_fault
+    if answer is None and fault is None:
+        return result("jupyter.kernelspec", Status.SKIP, "not checked")
+    if answer is None or (fault is not None and answer.get("stage") in ("import jupyter_client", "kernelspec")):
+        assert fault is not None
+        return result("jupyter.kernelspec", Status.FAIL, f"the kernel probe {fault.what}", kernel_install(ev))
+    if answer.get("jupyter_client_error"):
+        error = answer["jupyter_client_error"]
+        return result(
+            "jupyter.kernelspec",
+            Status.FAIL,
+            f"jupyter_client does not import: {error.get('error_type')}: {first_line(error.get('error', ''))}",
+            pip_install(ev, "ipykernel"),
+        )
+    spec = answer.get("spec")
+    if spec is None:
+        available = ", ".join(answer.get("available") or ()) or "none"
+        managed = ev.env.marker is not None and ev.env.marker.kernel
+        return result(
+            "jupyter.kernelspec",
+            Status.FAIL if managed else Status.WARN,
+            f"kernel {name!r} is not registered (registered: {available})",
+            kernel_install(ev),
+        )
+    argv0 = spec.get("argv0") or ""
+    resolved = spec.get("argv0_resolved") or argv0
+    if not _runs_here(ev, resolved):
+        return result(
+            "jupyter.kernelspec",
+            Status.FAIL,
+            f"kernel {name!r} runs {argv0}, not this environment's python ({ev.python})",
+            kernel_install(ev),
+            argv0=argv0,
+        )
+    return result("jupyter.kernelspec", Status.PASS, f"kernel {name!r} runs {argv0}", argv0=argv0)
+
+
+def _runs_here(ev: Evidence, program: str | None) -> bool:
+    """The program sits beside this environment's python (the name typed, or the one it reports)."""
+    if not program:
+        return False
+    path = ntpath if ev.platform == "win32" else posixpath
+    executable = str(ev.interpreter.get("executable") or ev.python)
+    folders = {path.dirname(p) for p in (ev.python, executable)}
+    return any(same_path(path.dirname(program), f, ev.platform) for f in folders)
+
+
+DEFAULT_KERNEL = "python3"  # what Jupyter opens a new notebook with
+
+
+@check("jupyter.kernelspecs", group=JUPYTER, order=30)
+def check_other_kernelspecs(ev: Evidence) -> CheckResult | None:
+    """Every other registered kernel: a python that is gone, or a default kernel that is another environment."""
+    if not wants_kernel(ev.profile) or ev.kernel is None or not isinstance(ev.kernel.get("specs"), dict):
+        return None
+    own = ev.kernel_name or ev.profile.kernel_name
+    specs = {n: s for n, s in ev.kernel["specs"].items() if n != own and isinstance(s, dict)}
+    findings: list[str] = []
+    fixes: list[str] = []
+    gone: list[str] = []
+    for name, spec in sorted(specs.items()):
+        argv0 = str(spec.get("argv0") or "")
+        if argv0 and not spec.get("exists"):
+            absolute = posixpath.isabs(argv0) or ntpath.isabs(argv0)
+            findings.append(
+                f"kernel {name!r} runs {argv0}, which {'no longer exists' if absolute else 'is not on PATH'}"
+            )
+            fixes.append(command(ev, ev.python, "-m", "jupyter", "kernelspec", "remove", "-y", name))
+            gone.append(name)
+        elif name == DEFAULT_KERNEL and spec.get("language") == "python" and argv0:
+            program = str(spec.get("argv0_resolved") or argv0)
+            if not _runs_here(ev, program):
+                findings.append(
+                    f"the default kernel {name!r} runs {program}, not this environment's python: notebooks opened"
+                    f" with it do not see this environment's packages"
+                )
+                fixes.append(
+                    f"choose the kernel {own!r} in Jupyter, or make {name!r} this environment's:"
+                    f" {command(ev, *kernel_install_argv(ev.python, name))}"
+                )
+    if findings:
+        return result("jupyter.kernelspecs", Status.WARN, "; ".join(findings), "; ".join(fixes), gone=gone)
+    return result(
+        "jupyter.kernelspecs",
+        Status.PASS,
+        f"{len(specs)} other kernel{'s' if len(specs) != 1 else ''} registered, each with a python that exists",
+    )
+
+
+@check("jupyter.kernel-start", group=JUPYTER, order=20)
+def check_kernel_start(ev: Evidence) -> CheckResult | None:
+    if not wants_kernel(ev.profile):
+        return None
+    answer = ev.kernel
+    fault = ev.kernel_fault
+    if answer is None and fault is None:
+        return result("jupyter.kernel-start", Status.SKIP, "not checked")
+    if answer is None or answer.get("spec") is None:
+        return result("jupyter.kernel-start", Status.SKIP, "no kernel to start")
+    duration = answer.get("seconds") or answer.get("start_seconds")
+    if fault is not None:
+        return result(
+            "jupyter.kernel-start",
+            Status.FAIL,
+            f"the kernel {fault.what} while starting",
+            pip_install(ev, "ipykernel", flags=("--force-reinstall",)),
+        )
+    if answer.get("start_error"):
+        error = answer["start_error"]
+        what = "did not start in time" if error.get("error_type") == "RuntimeError" else "failed to start"
+        return result(
+            "jupyter.kernel-start",
+            Status.FAIL,
+            f"the kernel {what}: {error.get('error_type')}: {first_line(error.get('error', ''))}",
+            pip_install(ev, "ipykernel", flags=("--force-reinstall",)),
+        )
+    reported = answer.get("prefix")
+    expected = ev.interpreter.get("prefix")
+    if not reported or not expected or not same_path(str(reported), str(expected), ev.platform):
+        return result(
+            "jupyter.kernel-start",
+            Status.FAIL,
+            f"the kernel runs in {reported or '(nothing printed)'}, not in {expected}",
+            kernel_install(ev),
+            duration,
+        )
+    return result(
+        "jupyter.kernel-start", Status.PASS, f"kernel started and reports sys.prefix {reported}", None, duration
+    )

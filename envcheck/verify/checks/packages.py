@@ -1,0 +1,466 @@
+"""Package checks: each package imports and has a wanted version; pip check; one TensorFlow; user site-packages."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+
+from envcheck.lock.pylock import EXTRA, MISSING, OTHER_VERSION, Drift, LockError, drift
+from envcheck.profiles.profile import TENSORFLOW_DISTRIBUTIONS, Package
+from envcheck.results import CheckResult, Status
+from envcheck.verify.checks.common import (
+    applicable_requirements,
+    applying_requirements,
+    command,
+    crash_hint,
+    first_line,
+    import_result,
+    inside,
+    interaction_hint,
+    pip_install,
+    pip_uninstall,
+    requirement_text,
+    result,
+    setup_command,
+    tf_requirement,
+)
+from envcheck.verify.checks.compatibility import (
+    NUMPY_ABI_PATTERNS,
+    PROTOBUF_PATTERNS,
+    numpy_fix,
+    protobuf_fix,
+    tightest,
+)
+from envcheck.verify.checks.device import platform_import_fix
+from envcheck.verify.checks.registry import PACKAGES, check
+from envcheck.verify.evidence import Evidence, LockFacts
+
+# A package with no PEP 508 name (conda's _libgcc_mutex, _openmp_mutex): conda installs it, pip knows nothing of it.
+CONDA_ONLY = "a conda-only package: no Python distribution to import or compare"
+
+
+def _not_applicable(package: Package, requirements: Sequence[Requirement]) -> str | None:
+    """Why a package's own checks do not apply here, or None when they do."""
+    if not package.requirements:
+        return CONDA_ONLY
+    if not requirements:
+        return "not needed on this platform"
+    return None
+
+
+@check("package.*.import", group=PACKAGES, order=10)
+def check_package_imports(ev: Evidence) -> list[CheckResult]:
+    results = []
+    for package in ev.profile.packages:
+        check_id = f"package.{package.name}.import"
+        requirements = applicable_requirements(ev, package)
+        skipped = _not_applicable(package, requirements)
+        if skipped is not None:
+            results.append(result(check_id, Status.SKIP, skipped))
+            continue
+        if not package.import_name:
+            results.append(result(check_id, Status.SKIP, "the profile names no module to import"))
+            continue
+        results.append(_import_check(ev, check_id, package, requirements[0]))
+    return _one_install_for_the_missing(ev, results)
+
+
+def _one_install_for_the_missing(ev: Evidence, results: list[CheckResult]) -> list[CheckResult]:
+    """Packages that are simply not installed get one pip command together, under the first of them."""
+    missing: dict[str, str] = {}  # check id -> requirement
+    for package in ev.profile.packages:
+        requirements = applicable_requirements(ev, package)
+        found = import_result(ev, package.import_name) if package.import_name else None
+        if not requirements or found is None or found.get("ok") or found.get("error_type") != "ModuleNotFoundError":
+            continue
+        module = re.search(r"No module named '([^']+)'", str(found.get("error", "")))
+        if module and module.group(1).split(".")[0] == package.import_name.split(".")[0]:  # type: ignore[union-attr]
+            missing[f"package.{package.name}.import"] = requirement_text(requirements[0])
+    if len(missing) < 2:
+        return results
+    first = next(iter(missing))
+    merged = pip_install(ev, *missing.values())
+    out = []
+    for item in results:
+        if item.id in missing and item.status is Status.FAIL:
+            hint = merged if item.id == first else f"installed by the one command under {first}"
+            item = dataclasses.replace(item, hint=hint)
+        out.append(item)
+    return out
+
+
+def _import_check(ev: Evidence, check_id: str, package: Package, requirement: Requirement) -> CheckResult:
+    name = package.import_name or package.name
+    found = import_result(ev, name)
+    fault = ev.fault_at(f"import {name}")
+    if found is not None and found.get("ok") and fault is not None and fault.scope == "environment":
+        # it imports in a process of its own: the crash needs the packages imported before it
+        return result(
+            check_id,
+            Status.WARN,
+            f"`import {name}` works on its own, but {fault.what} after the packages before it",
+            interaction_hint(ev),
+            duration=found.get("seconds"),
+        )
+    if found is None or fault is not None:
+        if fault is not None:
+            return result(
+                check_id,
+                Status.FAIL,
+                f"`import {name}` {fault.what}" + (" (the probe crashed)" if fault.signal else ""),
+                crash_hint(ev, name, fault),
+                signal=fault.signal,
+                timed_out=fault.timed_out,
+            )
+        return result(check_id, Status.SKIP, f"`import {name}` was not reached")
+    seconds = found.get("seconds")
+    if found.get("ok"):
+        version = found.get("version")
+        detail = f"import {name}" + (f" ({version})" if version else "") + " works"
+        return result(check_id, Status.PASS, detail, duration=seconds, file=found.get("file"))
+    known = platform_import_fix(ev, str(found.get("error", "")))
+    said = first_line(known[2] if known is not None else found.get("error", ""))
+    error = f"{found.get('error_type')}: {said}"
+    return result(check_id, Status.FAIL, error, _import_hint(ev, package, requirement, found), duration=seconds)
+
+
+def _import_hint(ev: Evidence, package: Package, requirement: Requirement, found: Mapping[str, Any]) -> str:
+    text = str(found.get("error", ""))
+    name = package.import_name or package.name
+    wanted = requirement_text(requirement)
+    known = platform_import_fix(ev, text)
+    if known is not None:
+        return known[1]
+    if any(p in text for p in NUMPY_ABI_PATTERNS):
+        return numpy_fix(ev)
+    if any(p in text for p in PROTOBUF_PATTERNS):
+        return protobuf_fix(ev)
+    missing = re.search(r"No module named '([^']+)'", text)
+    if found.get("error_type") == "ModuleNotFoundError" and missing:
+        module = missing.group(1)
+        if module.split(".")[0] == name.split(".")[0]:
+            return pip_install(ev, wanted)
+        return f"{pip_install(ev, module.split('.')[0])}  (needed by {name})"
+    return pip_install(ev, wanted, flags=("--force-reinstall",))
+
+
+@check("package.*.version", group=PACKAGES, order=20)
+def check_package_versions(ev: Evidence) -> list[CheckResult]:
+    results = []
+    if not ev.distributions_known:
+        return [
+            result(f"package.{p.name}.version", Status.SKIP, "installed versions are unknown")
+            for p in ev.profile.packages
+        ]
+    for package in ev.profile.packages:
+        check_id = f"package.{package.name}.version"
+        requirements = applicable_requirements(ev, package)
+        skipped = _not_applicable(package, requirements)
+        if skipped is not None:
+            results.append(result(check_id, Status.SKIP, skipped))
+            continue
+        specifier = SpecifierSet()
+        for requirement in requirements:
+            specifier &= requirement.specifier
+        wanted = requirement_text(requirements[0])
+        provider, version = package.name, ev.version_of(package.name)
+        if version is None and package.name in TENSORFLOW_DISTRIBUTIONS:
+            for other in TENSORFLOW_DISTRIBUTIONS:
+                if ev.version_of(other) is not None:
+                    provider, version = other, ev.version_of(other)
+                    break
+        if version is None:
+            found = import_result(ev, package.import_name) if package.import_name else None
+            if found is not None and found.get("error_type") == "ModuleNotFoundError":
+                # the failed import already says so, with the same command: one finding, not two
+                results.append(
+                    result(
+                        check_id, Status.SKIP, f"{package.name} is not installed (see package.{package.name}.import)"
+                    )
+                )
+            else:
+                results.append(
+                    result(check_id, Status.FAIL, f"{package.name} is not installed", pip_install(ev, wanted))
+                )
+            continue
+        via = f" (provided by {provider})" if provider != package.name else ""
+        if specifier.contains(version, prereleases=True):
+            wants = f" satisfies {specifier}" if str(specifier) else ""
+            results.append(result(check_id, Status.PASS, f"{provider} {version}{wants}{via}", version=str(version)))
+        else:
+            results.append(
+                result(
+                    check_id,
+                    Status.FAIL,
+                    f"{provider} {version} does not satisfy {specifier}{via}",
+                    pip_install(ev, wanted),
+                    version=str(version),
+                )
+            )
+    return results
+
+
+_PIP_CONFLICT = (
+    # pip: "keras 3.0.0 has requirement numpy>=1.2, but you have numpy 1.0."
+    re.compile(
+        r"^(?P<who>\S+) (?P<ver>\S+) has requirement (?P<req>.+?), but you have (?P<dep>\S+) (?P<have>\S+?)\.?$"
+    ),
+    # pip: "tensorflow 2.21.0 requires keras, which is not installed."
+    re.compile(r"^(?P<who>\S+) (?P<ver>\S+) requires (?P<req>.+?), which is not installed\.?$"),
+    # uv: "The package `keras` requires `numpy>=1.26`, but `1.24.0` is installed"
+    re.compile(
+        r"^The package `(?P<who>[^`]+)` requires `(?P<req>[^`]+)`, but (?:`(?P<have>[^`]+)` is|it's not) installed"
+    ),
+    # uv: "The package `x` is broken or incomplete (unable to read `WHEEL` file). ..."
+    re.compile(r"^The package `(?P<broken>[^`]+)` is broken or incomplete"),
+)
+
+
+def parse_pip_check(output: str) -> list[dict[str, str]]:
+    """The problems `pip check` (or `uv pip check`) lists, one dict per line it understood."""
+    problems = []
+    for raw in output.splitlines():
+        line = raw.strip()
+        for pattern in _PIP_CONFLICT:
+            match = pattern.match(line)
+            if match:
+                problems.append({k: v for k, v in match.groupdict().items() if v is not None} | {"line": line})
+                break
+    return problems
+
+
+@check("packages.pip-check", group=PACKAGES, order=30)
+def check_pip_check(ev: Evidence) -> CheckResult:
+    completed = ev.pip_check
+    if completed is None:
+        return result("packages.pip-check", Status.SKIP, "not run")
+    if completed.timed_out:
+        return result(
+            "packages.pip-check",
+            Status.WARN,
+            f"`{ev.pip_check_tool} check` did not finish in time",
+            command(ev, ev.python, "-m", "pip", "check"),
+            duration=completed.duration,
+        )
+    output = completed.stdout + "\n" + completed.stderr
+    if completed.returncode == 0:
+        return result("packages.pip-check", Status.PASS, "no broken requirements", duration=completed.duration)
+    if "No module named pip" in output:
+        return result(
+            "packages.pip-check",
+            Status.WARN,
+            "pip is not installed in the environment, so conflicts were not checked",
+            command(ev, ev.python, "-m", "ensurepip", "--upgrade"),
+            duration=completed.duration,
+        )
+    problems = parse_pip_check(output)
+    rerun = (
+        command(ev, "uv", "pip", "check", "--python", ev.python)
+        if ev.pip_check_tool == "uv pip"
+        else command(ev, ev.python, "-m", "pip", "check")
+    )
+    if not problems:
+        return result(
+            "packages.pip-check",
+            Status.FAIL,
+            f"`{ev.pip_check_tool} check` failed: {first_line(output)}",
+            f"see the whole report: {rerun}",
+            duration=completed.duration,
+        )
+    wanted: dict[str, Requirement] = {}  # one requirement per package, every range asked for merged into it
+    broken: list[str] = []
+    for problem in problems:
+        if "broken" in problem:
+            broken.append(problem["broken"])
+            continue
+        try:
+            requirement = Requirement(problem["req"])
+        except InvalidRequirement:
+            continue
+        key = canonicalize_name(requirement.name)
+        if key in wanted:
+            merged = wanted[key]
+            merged.specifier = tightest(merged.specifier & requirement.specifier)
+            merged.extras |= requirement.extras
+        else:
+            requirement.marker = None
+            wanted[key] = requirement
+    fixes = [requirement_text(r) for r in wanted.values()]
+    commands = [pip_install(ev, *fixes)] if fixes else []
+    if broken:
+        commands.append(pip_install(ev, *broken, flags=("--force-reinstall",)))
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return result(
+        "packages.pip-check",
+        Status.FAIL,
+        f"{first_line(problems[0]['line'])}{more}",
+        " && ".join(commands) if commands else rerun,
+        duration=completed.duration,
+        problems=[p["line"] for p in problems],
+    )
+
+
+def installed_tensorflow_distributions(ev: Evidence) -> list[str]:
+    """The TensorFlow distributions installed on their own: one that another one requires is its part."""
+    installed = [n for n in TENSORFLOW_DISTRIBUTIONS if n in ev.distributions]
+    required: set[str] = set()
+    for name in installed:
+        for requirement in applying_requirements(ev.distributions[name], ev.markers):
+            required.add(canonicalize_name(requirement.name))
+    return [n for n in installed if n not in required]
+
+
+@check("tensorflow.single-distribution", group=PACKAGES, order=40)
+def check_single_tensorflow(ev: Evidence) -> CheckResult | None:
+    wants_tf = ev.profile.package("tensorflow") is not None
+    if not ev.distributions_known:
+        return (
+            result("tensorflow.single-distribution", Status.SKIP, "installed distributions are unknown")
+            if wants_tf
+            else None
+        )
+    top = installed_tensorflow_distributions(ev)
+    if not top and not wants_tf:
+        return None
+    listing = ", ".join(f"{n} {ev.version_of(n)}" for n in top)
+    if len(top) == 1:
+        return result("tensorflow.single-distribution", Status.PASS, f"one TensorFlow distribution: {listing}")
+    wanted = tf_requirement(ev)
+    if not top:
+        return result(
+            "tensorflow.single-distribution",
+            Status.FAIL,
+            "no TensorFlow distribution is installed",
+            pip_install(ev, wanted),
+        )
+    every = [n for n in TENSORFLOW_DISTRIBUTIONS if n in ev.distributions]
+    return result(
+        "tensorflow.single-distribution",
+        Status.FAIL,
+        f"{len(top)} TensorFlow distributions overwrite each other's files: {listing}",
+        f"{pip_uninstall(ev, *every)} && {pip_install(ev, wanted, flags=('--force-reinstall',))}",
+        installed=top,
+    )
+
+
+@check("packages.user-site", group=PACKAGES, order=50)
+def check_user_site(ev: Evidence) -> CheckResult:
+    site = ev.probe.get("user_site") or {}
+    interp = ev.interpreter
+    platform = ev.platform
+    outside = []
+    # the standard library lives under base_prefix; the environment's packages under prefix
+    roots = [str(interp.get("prefix") or ""), str(interp.get("base_prefix") or "")]
+    for name, found in ev.imports.items():
+        where = found.get("file")
+        if found.get("ok") and where and not any(r and inside(where, r, platform) for r in roots):
+            outside.append((name, where))
+    shadowing = []
+    entries = {canonicalize_name(e.split("-")[0]) for e in site.get("entries") or () if e.endswith(".dist-info")}
+    modules = set(site.get("entries") or ())
+    if site.get("active"):
+        for package in ev.profile.packages:
+            if package.name in entries or (package.import_name and package.import_name in modules):
+                shadowing.append(package.name)
+    if shadowing:
+        return result(
+            "packages.user-site",
+            Status.WARN,
+            f"user site-packages ({site.get('path')}) has {', '.join(shadowing)}, which shadows the environment's"
+            " copy whenever this python runs without -s",
+            f"{pip_uninstall(ev, *shadowing)}  (removes the user copy first; or set PYTHONNOUSERSITE=1)",
+            shadowing=shadowing,
+        )
+    if outside:
+        name, where = outside[0]
+        owner = next((p for p in ev.profile.packages if p.import_name == name), None)
+        wanted = requirement_text(owner.requirements[0]) if owner else name
+        return result(
+            "packages.user-site",
+            Status.WARN,
+            f"{name} loads from {where}, outside the environment",
+            pip_install(ev, wanted, flags=("--force-reinstall",)),
+            outside=[w for _, w in outside],
+        )
+    count = sum(1 for i in ev.imports.values() if i.get("ok"))
+    noun = "module loads" if count == 1 else "modules load"
+    return result("packages.user-site", Status.PASS, f"{count} {noun} from inside the environment")
+
+
+@check("packages.lock", group=PACKAGES, order=60, needs=("lock",))
+def check_lock_drift(ev: Evidence) -> CheckResult:
+    """Every locked distribution at its locked version, nothing beyond the installers' tools; a warning (a
+    failure with --strict) with the commands that bring the environment back to the lock."""
+    facts = ev.lock
+    assert facts is not None  # needs=("lock",)
+    where = {"path": facts.path, "digest": facts.digest}
+    if facts.lock is None:
+        return result(
+            "packages.lock",
+            Status.WARN,
+            f"cannot compare with the lock: {facts.problem}",
+            f"name the lock with: envcheck verify --lock PATH; or set up again with {setup_command(ev, '--lock', 'PATH')}",
+            lock=where,
+        )
+    if not ev.distributions_known:
+        return result("packages.lock", Status.SKIP, "installed distributions are unknown", lock=where)
+    try:
+        files = facts.lock.select_here(ev.markers)
+    except LockError as exc:
+        return result("packages.lock", Status.FAIL, exc.message, exc.hint, lock=where)
+    installed = {name: str(d.get("version") or "") for name, d in ev.distributions.items()}
+    differences = drift(files, installed)
+    if ev.conda is not None:  # conda's own packages are not in a lock; only what pip installs is
+        differences = [d for d in differences if d.kind != EXTRA]
+    if not differences:
+        return result("packages.lock", Status.PASS, f"matches {facts.path} ({len(files)} distributions)", lock=where)
+    commands = _lock_repair(ev, facts, differences)
+    listing = "; ".join(d.describe() for d in differences[:8])
+    more = f" and {len(differences) - 8} more" if len(differences) > 8 else ""
+    return result(
+        "packages.lock",
+        Status.WARN,
+        f"{len(differences)} difference{'s' if len(differences) != 1 else ''} from the lock: {listing}{more}",
+        " && ".join(commands),
+        lock=where,
+        drift=[{"kind": d.kind, "name": d.name, "locked": d.locked, "installed": d.installed} for d in differences],
+        commands=commands,
+    )
+
+
+def _lock_repair(ev: Evidence, facts: LockFacts, differences: list[Drift]) -> list[str]:
+    """The locked versions back (from where setup took them), then the extras out."""
+    commands = []
+    wanted = [f"{d.name}=={d.locked}" for d in differences if d.kind in (MISSING, OTHER_VERSION)]
+    if wanted:
+        flags = ["--no-deps"]  # the lock pins every dependency; a resolver must not pick others
+        if facts.offline:
+            flags.append("--no-index")
+        for link in facts.find_links:
+            flags += ["--find-links", link]
+        commands.append(pip_install(ev, *wanted, flags=flags))
+    extra = [d.name for d in differences if d.kind == EXTRA]
+    if extra:
+        commands.append(pip_uninstall(ev, *extra))
+    return commands
+
+
+def summary_versions(ev: Evidence, names: Iterable[str]) -> dict[str, str]:
+    """Versions for the report's header: Python first, then the named distributions that are installed."""
+    versions: dict[str, str] = {}
+    if ev.interpreter.get("version"):
+        versions["python"] = str(ev.interpreter["version"])
+    for name in names:
+        version = ev.version_of(name)
+        if version is None and name == "tensorflow":
+            top = installed_tensorflow_distributions(ev)
+            version = ev.version_of(top[0]) if top else None
+        if version is not None:
+            versions[name] = str(version)
+    return versions

@@ -1,0 +1,81 @@
+"""Probe scripts run for real with the current interpreter."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import venv
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envcheck.locations import python_in
+from envcheck.probes import run_probe
+
+
+def test_interpreter_probe_reports_facts_and_markers() -> None:
+    outcome = run_probe(Path(sys.executable), "interpreter", timeout=60)
+    assert outcome.ok, outcome.failure
+    assert outcome.data["version_info"][:2] == list(sys.version_info[:2])
+    assert outcome.data["bits"] == 64
+    assert outcome.data["prefix"] == sys.prefix
+    assert outcome.data["markers"]["sys_platform"] == sys.platform
+
+
+def test_imports_probe_records_each_failure_and_goes_on() -> None:
+    outcome = run_probe(
+        Path(sys.executable),
+        "imports",
+        {"modules": ["json", "envcheck_no_such_module", "csv"], "distributions": ["pytest", "no-such-dist"]},
+        timeout=60,
+    )
+    assert outcome.ok, outcome.failure
+    modules = outcome.data["modules"]
+    assert modules["json"]["ok"] and modules["csv"]["ok"]
+    assert modules["envcheck_no_such_module"] == {**modules["envcheck_no_such_module"], "ok": False}
+    assert modules["envcheck_no_such_module"]["error_type"] == "ModuleNotFoundError"
+    assert outcome.data["distributions"]["pytest"]
+    assert outcome.data["distributions"]["no-such-dist"] is None
+
+
+def test_probes_do_not_see_envcheck_or_the_probe_folder() -> None:
+    outcome = run_probe(Path(sys.executable), "imports", {"modules": ["interpreter"]}, timeout=60)
+    assert outcome.data["modules"]["interpreter"]["ok"] is False
+
+
+def test_probes_honour_the_wish_not_to_write_bytecode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "site").mkdir()
+    module = tmp_path / "site" / "envcheck_bytecode_probe_target.py"
+    module.write_text("VALUE = 1\n")
+    # the probe runs isolated (-I), so the module is reached through a .pth file of a throwaway venv
+    venv.EnvBuilder(with_pip=False).create(tmp_path / "env")
+    python = python_in(tmp_path / "env")
+    site = next((tmp_path / "env" / "lib").glob("python3*/site-packages"))
+    (site / "target.pth").write_text(str(tmp_path / "site") + "\n")
+
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    assert run_probe(python, "imports", {"modules": ["envcheck_bytecode_probe_target"]}, timeout=60).ok
+    assert not (tmp_path / "site" / "__pycache__").exists()
+    run_probe(python, "imports", {"modules": ["envcheck_bytecode_probe_target"]}, timeout=60, write_bytecode=True)
+    assert list((tmp_path / "site" / "__pycache__").glob("envcheck_bytecode_probe_target*.pyc"))
+
+
+def _probe_module(name: str) -> Any:
+    """A probe script loaded by path, as the probes load each other (they are not importable modules)."""
+    from envcheck.probes import script_path
+
+    spec = importlib.util.spec_from_file_location(f"_test_probe_{name}", script_path(name))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_training_probe_and_the_host_list_the_same_levels_and_runs() -> None:
+    from envcheck.smoke import rules as training
+
+    net = _probe_module("smoke_net")
+    assert net.LEVELS == training.LEVELS
+    assert net.TF_LEVELS == training.TF_LEVELS
+    assert {level: tuple(name for name, _, _ in net.runs_of(level)) for level in net.LEVELS} == training.RUNS

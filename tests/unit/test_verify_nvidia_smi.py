@@ -1,0 +1,55 @@
+"""verify on a GPU machine without TensorFlow, as the issue's real-GPU check runs it: `--python python3 --json`.
+
+Real: envcheck, the probes, the test interpreter (which has no TensorFlow). Imitated: `nvidia-smi`, a script
+first on PATH that answers the query verify makes with a recorded line in NVIDIA's CSV format, as the real
+tool does, and refuses any other arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "verify"
+QUERY = "--query-gpu=name,driver_version,memory.total,memory.used,memory.free,compute_cap"
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="the stand-in nvidia-smi is a shell script")
+
+
+def test_gpu_facts_are_read_and_the_missing_tensorflow_is_reported(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    smi = bin_dir / "nvidia-smi"
+    smi.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = "{QUERY}" ] && [ "$2" = "--format=csv,noheader" ]; then\n'
+        f"  cat '{FIXTURES / 'nvidia-smi-h100-memory.csv'}'; exit 0\n"
+        "fi\n"
+        'echo "Invalid combination of input arguments." >&2; exit 2\n'
+    )
+    smi.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "envcheck", "verify", "--python", sys.executable, "--json", "--no-redact"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    document = json.loads(done.stdout)
+    checks = {c["id"]: c for c in document["checks"]}
+    assert done.returncode == 1
+    driver = checks["device.gpu-driver"]
+    assert "NVIDIA H100 80GB HBM3" in driver["detail"] and "550.54.15" in driver["detail"]
+    assert "81559 MiB" in driver["detail"] and "9.0" in driver["detail"]
+    memory = checks["device.gpu-memory"]
+    assert memory["status"] == "pass" and memory["detail"] == "GPU 0: 81004 MiB free of 81559 MiB"
+    tensorflow = checks["package.tensorflow.import"]
+    assert tensorflow["status"] == "fail" and "No module named 'tensorflow'" in tensorflow["detail"]
+    # the whole stack is missing from this interpreter: one install command for all of it, under the first
+    assert tensorflow["hint"].startswith(f"{sys.executable} -m pip install 'tensorflow>=2.16' 'keras>=3.0' ")
