@@ -72,6 +72,7 @@ def one_line(text: str) -> str:
 
 
 def fail(command: str, code: ExitCode, message: str, hint: str | None, *, as_json: bool) -> NoReturn:
+    from envcheck.output import print_error
     from envcheck.redaction import redact_credentials
 
     # an installer's error may quote an index URL: its credentials never reach the screen
@@ -83,15 +84,3 @@ def fail(command: str, code: ExitCode, message: str, hint: str | None, *, as_jso
 
         emit_json(envelope(command, status_of(code), code, error={"message": message, "hint": hint}))
     raise typer.Exit(int(code))
-
-
-def print_error(message: str, hint: str | None) -> None:
-    from rich.markup import escape
-
-    from envcheck.output import stderr_console
-
-    console = stderr_console()
-    # soft_wrap: an error stays one line whatever the terminal's width, so scripts can grep it
-    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    if hint:
-        console.print(f"[bold]hint:[/] {escape(hint)}", soft_wrap=True)

@@ -2,34 +2,31 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
 from envcheck.cli.boundary import boundary
 from envcheck.cli.options import (
+    DestOpt,
+    DownloadLockOpt,
+    DownloadPlatformOpt,
     ExtraIndexOpt,
     FindLinksOpt,
     IndexUrlOpt,
     JsonOpt,
     QuietOpt,
     VerboseOpt,
+    output_format,
+    values,
 )
-from envcheck.errors import ExitCode
-from envcheck.output.envelope import emit_json
 
 NAME = "download"
 
 
 @boundary(NAME)
 def command(
-    lock: Annotated[Path, typer.Option("--lock", help="The lock (pylock.toml) whose wheels to fetch.")],
-    dest: Annotated[Path, typer.Option("--dest", help="The folder to put them in (a wheelhouse).")],
-    platform: Annotated[
-        list[str] | None,
-        typer.Option("--platform", help="Fetch for this platform and every Python of the lock (repeatable)."),
-    ] = None,
+    lock: DownloadLockOpt,
+    dest: DestOpt,
+    platform: DownloadPlatformOpt = None,
     index_url: IndexUrlOpt = None,
     extra_index_url: ExtraIndexOpt = None,
     find_links: FindLinksOpt = None,
@@ -39,23 +36,14 @@ def command(
 ) -> None:
     """Put every wheel a lock needs into one folder, checked against the lock's hashes, for offline setups."""
     from envcheck.lock.make import download
-    from envcheck.output import RichReporter, stderr_console, stdout_console
-    from envcheck.output.envelope import envelope, status_of
+    from envcheck.output.display import Style, reporter, show
+    from envcheck.output.lock import DOWNLOAD
     from envcheck.setup.backends import IndexOptions
 
-    reporter = RichReporter(stderr_console(), verbose=verbose, quiet=quiet or json_output and not verbose)
+    fmt = output_format(json_output)
+    style = Style(verbose=verbose, quiet=quiet)
     index = IndexOptions(
         index_url=index_url, extra_index_urls=tuple(extra_index_url or ()), find_links=tuple(find_links or ())
     )
-    result = download(lock, dest, tuple(platform or ()), index, reporter)
-    if json_output:
-        emit_json(envelope("download", status_of(ExitCode.OK), ExitCode.OK, **result.to_json()))
-        return
-    stdout_console().print(
-        f"{result.dest}: {len(result.files)} wheels ({result.bytes / 1e6:.0f} MB) for {', '.join(result.targets)},"
-        " each matching the lock's sha256",
-        soft_wrap=True,
-    )
-    stdout_console().print(
-        f"build from it with: envcheck setup --lock {lock} --offline --find-links {result.dest}", soft_wrap=True
-    )
+    result = download(lock, dest, values(platform), index, reporter(fmt, style))
+    raise typer.Exit(show(NAME, DOWNLOAD, result, fmt, style))

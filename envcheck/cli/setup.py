@@ -3,76 +3,89 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
 from envcheck.cli.boundary import boundary
 from envcheck.cli.options import (
+    DEFAULT_INSTALLER,
+    BackendOpt,
+    CondaExeOpt,
+    ExtraIndexOpt,
     FileOpt,
+    FindLinksOpt,
+    IndexUrlOpt,
+    InstallerOpt,
     JsonOpt,
+    KernelNameOpt,
+    NoKernelOpt,
+    OfflineOpt,
     PrefixOpt,
     ProfileOpt,
     QuietOpt,
+    RecreateOpt,
+    SetupLockOpt,
+    SetupPythonOpt,
     VerboseOpt,
+    output_format,
+    refuse,
 )
-from envcheck.errors import ExitCode
-from envcheck.output.envelope import emit_json
 
 NAME = "setup"
+# Options that one backend takes: given with the other, they are refused rather than ignored.
+BACKEND_OPTIONS = {"venv": ("installer",), "conda": ("conda_exe",)}
 
 
 @boundary(NAME)
 def command(
+    ctx: typer.Context,
     profile: ProfileOpt = None,
     file: FileOpt = None,
     prefix: PrefixOpt = None,
-    python: Annotated[
-        str | None, typer.Option("--python", help="Interpreter to build from (default: the one running envcheck).")
-    ] = None,
-    backend: Annotated[
-        str | None, typer.Option("--backend", help="venv or conda (default: conda for an environment.yml, else venv).")
-    ] = None,
-    installer: Annotated[str, typer.Option("--installer", help="uv (fast, default) or pip.")] = "uv",
-    conda_exe: Annotated[
-        str | None, typer.Option("--conda-exe", help="conda, mamba or micromamba to use (default: found on PATH).")
-    ] = None,
-    index_url: Annotated[str | None, typer.Option("--index-url", help="Base URL of the package index.")] = None,
-    extra_index_url: Annotated[
-        list[str] | None, typer.Option("--extra-index-url", help="Extra package index (repeatable).")
-    ] = None,
-    find_links: Annotated[
-        list[str] | None, typer.Option("--find-links", help="Folder or page with wheels (repeatable).")
-    ] = None,
-    offline: Annotated[bool, typer.Option("--offline", help="Use only cached or local packages.")] = False,
-    recreate: Annotated[
-        bool, typer.Option("--recreate", help="Rebuild from scratch; the old one is kept until then.")
-    ] = False,
-    no_kernel: Annotated[bool, typer.Option("--no-kernel", help="Do not register a Jupyter kernel.")] = False,
-    kernel_name: Annotated[
-        str | None, typer.Option("--kernel-name", help="Kernel name (default: envcheck-<profile>).")
-    ] = None,
-    lock: Annotated[
-        Path | None, typer.Option("--lock", help="Install exactly this lock (pylock.toml), hashes checked.")
-    ] = None,
+    python: SetupPythonOpt = None,
+    backend: BackendOpt = None,
+    installer: InstallerOpt = DEFAULT_INSTALLER,
+    conda_exe: CondaExeOpt = None,
+    index_url: IndexUrlOpt = None,
+    extra_index_url: ExtraIndexOpt = None,
+    find_links: FindLinksOpt = None,
+    offline: OfflineOpt = False,
+    recreate: RecreateOpt = False,
+    no_kernel: NoKernelOpt = False,
+    kernel_name: KernelNameOpt = None,
+    lock: SetupLockOpt = None,
     json_output: JsonOpt = False,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Create the environment of a profile (default: deep-learning), or bring it in line."""
-    from envcheck.output import RichReporter, stderr_console, stdout_console
-    from envcheck.output.envelope import envelope, status_of
+    from envcheck.output.display import Format, Style, reporter, show
+    from envcheck.output.setup import RESULT
     from envcheck.profiles.files import load_profile
     from envcheck.setup.backends import IndexOptions
     from envcheck.setup.pipeline import SetupRequest, default_backend, setup_environment
 
+    fmt = output_format(json_output)
+    if no_kernel:
+        refuse(
+            ctx, ["kernel_name"], applies="when a kernel is registered", hint="leave out --kernel-name or --no-kernel"
+        )
     chosen = load_profile(_lock_profile(lock) if lock and not (profile or file) else profile, file)
+    building = backend.value if backend is not None else default_backend(chosen)
+    for other, names in BACKEND_OPTIONS.items():
+        if other != building:
+            refuse(
+                ctx,
+                names,
+                applies=f"to the {other} backend, not to {building}",
+                hint=f"leave out {{options}}, or choose --backend {other}",
+            )
     request = SetupRequest(
         profile=chosen,
         prefix=prefix,
         python=python,
-        backend=backend or default_backend(chosen),
-        installer=installer,
+        backend=building,
+        installer=installer.value,
         conda_exe=conda_exe,
         index=IndexOptions(
             index_url=index_url,
@@ -85,16 +98,11 @@ def command(
         kernel_name=kernel_name,
         lock=lock,
     )
-    quiet = quiet or json_output and not verbose
+    style = Style(verbose=verbose, quiet=quiet)
     # a spinner with the installer's progress, on a terminal only (RichReporter checks) and never with --json
-    with RichReporter(stderr_console(), verbose=verbose, quiet=quiet, live=not json_output) as reporter:
-        result = setup_environment(request, reporter)
-    if json_output:
-        emit_json(envelope("setup", status_of(ExitCode.OK), ExitCode.OK, **result.to_json()))
-    else:
-        from envcheck.output.setup import render_setup
-
-        render_setup(result, stdout_console())
+    with reporter(fmt, style, live=fmt is Format.TEXT) as progress:
+        result = setup_environment(request, progress)
+    raise typer.Exit(show(NAME, RESULT, result, fmt, style))
 
 
 def _lock_profile(path: Path) -> str | None:

@@ -18,23 +18,23 @@ from typing import Any
 from packaging.specifiers import SpecifierSet
 
 from envcheck import runner
-from envcheck.errors import EnvcheckError, ProgramNotFoundError, UsageError
+from envcheck.errors import EnvcheckError, ExitCode, ProgramNotFoundError, UsageError
+from envcheck.lock.platforms import PLATFORMS, platform_named
 from envcheck.lock.pylock import (
     EXTRA_REQUIREMENTS,
-    PLATFORMS,
     LockedFile,
     LockError,
     check_wheelhouse,
     fits_profile,
     hashed_requirements,
-    platform_named,
     pythons_in,
     read_lock,
     tool_table,
 )
-from envcheck.profiles.profile import Profile
+from envcheck.profiles.profile import Profile, profile_args
 from envcheck.progress import NullReporter, Reporter
 from envcheck.setup.backends import IndexOptions, explain_hash_mismatch
+from envcheck.shell import command
 
 COMPILE_TIMEOUT = 900.0
 DOWNLOAD_TIMEOUT = 3600.0
@@ -186,9 +186,39 @@ def _uv_reason(output: str) -> str:
     return lines[-1][:400] if lines else "no output"
 
 
-def check_lock(path: Path, profile: Profile) -> str | None:
-    """For `lock --check`: None when the lock still fits the profile, else why not."""
-    return fits_profile(read_lock(path), profile.name, profile.digest)
+@dataclass(frozen=True)
+class LockCheck:
+    """`lock --check`: whether a lock still fits its profile, why not, and how to write it again."""
+
+    path: Path
+    digest: str
+    profile: str
+    problem: str | None  # None: it fits
+    rewrite: str  # the command that writes it again, quoted for the shell
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK if self.problem is None else ExitCode.FAILED
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lock": {"path": str(self.path), "digest": self.digest},
+            "profile": self.profile,
+            "fits": self.problem is None,
+            "problem": self.problem,
+        }
+
+
+def check_lock(path: Path, profile: Profile) -> LockCheck:
+    """For `lock --check`: does the lock at ``path`` still fit the profile as it is now?"""
+    lock = read_lock(path)
+    return LockCheck(
+        path=lock.path,
+        digest=lock.digest,
+        profile=profile.name,
+        problem=fits_profile(lock, profile.name, profile.digest),
+        rewrite=command("envcheck", "lock", *profile_args(profile), "--output", path),
+    )
 
 
 @dataclass(frozen=True)
@@ -199,6 +229,7 @@ class DownloadResult:
     targets: tuple[str, ...]
     bytes: int = 0
     downloaded: tuple[str, ...] = field(default_factory=tuple)
+    lock_path: Path | None = None  # the lock as the user named it, for the next step's command
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -291,6 +322,7 @@ def download(
         targets=tuple(where for where, _, _ in jobs),
         bytes=sum((dest / n).stat().st_size for n in names),
         downloaded=tuple(sorted({p.name for p in dest.iterdir()} - before)),
+        lock_path=lock_path,
     )
 
 

@@ -24,6 +24,15 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+def print_error(message: str, hint: str | None) -> None:
+    """An error as the user sees it: one ``error:`` line and maybe one ``hint:`` line, on stderr."""
+    console = stderr_console()
+    # soft_wrap: an error stays one line whatever the terminal's width, so scripts can grep it
+    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    if hint:
+        console.print(f"[bold]hint:[/] {escape(hint)}", soft_wrap=True)
+
+
 def symbol(status: str) -> str:
     return f"[{STYLES[status]}]{SYMBOLS[status]}[/]"
 

@@ -1,9 +1,8 @@
-"""Rendering of `envcheck compare`: one table for people, a markdown block, and the JSON document."""
+"""Rendering of `envcheck compare`: one table for people, a markdown block, and the JSON payload."""
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -11,13 +10,9 @@ from rich.table import Table
 
 from envcheck.compare import Comparison, Report
 from envcheck.output import symbol
-from envcheck.output.envelope import envelope
+from envcheck.output.display import View
 
 FOLD_AFTER = 50  # reports; beyond this the table shows only the reference and the reports that differ
-
-
-def json_document(comparison: Comparison) -> dict[str, Any]:
-    return envelope("compare", comparison.status, int(comparison.exit_code), **comparison.to_json())
 
 
 def summary_lines(comparison: Comparison) -> list[str]:
@@ -107,3 +102,12 @@ def _digest(digest: str | None) -> str:
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+COMPARISON: View[Comparison] = View(
+    exit_code=lambda comparison: comparison.exit_code,
+    status=lambda comparison: comparison.status,
+    payload=lambda comparison, _: comparison.to_json(),
+    text=lambda comparison, console, _: render_compare(comparison, console),
+    markdown=lambda comparison, _: markdown(comparison),
+)

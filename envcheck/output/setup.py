@@ -1,10 +1,12 @@
-"""Rendering of `envcheck setup`'s result: the summary a person reads at the end."""
+"""Rendering of `envcheck setup`'s result: the summary a person reads at the end, and the JSON payload."""
 
 from __future__ import annotations
 
 from rich.console import Console
 from rich.markup import escape
 
+from envcheck.errors import ExitCode
+from envcheck.output.display import View
 from envcheck.profiles.profile import CORE_PACKAGES
 from envcheck.setup.pipeline import Action, SetupResult
 
@@ -35,3 +37,10 @@ def render_setup(result: SetupResult, console: Console) -> None:
     console.print(f"next: [bold]{escape(result.next_command)}[/]", soft_wrap=True)
     if result.run_command:
         console.print(f"use:  [bold]{escape(result.run_command)}[/]", soft_wrap=True)
+
+
+RESULT: View[SetupResult] = View(
+    exit_code=lambda _: ExitCode.OK,  # a setup that did not finish raised instead
+    payload=lambda result, _: result.to_json(),
+    text=lambda result, console, _: render_setup(result, console),
+)

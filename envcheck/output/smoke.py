@@ -1,4 +1,4 @@
-"""Rendering of `envcheck smoke-train`'s report: a table of runs and the checks for people, the JSON document."""
+"""Rendering of `envcheck smoke-train`'s report: a table of runs and the checks for people, the JSON payload."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from envcheck.output import symbol
-from envcheck.output.envelope import envelope
+from envcheck.output.display import Style, View
 from envcheck.redaction import redactor
 from envcheck.results import Status
 from envcheck.smoke import rules
@@ -112,11 +112,18 @@ def device_line(report: SmokeReport) -> str:
     return f"{asked} → {used}; {seen}"
 
 
-def json_document(report: SmokeReport, *, redact: bool = True) -> dict[str, Any]:
-    """The versioned envelope shared with verify; home, user and host names replaced unless ``redact`` is False."""
-    document = envelope("smoke-train", report.status.value, int(report.exit_code), **report.payload())
-    result: dict[str, Any] = redactor(identity=redact)(document)  # credentials are hidden either way
-    return result
+def payload(report: SmokeReport, style: Style) -> dict[str, Any]:
+    """The envelope's own part; home, user and host names replaced unless the style keeps them."""
+    scrubbed: dict[str, Any] = redactor(identity=style.redact)(report.payload())  # credentials: hidden either way
+    return scrubbed
+
+
+REPORT: View[SmokeReport] = View(
+    exit_code=lambda report: report.exit_code,
+    status=lambda report: report.status.value,
+    payload=payload,
+    text=lambda report, console, style: render_smoke(report, console, verbose=style.verbose, quiet=style.quiet),
+)
 
 
 def _processes(report: SmokeReport) -> str:

@@ -1,4 +1,4 @@
-"""Rendering of `envcheck verify`'s report: the checklist for people, the markdown block and the JSON document."""
+"""Rendering of `envcheck verify`'s report: the checklist for people, the markdown block and the JSON payload."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from rich.markup import escape
 
 from envcheck import __version__
 from envcheck.output import SYMBOLS, symbol
-from envcheck.output.envelope import envelope, status_of
+from envcheck.output.display import Style, View
+from envcheck.output.envelope import status_of
 from envcheck.redaction import Redactor, redactor
 from envcheck.results import CheckResult, Status
 from envcheck.verify.checks import group_of
@@ -156,14 +157,13 @@ def devices_line(devices: Iterable[dict[str, Any]]) -> str:
 # ---------------------------------------------------------------------------------------------- machine output
 
 
-def json_document(report: VerifyReport, *, redact: bool = True) -> dict[str, Any]:
-    """The versioned envelope; home, user and host names are replaced unless ``redact`` is False.
+def payload(report: VerifyReport, style: Style) -> dict[str, Any]:
+    """The envelope's own part; home, user and host names are replaced unless the style keeps them.
 
     Credentials in URLs are hidden either way.
     """
-    document = envelope("verify", report.status.value, int(report.exit_code), **report.payload())
-    result: dict[str, Any] = redactor(identity=redact)(document)
-    return result
+    scrubbed: dict[str, Any] = redactor(identity=style.redact)(report.payload())
+    return scrubbed
 
 
 def markdown(report: VerifyReport, *, redact: bool = True) -> str:
@@ -242,10 +242,29 @@ def _counts(report: VerifyReport) -> str:
     return ", ".join(p for p in (f"{failed} failed" if failed else "", f"{warned} warnings" if warned else "") if p)
 
 
-def fix_json_document(result: FixReport, *, redact: bool = True) -> dict[str, Any]:
-    """The verify envelope of the final state, with what --fix did under ``fix``."""
+def fix_payload(result: FixReport, style: Style) -> dict[str, Any]:
+    """The final state's report, with what --fix did under ``fix``."""
     final = result.after or result.before
-    status = status_of(int(result.exit_code), warned=final.status is Status.WARN)
-    document = envelope("verify", status, int(result.exit_code), **final.payload(), fix=result.payload())
-    scrubbed: dict[str, Any] = redactor(identity=redact)(document)
+    scrubbed: dict[str, Any] = redactor(identity=style.redact)({**final.payload(), "fix": result.payload()})
     return scrubbed
+
+
+def fix_status(result: FixReport) -> str:
+    final = result.after or result.before
+    return status_of(int(result.exit_code), warned=final.status is Status.WARN)
+
+
+REPORT: View[VerifyReport] = View(
+    exit_code=lambda report: report.exit_code,
+    status=lambda report: report.status.value,
+    payload=payload,
+    text=lambda report, console, style: render_verify(report, console, verbose=style.verbose, quiet=style.quiet),
+    markdown=lambda report, style: markdown(report, redact=style.redact),
+)
+FIX: View[FixReport] = View(
+    exit_code=lambda result: result.exit_code,
+    status=fix_status,
+    payload=fix_payload,
+    text=lambda result, console, style: render_fix(result, console, verbose=style.verbose, quiet=style.quiet),
+    markdown=lambda result, style: markdown(result.after or result.before, redact=style.redact),
+)

@@ -22,10 +22,10 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from envcheck.errors import ProfileError, UsageError
+from envcheck.profiles import FORMATS
 from envcheck.profiles.profile import CORE_PACKAGES, KNOWN_IMPORT_NAMES, Package, Profile, build_profile, safe_name
 from envcheck.profiles.requirements import one_line, with_marker
 
-FORMATS = ("conda", "pip")
 # conda's own pseudo-channel: "no channels from .condarc"; envcheck passes --override-channels instead.
 NODEFAULTS = "nodefaults"
 # Conda packages from a user's environment.yml that are Python packages envcheck can import-check; other
@@ -127,6 +127,20 @@ def render_requirements_txt(profile: Profile) -> str:
     lines = [f"# envcheck profile {profile.name!r}; Python {profile.python or 'any'}"]
     lines += profile.requirement_strings()
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Exported:
+    """A profile written out as a file's text (`envcheck export`)."""
+
+    profile: str
+    format: str
+    content: str
+
+
+def export_profile(profile: Profile, fmt: str, python_version: str | None = None) -> Exported:
+    """``envcheck export``: the profile as an environment.yml (conda) or a requirements.txt (pip)."""
+    return Exported(profile.name, fmt, export_text(profile, fmt, python_version))
 
 
 def export_text(profile: Profile, fmt: str, python_version: str | None = None) -> str:

@@ -15,6 +15,16 @@ from envcheck.results import CheckResult, Status
 LEVELS = ("scratch", "keras", "tape", "tf1-optimizer", "tf1-gradients")
 TF_LEVELS = ("keras", "tape", "tf1-optimizer", "tf1-gradients")
 DEVICES = ("cpu", "gpu", "auto")
+DEFAULT_DEVICE = "auto"  # TensorFlow decides
+
+# The article's training, every level alike, and the command's defaults.
+DEFAULT_EPOCHS = 2000
+DEFAULT_LR = 0.1
+DEFAULT_SEED = 0
+MAX_SEED = 2**32 - 1  # numpy.random.RandomState takes 0 .. 2**32 - 1
+# The whole training, all levels: ~10 s on a 2-core laptop; importing TensorFlow from a cold disk can take
+# a minute, and a first GPU run compiles kernels.
+DEFAULT_TIMEOUT = 600.0
 
 # The runs each level makes (a level in one batch mode), in the order they are shown.
 RUNS: dict[str, tuple[str, ...]] = {

@@ -23,13 +23,13 @@ from envcheck.shell import command
 from envcheck.smoke import distributed, rules
 from envcheck.targets import Target
 
-DEFAULT_EPOCHS = 2000
-DEFAULT_LR = 0.1
-DEFAULT_SEED = 0
-# The whole training, all levels: ~10 s on a 2-core laptop; importing TensorFlow from a cold disk can take
-# a minute, and a first GPU run compiles kernels.
-DEFAULT_TIMEOUT = 600.0
-MAX_SEED = 2**32 - 1  # numpy.random.RandomState takes 0 .. 2**32 - 1
+# The defaults live with the level table in rules, which the command line reads without loading this module.
+DEFAULT_DEVICE = rules.DEFAULT_DEVICE
+DEFAULT_EPOCHS = rules.DEFAULT_EPOCHS
+DEFAULT_LR = rules.DEFAULT_LR
+DEFAULT_SEED = rules.DEFAULT_SEED
+DEFAULT_TIMEOUT = rules.DEFAULT_TIMEOUT
+MAX_SEED = rules.MAX_SEED
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class SmokeOptions:
     seed: int = DEFAULT_SEED
     epochs: int = DEFAULT_EPOCHS
     lr: float = DEFAULT_LR
-    device: str = "auto"
+    device: str = DEFAULT_DEVICE
     plot: Path | None = None
     compare_cpu: bool = True
     timeout: float = DEFAULT_TIMEOUT
@@ -63,7 +63,7 @@ def make_options(
     seed: int = DEFAULT_SEED,
     epochs: int = DEFAULT_EPOCHS,
     lr: float = DEFAULT_LR,
-    device: str = "auto",
+    device: str = DEFAULT_DEVICE,
     plot: Path | None = None,
     compare_cpu: bool = True,
     timeout: float = DEFAULT_TIMEOUT,

@@ -1,2 +1,9 @@
 """`envcheck verify`: gather facts with probes (``examine``), judge them with the rules (``checks``), find the root
-causes and the fix plan (``plan``), and run the plan (``fix``)."""
+causes and the fix plan (``plan``), and run the plan (``fix``).
+
+The command's defaults live here, where the command line reads them without loading the probes and rules."""
+
+from __future__ import annotations
+
+# The whole command, every child included; importing TensorFlow from a cold disk can take a minute.
+DEFAULT_TIMEOUT = 180.0

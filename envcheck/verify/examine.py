@@ -27,6 +27,7 @@ from envcheck.profiles.profile import profile_args
 from envcheck.progress import NullReporter, Reporter
 from envcheck.results import CheckResult, Status, exit_code_for, overall_status
 from envcheck.targets import Target
+from envcheck.verify import DEFAULT_TIMEOUT
 from envcheck.verify.checks import (
     NVIDIA_SMI_QUERY,
     PATH_VARIABLES,
@@ -46,8 +47,6 @@ from envcheck.verify.condafacts import gather as gather_conda
 from envcheck.verify.condafacts import is_conda_prefix
 from envcheck.verify.plan import Step, diagnose
 
-# The whole command, every child included; importing TensorFlow from a cold disk can take a minute.
-DEFAULT_TIMEOUT = 180.0
 PIP_CHECK_TIMEOUT = 120.0  # caps, within the command's own limit
 NVIDIA_SMI_TIMEOUT = 30.0
 ALONE_MINIMUM = 1.0  # seconds worth starting a package's own probe for, after the combined one stopped

@@ -17,11 +17,11 @@ from typer.testing import CliRunner
 
 from envcheck.cli import app
 from envcheck.lock.make import _coverage_gap
+from envcheck.lock.platforms import PLATFORMS
 from envcheck.lock.pylock import (
     EXTRA,
     MISSING,
     OTHER_VERSION,
-    PLATFORMS,
     HashMismatchError,
     LockedFile,
     LockError,

@@ -25,8 +25,11 @@ def test_version() -> None:
     [
         (["setup", "--profile", "nope"], "error: unknown profile 'nope'"),
         (["setup", "--file", "missing.toml"], "missing.toml: no such file"),
-        (["setup", "--backend", "docker"], "error: unknown backend 'docker'"),
-        (["setup", "--installer", "npm"], "error: unknown installer 'npm'"),
+        (
+            ["setup", "--backend", "docker"],
+            "error: Invalid value for '--backend': 'docker' is not one of 'venv', 'conda'.",
+        ),
+        (["setup", "--installer", "npm"], "error: Invalid value for '--installer': 'npm' is not one of 'uv', 'pip'."),
     ],
 )
 def test_bad_input_gives_one_error_line_a_hint_and_exit_2(args: list[str], message: str) -> None:

@@ -15,9 +15,16 @@ from typer.testing import CliRunner
 
 from envcheck import runner
 from envcheck.cli import app
+from envcheck.smoke.distributed import STRATEGIES
+from envcheck.smoke.rules import DEVICES, LEVELS
 
 cli = CliRunner()
 PYTHON = sys.executable
+# the parser offers the core's own tables, as click lists them
+CHOICES = {
+    name: ", ".join(repr(value) for value in table)
+    for name, table in (("levels", LEVELS), ("devices", DEVICES), ("strategies", STRATEGIES))
+}
 ENVELOPE_KEYS = {"schema_version", "envcheck_version", "command", "status", "exit_code"}
 PAYLOAD_KEYS = {
     "environment",
@@ -39,9 +46,9 @@ PAYLOAD_KEYS = {
     [
         (
             ["--level", "tape", "--level", "pytorch"],
-            "error: unknown level 'pytorch'; valid levels: scratch, keras, tape, tf1-optimizer, tf1-gradients",
+            f"error: Invalid value for '--level' / '-l': 'pytorch' is not one of {CHOICES['levels']}.",
         ),
-        (["--device", "tpu"], "error: unknown device 'tpu'; valid devices: cpu, gpu, auto"),
+        (["--device", "tpu"], f"error: Invalid value for '--device': 'tpu' is not one of {CHOICES['devices']}."),
         (["--epochs", "0"], "error: --epochs must be at least 1, not 0"),
         (["--lr", "-1"], "error: --lr must be a positive finite number, not -1.0"),
         (["--lr", "inf"], "error: --lr must be a positive finite number, not inf"),
@@ -51,7 +58,10 @@ PAYLOAD_KEYS = {
         (["--seed", str(2**32)], "error: --seed must be between 0 and 4294967295, not 4294967296"),
         (["--epochs", "-5"], "error: --epochs must be at least 1, not -5"),
         (["--timeout", "inf"], "error: --timeout must be a finite number of seconds, at least 1, not inf"),
-        (["--strategy", "parameter-server"], "error: unknown strategy 'parameter-server'; valid strategies: mirrored"),
+        (
+            ["--strategy", "parameter-server"],
+            f"error: Invalid value for '--strategy': 'parameter-server' is not one of {CHOICES['strategies']}.",
+        ),
         (["--workers", "1"], "error: --workers must be between 2 and 16, not 1"),
         (["--workers", "17"], "error: --workers must be between 2 and 16, not 17"),
         (["--workers", "2", "--strategy", "mirrored"], "error: --strategy and --workers cannot be used together"),

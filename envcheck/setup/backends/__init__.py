@@ -10,11 +10,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from envcheck.errors import UsageError
-from envcheck.profiles.profile import Profile
 from envcheck.redaction import redact_credentials
+
+if TYPE_CHECKING:  # the command line reads this module's names: it stays light
+    from envcheck.profiles.profile import Profile
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,9 @@ class Backend(Protocol):
 
 
 INSTALLERS = ("uv", "pip")
+DEFAULT_INSTALLER = "uv"
+# The registry's names, in the order help lists them (the registry itself imports the backends).
+BACKENDS = ("venv", "conda")
 
 
 def get_backend(name: str, **options: str | None) -> Backend:
@@ -208,4 +213,4 @@ def _registry() -> dict[str, Callable[..., Backend]]:
     from envcheck.setup.backends.conda import CondaBackend
     from envcheck.setup.backends.venv import VenvBackend
 
-    return {"venv": VenvBackend, "conda": CondaBackend}
+    return {"venv": VenvBackend, "conda": CondaBackend}  # keys: BACKENDS

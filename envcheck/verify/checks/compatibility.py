@@ -159,6 +159,11 @@ def _rebuild_fix(ev: Evidence, dependency: str, patterns: Sequence[str]) -> str:
 
 @check("compat.numpy-abi", group=COMPATIBILITY, order=10)
 def check_numpy_abi(ev: Evidence) -> CheckResult:
+    """numpy's major version fits what the compiled packages (TensorFlow, pandas, scikit-learn,
+    matplotlib) were built against, and no import failed with numpy's ABI errors ("compiled using NumPy 1.x
+    cannot be run in NumPy 2").
+
+    Fix: `pip install` of the numpy range every installed package accepts."""
     numpy = ev.version_of("numpy")
     broken = _binary_dependency_broken(
         ev, "compat.numpy-abi", "numpy", NUMPY_ABI_PATTERNS, numpy_fix(ev), "a compiled module does not match numpy"
@@ -174,6 +179,10 @@ def check_numpy_abi(ev: Evidence) -> CheckResult:
 
 @check("compat.protobuf", group=COMPATIBILITY, order=20)
 def check_protobuf(ev: Evidence) -> CheckResult:
+    """protobuf lies within the range TensorFlow declares; outside it, `import tensorflow` fails
+    with descriptor errors.
+
+    Fix: `pip install 'protobuf<X,>=Y'` with TensorFlow's own range."""
     protobuf = ev.version_of("protobuf")
     broken = _binary_dependency_broken(
         ev,
@@ -230,6 +239,12 @@ LEGACY_VALUES = ("true", "True", "1")
 
 @check("keras.flavour", group=COMPATIBILITY, order=30)
 def check_keras_flavour(ev: Evidence) -> CheckResult | None:
+    """Keras and TensorFlow fit together: TensorFlow 2.16 and later need Keras 3 for `tf.keras`;
+    older ones Keras 2; with `TF_USE_LEGACY_KERAS` set, `tf.keras` is `tf_keras` (Keras 2), which must match
+    TensorFlow's version and is then another Keras than `import keras`.
+
+    Fix: install the Keras that matches (`pip install 'keras>=3'`, or `tf-keras~=2.N.0`), or unset
+    `TF_USE_LEGACY_KERAS`."""
     if ev.profile.package("keras") is None and ev.version_of("keras") is None:
         return None
     keras = as_version(ev.facts("keras").get("version")) or ev.version_of("keras")
@@ -291,6 +306,11 @@ def check_keras_flavour(ev: Evidence) -> CheckResult | None:
 
 @check("keras.backend", group=COMPATIBILITY, order=40)
 def check_keras_backend(ev: Evidence) -> CheckResult | None:
+    """Keras 3 runs on TensorFlow, not on JAX or PyTorch; the finding says whether
+    `KERAS_BACKEND` or `~/.keras/keras.json` chose the backend.
+
+    Fix: `unset KERAS_BACKEND` (or `export KERAS_BACKEND=tensorflow`), or set `"backend": "tensorflow"` in
+    the keras.json it names."""
     if ev.profile.package("keras") is None:
         return None
     facts = ev.facts("keras")
@@ -322,6 +342,11 @@ def check_keras_backend(ev: Evidence) -> CheckResult | None:
 
 @check("cpu.avx", group=COMPATIBILITY, order=50)
 def check_cpu_avx(ev: Evidence) -> CheckResult:
+    """On x86, the CPU has AVX: TensorFlow's wheels are built with it and die with SIGILL without it. An
+    x86_64 python under Rosetta 2 on Apple silicon is named as such. Skipped on other CPUs.
+
+    Fix: run on a CPU with AVX, or build TensorFlow from source for this one; under Rosetta 2, install an arm64
+    python and `envcheck setup --python /opt/homebrew/bin/python3.12 --recreate`."""
     cpu = ev.probe.get("cpu") or {}
     machine = str(ev.interpreter.get("machine") or "").lower()
     no_avx_message = "The TensorFlow library was compiled to use AVX instructions" in ev.stderr

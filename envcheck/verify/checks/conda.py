@@ -145,14 +145,31 @@ def _names(scripts: Iterable[str]) -> str:
 
 @check("conda.python-in-prefix", group=CONDA, order=10, needs=("conda",))
 def check_python_in_prefix(ev: Evidence) -> CheckResult:
+    """A conda prefix's python lies inside the prefix (not a python from PATH or another
+    environment). Runs only for conda prefixes.
+
+    Fix: install python into the prefix (`conda install -p PREFIX python`), or `envcheck setup --backend conda
+    --recreate`."""
     return judge_python_in_prefix(_facts(ev))
 
 
 @check("conda.double-install", group=CONDA, order=20, needs=("conda",))
 def check_double_install(ev: Evidence) -> CheckResult:
+    """No package is installed by both conda and pip into the same prefix: the two overwrite
+    each other's files and neither knows. Runs only for conda prefixes.
+
+    Fix: uninstall the pip copy (`pip uninstall NAME`), keeping conda's; or rebuild with `envcheck setup
+    --backend conda --recreate`."""
     return judge_double_install(_facts(ev))
 
 
 @check("conda.activation", group=CONDA, order=30, needs=("conda",))
 def check_activation(ev: Evidence) -> CheckResult:
+    """Activation scripts (`etc/conda/activate.d`) and `conda env config vars` that set a
+    variable changing how python or TensorFlow load (`PATH`, `LD_LIBRARY_PATH`, `CUDA*`, `XLA_*`, `TF_*`,
+    `PYTHON*`): envcheck, like a Jupyter kernel, runs the python without activating, so these are missing in
+    both. Other libraries' data paths are listed without a warning. Runs only for conda prefixes.
+
+    Fix: use the pip CUDA wheels of `tensorflow[and-cuda]` instead of activation variables, or set the variable
+    in the kernel's `kernel.json` `"env"`."""
     return judge_activation(_facts(ev))

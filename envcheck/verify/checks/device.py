@@ -283,6 +283,12 @@ def _driver_hint(ev: Evidence) -> str:
 
 @check("device.tensorflow", group=DEVICE, order=10)
 def check_device_tensorflow(ev: Evidence) -> CheckResult | None:
+    """The devices TensorFlow lists and how it was built (CUDA and cuDNN versions), with
+    TensorFlow's own reasons for not using a GPU turned into words. A GPU profile without a usable GPU fails; the
+    CPU profile passes with "CPU only".
+
+    Fix: what TensorFlow's reason asks for: the NVIDIA driver, the CUDA wheels (`pip install
+    'tensorflow[and-cuda]'`), or the library path the hint gives."""
     if ev.profile.package("tensorflow") is None:
         return None
     tf = ev.facts("tensorflow")
@@ -352,6 +358,11 @@ def _gpu_text(gpu: Mapping[str, Any]) -> str:
 
 @check("device.gpu-driver", group=DEVICE, order=20)
 def check_gpu_driver(ev: Evidence) -> CheckResult:
+    """The NVIDIA driver and GPUs, from `nvidia-smi` (on WSL2 also from
+    `/usr/lib/wsl/lib`): driver version, GPU name, memory and compute capability, and whether the driver is
+    new enough for TensorFlow's CUDA. Skipped on a machine without an NVIDIA GPU.
+
+    Fix: install or update the NVIDIA driver (on WSL2: the Windows driver)."""
     gpu_profile = ev.profile.device == "gpu"
     smi = ev.nvidia_smi
     if smi is None:
@@ -524,7 +535,11 @@ def cuda_fix(ev: Evidence, keys: set[str]) -> str:
 
 @check("device.cuda-libraries", group=DEVICE, order=30)
 def check_cuda_libraries(ev: Evidence) -> CheckResult | None:
-    """Where the CUDA libraries come from: the pip wheels, or a system CUDA that shadows them."""
+    """Where the CUDA libraries come from (Linux): the files the probe's process actually
+    mapped, else the loader's search order. A system CUDA or cuDNN found through `LD_LIBRARY_PATH` ahead of the
+    pip wheels' `site-packages/nvidia/*/lib` is the usual cause of "DNN library is not found".
+
+    Fix: the `LD_LIBRARY_PATH` without the folders that shadow the wheels (the hint gives it)."""
     if not ev.platform.startswith("linux") or ev.profile.package("tensorflow") is None:
         return None
     libraries = ev.probe.get("libraries") or {}
@@ -570,7 +585,11 @@ def _ld_library_path(ev: Evidence) -> list[str]:
 
 @check("device.wsl", group=DEVICE, order=25)
 def check_wsl(ev: Evidence) -> CheckResult | None:
-    """Under WSL2 the driver is Windows's: libcuda comes from /usr/lib/wsl/lib, which must be on the loader's path."""
+    """Under WSL2 the driver is Windows's: `libcuda.so.1` comes from `/usr/lib/wsl/lib`, which must be
+    on the loader's path; a Linux driver's libcuda loaded inside WSL is reported. Runs only on a WSL2 kernel.
+
+    Fix: install or update the NVIDIA driver on Windows (never a Linux driver inside WSL), and keep
+    `/usr/lib/wsl/lib` on `LD_LIBRARY_PATH` as WSL sets it."""
     release = wsl2_release(ev)
     if release is None:
         return None
@@ -608,7 +627,11 @@ def check_wsl(ev: Evidence) -> CheckResult | None:
 
 @check("device.gpu-memory", group=DEVICE, order=40)
 def check_gpu_memory(ev: Evidence) -> CheckResult | None:
-    """Memory other processes already hold on each GPU (read before the probe touches the GPU)."""
+    """Memory other processes already hold on each GPU, read from `nvidia-smi` before the probe
+    touches the GPU: a warning when they hold three quarters of a GPU.
+
+    Fix: stop or wait for the processes that hold it; the hint's `nvidia-smi --query-compute-apps=...` names
+    them."""
     if ev.nvidia_smi is None or not ev.nvidia_smi.ok:
         return None
     rows = [r for r in parse_nvidia_smi(ev.nvidia_smi.stdout) if mebibytes(r.get("memory.free")) is not None]

@@ -30,6 +30,12 @@ def variable_check_id(variable: str) -> str:
 
 @check("environ.shell", group=ENVIRONMENT_VARIABLES, order=10)
 def check_shell(ev: Evidence) -> CheckResult | None:
+    """None of the variables that change how python or TensorFlow load is set in the shell verify
+    runs from (`PYTHONPATH`, `PYTHONHOME`, `PYTHONNOUSERSITE`, `KERAS_BACKEND`, `TF_USE_LEGACY_KERAS`,
+    `CUDA_VISIBLE_DEVICES`, `LD_LIBRARY_PATH`, `TF_CPP_*`). Each one that is set reports under its own id
+    instead.
+
+    Fix: nothing to fix: it only says that none is set."""
     if ev.shell:
         return None  # each variable that is set reports for itself below
     return result(
@@ -66,6 +72,11 @@ def _folders(value: str, platform: str) -> list[str]:
 
 @check("environ.pythonpath", group=ENVIRONMENT_VARIABLES, order=20)
 def check_pythonpath(ev: Evidence) -> CheckResult | None:
+    """`PYTHONPATH` is set in the shell. verify's probes drop it, so a second probe imports the
+    stack with it, as a python or notebook started from that shell would: a module it loads from a
+    `PYTHONPATH` folder instead of the environment, or that fails to import, fails.
+
+    Fix: `unset PYTHONPATH` (or remove the folder that shadows the environment from it)."""
     value = ev.shell.get("PYTHONPATH")
     if value is None:
         return None
@@ -74,6 +85,10 @@ def check_pythonpath(ev: Evidence) -> CheckResult | None:
 
 @check("environ.pythonhome", group=ENVIRONMENT_VARIABLES, order=30)
 def check_pythonhome(ev: Evidence) -> CheckResult | None:
+    """`PYTHONHOME` is set in the shell: a python started from it looks for its standard
+    library there, which breaks every virtual environment. Judged with a second probe, like `PYTHONPATH`.
+
+    Fix: `unset PYTHONHOME`."""
     value = ev.shell.get("PYTHONHOME")
     if value is None:
         return None
@@ -133,6 +148,10 @@ def _path_variable(ev: Evidence, check_id: str, variable: str, value: str) -> Ch
 
 @check("environ.pythonnousersite", group=ENVIRONMENT_VARIABLES, order=40)
 def check_pythonnousersite(ev: Evidence) -> CheckResult | None:
+    """`PYTHONNOUSERSITE` is set: whether user site-packages is on or off in this shell
+    (set but empty leaves it on). Information only.
+
+    Fix: nothing to fix."""
     value = ev.shell.get("PYTHONNOUSERSITE")
     if value is None:
         return None
@@ -147,6 +166,10 @@ def _wants_tensorflow_keras(ev: Evidence) -> bool:
 
 @check("environ.keras-backend", group=ENVIRONMENT_VARIABLES, order=50)
 def check_keras_backend_variable(ev: Evidence) -> CheckResult | None:
+    """`KERAS_BACKEND` is set: another backend than `tensorflow` makes `import keras` run
+    on JAX or PyTorch (a failure where the profile wants Keras on TensorFlow).
+
+    Fix: `unset KERAS_BACKEND`, or `export KERAS_BACKEND=tensorflow`."""
     value = ev.shell.get("KERAS_BACKEND")
     if value is None:
         return None
@@ -166,6 +189,10 @@ def check_keras_backend_variable(ev: Evidence) -> CheckResult | None:
 
 @check("environ.tf-use-legacy-keras", group=ENVIRONMENT_VARIABLES, order=60)
 def check_legacy_keras_variable(ev: Evidence) -> CheckResult | None:
+    """`TF_USE_LEGACY_KERAS` is set: it makes `tf.keras` the separate `tf_keras`
+    package (Keras 2), which must be installed.
+
+    Fix: `unset TF_USE_LEGACY_KERAS`, or install `tf-keras` matching TensorFlow."""
     value = ev.shell.get("TF_USE_LEGACY_KERAS")
     if value is None:
         return None
@@ -188,6 +215,10 @@ def check_legacy_keras_variable(ev: Evidence) -> CheckResult | None:
 
 @check("environ.cuda-visible-devices", group=ENVIRONMENT_VARIABLES, order=70)
 def check_cuda_visible_devices(ev: Evidence) -> CheckResult | None:
+    """`CUDA_VISIBLE_DEVICES` is set: which GPUs CUDA programs see; an empty value or
+    `-1` hides every GPU, a warning.
+
+    Fix: `unset CUDA_VISIBLE_DEVICES`, or list the GPUs to use."""
     value = ev.shell.get("CUDA_VISIBLE_DEVICES")
     if value is None:
         return None
@@ -207,6 +238,10 @@ def check_cuda_visible_devices(ev: Evidence) -> CheckResult | None:
 
 @check("environ.ld-library-path", group=ENVIRONMENT_VARIABLES, order=80)
 def check_ld_library_path(ev: Evidence) -> CheckResult | None:
+    """`LD_LIBRARY_PATH` is set: its folders come before the system's for every library
+    TensorFlow loads (`device.cuda-libraries` says whether one shadows the CUDA wheels). Information here.
+
+    Fix: nothing to fix here; see `device.cuda-libraries`."""
     value = ev.shell.get("LD_LIBRARY_PATH")
     if value is None:
         return None
@@ -221,6 +256,10 @@ def check_ld_library_path(ev: Evidence) -> CheckResult | None:
 
 @check("environ.tf-cpp", group=ENVIRONMENT_VARIABLES, order=90)
 def check_tf_cpp(ev: Evidence) -> CheckResult | None:
+    """`TF_CPP_*` variables are set (`TF_CPP_MIN_LOG_LEVEL`, ...): they change what TensorFlow
+    logs, so its messages about GPUs may be hidden. Information only.
+
+    Fix: nothing to fix; unset them to see all of TensorFlow's messages."""
     values: dict[str, Any] = {k: v for k, v in ev.shell.items() if k.startswith(TF_CPP_PREFIX)}
     if not values:
         return None

@@ -17,6 +17,12 @@ from envcheck.verify.evidence import Evidence
 
 @check("python.version", group=INTERPRETER, order=10)
 def check_python_version(ev: Evidence) -> CheckResult:
+    """The environment's Python lies within the profile's range for this platform (`python` in the
+    profile; a narrower range where a marker holds, e.g. Apple silicon). TensorFlow publishes wheels for a few
+    CPython versions only, so a Python outside the range cannot hold the stack.
+
+    Fix: build the environment again with a Python in the range: `envcheck setup --python 3.12 --recreate` (the
+    hint names the newest version the range allows)."""
     version = as_version(ev.interpreter.get("version"))
     wanted = ev.profile.python_for(ev.markers)
     if version is None:
@@ -38,6 +44,9 @@ def check_python_version(ev: Evidence) -> CheckResult:
 
 @check("python.bits", group=INTERPRETER, order=20)
 def check_python_bits(ev: Evidence) -> CheckResult:
+    """The interpreter is a 64-bit build: TensorFlow publishes 64-bit wheels only.
+
+    Fix: install a 64-bit Python and build with it: `envcheck setup --python PATH-TO-64-BIT-PYTHON`."""
     bits = ev.interpreter.get("bits")
     if bits is None:
         return result("python.bits", Status.SKIP, "the probe did not report the interpreter")
@@ -53,6 +62,11 @@ def check_python_bits(ev: Evidence) -> CheckResult:
 
 @check("python.prefix", group=INTERPRETER, order=30)
 def check_python_prefix(ev: Evidence) -> CheckResult:
+    """`sys.prefix` of the interpreter that runs is the environment's folder. When it is not, the
+    `python` found there is a link to, or a launcher of, another installation, and packages land elsewhere.
+
+    Fix: for an environment envcheck made, `envcheck setup --recreate`; otherwise the hint prints the command
+    that shows which python really runs."""
     prefix = ev.interpreter.get("prefix")
     if prefix is None:
         return result("python.prefix", Status.SKIP, "the probe did not report sys.prefix")
@@ -76,6 +90,12 @@ def check_python_prefix(ev: Evidence) -> CheckResult:
 
 @check("env.complete", group=INTERPRETER, order=40)
 def check_env_complete(ev: Evidence) -> CheckResult:
+    """The environment carries setup's completion marker (`envcheck-marker.json`), for the profile
+    verify checks it against, and the profile has not changed since. A missing marker in a folder envcheck made
+    means an earlier setup was interrupted or killed; a folder envcheck did not make is skipped.
+
+    Fix: an incomplete environment: `envcheck setup --recreate`; a changed profile: `envcheck setup` brings it
+    in line; another profile: verify with `--profile` of the marker's."""
     env = ev.env
     if env.prefix is None:
         return result("env.complete", Status.SKIP, "an interpreter was named, not an environment made by setup")
@@ -109,6 +129,12 @@ def check_env_complete(ev: Evidence) -> CheckResult:
 
 @check("probe.environment", group=INTERPRETER, order=50)
 def check_probe(ev: Evidence) -> CheckResult:
+    """The one probe process that imports every package and does the real work finished. A probe
+    that crashes (SIGILL on a CPU without AVX, SIGSEGV in a CUDA library) or hangs is a finding, not a crash of
+    envcheck: every unfinished package is then probed on its own to name the culprit.
+
+    Fix: the hint reinstalls the package that crashes on its own (`pip install --force-reinstall ...`), or,
+    when each works alone, names the packages that interfere with each other."""
     main = next((f for f in ev.faults if f.scope == "environment"), None)
     if main is None:
         took = f" in {ev.probe_seconds:.1f} s" if ev.probe_seconds is not None else ""

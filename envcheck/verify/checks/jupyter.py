@@ -28,6 +28,11 @@ def wants_kernel(profile: Profile) -> bool:
 
 @check("jupyter.kernelspec", group=JUPYTER, order=10)
 def check_kernelspec(ev: Evidence) -> CheckResult | None:
+    """The Jupyter kernel setup registered (`envcheck-<profile>`, or `--kernel-name`) exists
+    and runs this environment's python. Skipped where the profile wants no kernel.
+
+    Fix: register it again: `python -m ipykernel install --user --name NAME` with the environment's python (the
+    hint gives the whole command), or `envcheck setup`."""
     if not wants_kernel(ev.profile):
         return None
     name = ev.kernel_name or ev.profile.kernel_name
@@ -84,7 +89,12 @@ DEFAULT_KERNEL = "python3"  # what Jupyter opens a new notebook with
 
 @check("jupyter.kernelspecs", group=JUPYTER, order=30)
 def check_other_kernelspecs(ev: Evidence) -> CheckResult | None:
-    """Every other registered kernel: a python that is gone, or a default kernel that is another environment."""
+    """Every other registered kernel: one whose python no longer exists, and a default
+    `python3` kernel that runs another python than this environment's (notebooks opened with it do not see these
+    packages), are warnings.
+
+    Fix: `python -m jupyter kernelspec remove -y NAME` for a kernel whose python is gone; register this
+    environment's kernel as the default with the command the hint gives."""
     if not wants_kernel(ev.profile) or ev.kernel is None or not isinstance(ev.kernel.get("specs"), dict):
         return None
     own = ev.kernel_name or ev.profile.kernel_name
@@ -123,6 +133,10 @@ def check_other_kernelspecs(ev: Evidence) -> CheckResult | None:
 
 @check("jupyter.kernel-start", group=JUPYTER, order=20)
 def check_kernel_start(ev: Evidence) -> CheckResult | None:
+    """A real kernel started from that kernelspec with `jupyter_client` answers, and reports
+    this environment's `sys.prefix`.
+
+    Fix: the hint: register the kernel again, or install ipykernel into the environment."""
     if not wants_kernel(ev.profile):
         return None
     answer = ev.kernel

@@ -56,6 +56,13 @@ def _not_applicable(package: Package, requirements: Sequence[Requirement]) -> st
 
 @check("package.*.import", group=PACKAGES, order=10)
 def check_package_imports(ev: Evidence) -> list[CheckResult]:
+    """Each package of the profile imports in the environment (`package.tensorflow.import`, ...),
+    with its version and import time. A package the platform does not get (a marker) is skipped. Failures caused
+    by another finding (numpy's ABI, protobuf, `KERAS_BACKEND`) point to it instead of repeating a fix.
+
+    Fix: a missing package: one `pip install` of every missing requirement; a broken one:
+    `pip install --force-reinstall REQUIREMENT`; a known platform error (Metal plugin, Windows DLL) gets its
+    own fix."""
     results = []
     for package in ev.profile.packages:
         check_id = f"package.{package.name}.import"
@@ -152,6 +159,11 @@ def _import_hint(ev: Evidence, package: Package, requirement: Requirement, found
 
 @check("package.*.version", group=PACKAGES, order=20)
 def check_package_versions(ev: Evidence) -> list[CheckResult]:
+    """Each installed package's version satisfies the profile's requirement
+    (`package.tensorflow.version`, ...); `tensorflow-cpu` and the other TensorFlow distributions count for
+    `tensorflow`.
+
+    Fix: `pip install 'REQUIREMENT'` inside the environment (the hint quotes the profile's requirement)."""
     results = []
     if not ev.distributions_known:
         return [
@@ -237,6 +249,12 @@ def parse_pip_check(output: str) -> list[dict[str, str]]:
 
 @check("packages.pip-check", group=PACKAGES, order=30)
 def check_pip_check(ev: Evidence) -> CheckResult:
+    """`pip check` (`uv pip check` where the environment has no pip) finds no broken
+    requirements among the installed distributions.
+
+    Fix: one `pip install` with every requirement it reports, each range merged with what the profile and the
+    installed packages accept; a broken distribution is reinstalled with `--force-reinstall`; no pip:
+    `python -m ensurepip --upgrade`."""
     completed = ev.pip_check
     if completed is None:
         return result("packages.pip-check", Status.SKIP, "not run")
@@ -318,6 +336,10 @@ def installed_tensorflow_distributions(ev: Evidence) -> list[str]:
 
 @check("tensorflow.single-distribution", group=PACKAGES, order=40)
 def check_single_tensorflow(ev: Evidence) -> CheckResult | None:
+    """Exactly one TensorFlow distribution is installed (`tensorflow`,
+    `tensorflow-cpu`, `tensorflow-macos`, `tf-nightly`, ...): two of them overwrite each other's files.
+
+    Fix: uninstall the extra ones and reinstall the one the profile names (the hint gives both commands)."""
     wants_tf = ev.profile.package("tensorflow") is not None
     if not ev.distributions_known:
         return (
@@ -351,6 +373,11 @@ def check_single_tensorflow(ev: Evidence) -> CheckResult | None:
 
 @check("packages.user-site", group=PACKAGES, order=50)
 def check_user_site(ev: Evidence) -> CheckResult:
+    """No module of the stack loads from the user's site-packages (`~/.local/lib/...`), which
+    a Python started outside envcheck's probes would see and which would hide what the environment holds.
+
+    Fix: remove the user-site copies (`pip uninstall` with the user's own python, or delete the folder the hint
+    names), or set `PYTHONNOUSERSITE=1`."""
     site = ev.probe.get("user_site") or {}
     interp = ev.interpreter
     platform = ev.platform
@@ -395,8 +422,12 @@ def check_user_site(ev: Evidence) -> CheckResult:
 
 @check("packages.lock", group=PACKAGES, order=60, needs=("lock",))
 def check_lock_drift(ev: Evidence) -> CheckResult:
-    """Every locked distribution at its locked version, nothing beyond the installers' tools; a warning (a
-    failure with --strict) with the commands that bring the environment back to the lock."""
+    """With a lock (`verify --lock`, or the one setup recorded): every locked distribution is
+    installed at its locked version, and nothing beyond the installers' own tools (pip, setuptools, wheel) is
+    extra. A warning, a failure with `--strict`.
+
+    Fix: the commands that bring the environment back to the lock: install the missing and other-version
+    distributions at their locked versions, uninstall the extra ones; or `envcheck setup --lock PATH`."""
     facts = ev.lock
     assert facts is not None  # needs=("lock",)
     where = {"path": facts.path, "digest": facts.digest}

@@ -25,6 +25,12 @@ WORK_FOR = {"tensorflow": "matmul", "pandas": "pandas", "scikit-learn": "sklearn
 
 @check("work.*", group=WORK, order=10)
 def check_work(ev: Evidence) -> list[CheckResult]:
+    """Each package does one real operation inside the environment: a 64x64 matmul on each TensorFlow
+    device checked against NumPy (`work.matmul`); a pandas groupby, a scikit-learn regression and a matplotlib
+    plot with Agg (`work.pandas`, `work.scikit-learn`, `work.matplotlib`).
+
+    Fix: reinstall the package that failed (`pip install --force-reinstall REQUIREMENT`); a result that differs
+    from NumPy's points at the device or its libraries."""
     results = []
     for package in ev.profile.packages:
         key = WORK_FOR.get(package.name)
@@ -114,11 +120,21 @@ GPU_WORK = {
 
 @check("work.conv", group=WORK, order=20)
 def check_conv(ev: Evidence) -> CheckResult | None:
+    """On a GPU: one small convolution (cuDNN) compared with the CPU's result, with TensorFlow's cuDNN
+    messages turned into hints. Skipped without a GPU.
+
+    Fix: the cuDNN the hint names (the pip CUDA wheels of `tensorflow[and-cuda]`, or a library path that does
+    not shadow them)."""
     return _gpu_work(ev, "conv")
 
 
 @check("work.xla", group=WORK, order=30)
 def check_xla(ev: Evidence) -> CheckResult | None:
+    """On a GPU: one `tf.function(jit_compile=True)` (XLA) compared with the CPU's result; "libdevice
+    not found" and a missing `ptxas` become hints. Skipped without a GPU.
+
+    Fix: what the hint names: the CUDA wheels that ship libdevice and ptxas, or `XLA_FLAGS=--xla_gpu_cuda_data_dir`
+    pointing at a CUDA installation."""
     return _gpu_work(ev, "xla")
 
 
