@@ -59,11 +59,12 @@ def command(
     quiet: QuietOpt = False,
 ) -> None:
     """Create the environment of a profile (default: deep-learning), or bring it in line."""
+    from envcheck.installers import IndexOptions
     from envcheck.output.display import Format, Style, reporter, show
     from envcheck.output.setup import RESULT
     from envcheck.profiles.files import load_profile
-    from envcheck.setup.backends import IndexOptions
-    from envcheck.setup.pipeline import SetupRequest, default_backend, setup_environment
+    from envcheck.setup.pipeline import setup_environment
+    from envcheck.setup.request import SetupRequest, default_backend
 
     fmt = output_format(json_output)
     if no_kernel:

@@ -18,11 +18,17 @@ from support.setups import MINI, FakeInstaller, fake_completed, request
 from envcheck import runner
 from envcheck.completion import read_marker
 from envcheck.errors import ExitCode, Interrupted, RefusedError, SetupError, UsageError
+from envcheck.installers import IndexOptions
 from envcheck.locations import LOG_NAME, OWNER_NAME, logs_dir
 from envcheck.profiles.files import load_file, load_profile
-from envcheck.setup import pipeline as provision
-from envcheck.setup.backends import IndexOptions, get_backend
-from envcheck.setup.pipeline import Action, default_backend, plan_steps, setup_environment, shown
+from envcheck.setup.backends import get_backend
+from envcheck.setup.journal import Journal
+from envcheck.setup.pipeline import setup_environment
+from envcheck.setup.plan import plan_steps
+from envcheck.setup.prefix import PrefixState, prefix_state
+from envcheck.setup.request import default_backend, resolve
+from envcheck.setup.result import Action
+from envcheck.setup.steps import shown
 
 
 @pytest.fixture
@@ -38,7 +44,7 @@ def mini(tmp_path: Path):
 def test_plan_with_uv_creates_seeded_venv_then_installs_every_requirement(tmp_path: Path) -> None:
     profile = load_profile()
     req = request(profile, tmp_path / "env", index=IndexOptions(index_url="https://user:pw@mirror/simple"))
-    steps = plan_steps(req, get_backend("venv", installer="uv"), Path(sys.executable), "3.11.7", create=True)
+    steps = plan_steps(resolve(req), Path(sys.executable), "3.11.7", create=True)
     assert [s.phase for s in steps] == ["create", "install", "kernel"]
     create, install, kernel = (s.argv for s in steps)
     assert create[1:4] == ("venv", "--seed", "--no-project") and create[-1] == str(tmp_path / "env")
@@ -61,7 +67,7 @@ def test_plan_with_pip_and_offline_uses_venv_and_no_index(tmp_path: Path) -> Non
         kernel=False,
         index=IndexOptions(find_links=("w",), offline=True),
     )
-    steps = plan_steps(req, get_backend("venv", installer="pip"), Path(sys.executable), "3.11.7", create=True)
+    steps = plan_steps(resolve(req), Path(sys.executable), "3.11.7", create=True)
     assert [s.phase for s in steps] == ["create", "install"]
     assert steps[0].argv == (sys.executable, "-m", "venv", str(tmp_path / "env"))
     assert steps[1].argv[1:4] == ("-m", "pip", "install")
@@ -70,7 +76,7 @@ def test_plan_with_pip_and_offline_uses_venv_and_no_index(tmp_path: Path) -> Non
 
 def test_plan_for_an_existing_environment_only_installs(tmp_path: Path) -> None:
     steps = plan_steps(
-        request(load_profile(), tmp_path, kernel=False), get_backend("venv"), Path(sys.executable), "3.11", create=False
+        resolve(request(load_profile(), tmp_path, kernel=False)), Path(sys.executable), "3.11", create=False
     )
     assert [s.phase for s in steps] == ["install"]
 
@@ -132,7 +138,7 @@ def test_an_update_marks_the_environment_incomplete_before_its_first_install_ste
     with pytest.raises(SetupError, match="marked incomplete"):
         setup_environment(request(load_file(changed_path), prefix))
     assert seen_during_install == [None], "the installer ran while the environment still looked complete"
-    assert provision.prefix_state(prefix) is provision.PrefixState.INCOMPLETE
+    assert prefix_state(prefix) is PrefixState.INCOMPLETE
     with pytest.raises(SetupError, match="is incomplete"):
         setup_environment(request(mini, prefix))
 
@@ -364,13 +370,13 @@ def test_an_environment_yml_defaults_to_the_conda_backend(tmp_path: Path, mini) 
 
 def test_a_second_ctrl_c_during_clean_up_does_not_stop_it(tmp_path: Path, mini, monkeypatch) -> None:
     FakeInstaller(monkeypatch, _interrupt)
-    real_undo = provision._Rollback.undo
+    real_undo = Journal.undo
 
-    def impatient_undo(self):
+    def impatient_undo(self, otherwise):
         os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C again while envcheck cleans up
-        return real_undo(self)
+        return real_undo(self, otherwise)
 
-    monkeypatch.setattr(provision._Rollback, "undo", impatient_undo)
+    monkeypatch.setattr(Journal, "undo", impatient_undo)
     # what was there before comes back: Python's default, or SIG_IGN when the tests run as a background job
     before = signal.getsignal(signal.SIGINT)
     with pytest.raises(Interrupted):
