@@ -25,6 +25,8 @@ from envcheck.lock.make import download
 from envcheck.profiles.files import load_file, load_profile
 from envcheck.suggest import Naming
 from envcheck.targets import Target
+from envcheck.verify.checks.conda import judge_python_in_prefix
+from envcheck.verify.evidence import CondaFacts
 from envcheck.verify.examine import VerifyReport
 from envcheck.verify.fix import refusal
 
@@ -198,3 +200,13 @@ def test_every_envcheck_line_quotes_its_paths_for_the_shell_it_is_meant_for(tmp_
     windows = Naming.of(load_profile(), r"C:\Users\Ada Lovelace\env", platform="win32")
     assert windows.verify() == r'envcheck verify --prefix "C:\Users\Ada Lovelace\env"'
     assert Naming.of(load_profile()).run() == "envcheck run -- python"
+
+
+@pytest.mark.parametrize("exists", [False, True], ids=["missing", "outside"])
+def test_a_conda_prefix_without_its_own_python_gets_a_conda_command_for_that_prefix(tmp_path: Path, exists) -> None:
+    prefix = str(spaced(tmp_path) / "conda env")
+    python = f"{prefix}/bin/python"
+    facts = CondaFacts(prefix, True, python, exists, "/usr/bin/python3.12", prefix, None, None, (), (), (), ())
+    hint = str(judge_python_in_prefix(facts).hint)
+    command = hint.split(": ", 1)[1].split("  (")[0]
+    assert shlex.split(command)[:4] == ["conda", "install", "--prefix", prefix]
