@@ -348,6 +348,35 @@ def test_a_second_environment_of_a_profile_does_not_take_the_first_ones_kernel(t
     assert setup_environment(request(profile, first, recreate=True)).kernel == "envcheck-mini"
 
 
+def test_an_environment_keeps_its_own_kernel_name_when_brought_in_line(tmp_path: Path, monkeypatch) -> None:
+    """The second environment of a profile was given --kernel-name once; updating it must not reach for the
+    first one's kernel (and be refused), nor register a second kernel for itself."""
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    FakeInstaller(monkeypatch)
+    profile = _kernel_profile(tmp_path)
+    first, second = tmp_path / "a", tmp_path / "b"
+    setup_environment(request(profile, first))
+    setup_environment(request(profile, second, kernel_name="envcheck-mini-b"))
+    changed = tmp_path / "changed.toml"
+    changed.write_text(profile.source.read_text().replace("example>=1.0", "example>=2.0"))
+    result = setup_environment(request(load_file(changed), second))
+    assert result.action is Action.UPDATED and result.kernel == "envcheck-mini-b"
+    assert _kernel_python("envcheck-mini").startswith(str(first))
+    assert sorted(p.name for p in (tmp_path / "jupyter" / "kernels").iterdir()) == ["envcheck-mini", "envcheck-mini-b"]
+
+
+def test_a_failed_recreate_removes_the_kernelspec_it_created_and_restores_the_rest(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    FakeInstaller(monkeypatch)
+    prefix = tmp_path / "env"
+    setup_environment(request(_kernel_profile(tmp_path), prefix, kernel=False))
+    before = read_marker(prefix)
+    with pytest.raises(SetupError, match="previous environment .* was restored"):
+        setup_environment(request(_kernel_profile(tmp_path, "envcheck_missing_module"), prefix, recreate=True))
+    assert read_marker(prefix) == before
+    assert not (tmp_path / "jupyter" / "kernels" / "envcheck-mini").exists(), "a kernel of the failed run stayed"
+
+
 def test_a_failed_setup_keeps_a_kernelspec_it_did_not_create(tmp_path: Path, monkeypatch) -> None:
     """A kernel left by an environment that no longer exists is replaced, but a failure does not delete it."""
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
