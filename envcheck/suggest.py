@@ -72,8 +72,10 @@ class Naming:
         return self._line("verify", *self.where(), *extra)
 
     def run(self, *command: Part) -> str:
-        """``envcheck run ... -- COMMAND`` (default: python): how to use the environment without activating it."""
-        return self._line("run", *self.where(), "--", *(command or ("python",)))
+        """``envcheck run ... -- COMMAND`` (default: python): how to use the environment without activating it.
+        A folder is enough to name it; only the default place of a profile needs the profile."""
+        where = ("--prefix", self.prefix) if self.prefix is not None else self.profile_args
+        return self._line("run", *where, "--", *(command or ("python",)))
 
     def _line(self, verb: str, *parts: Part) -> str:
         return shell.command("envcheck", verb, *parts, platform=self.platform)

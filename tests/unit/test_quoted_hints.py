@@ -196,7 +196,16 @@ def test_every_envcheck_line_quotes_its_paths_for_the_shell_it_is_meant_for(tmp_
         "--recreate",
     ]
     assert shlex.split(naming.setup_with_another_kernel())[-2:] == ["--kernel-name", "NAME"]
-    assert shlex.split(naming.run("jupyter", "lab"))[-3:] == ["--", "jupyter", "lab"]
+    assert shlex.split(naming.run("jupyter", "lab")) == [
+        "envcheck",
+        "run",
+        "--prefix",
+        str(prefix),
+        "--",
+        "jupyter",
+        "lab",
+    ]
+    assert shlex.split(Naming.of(profile).run()) == ["envcheck", "run", "--file", str(profile.source), "--", "python"]
     windows = Naming.of(load_profile(), r"C:\Users\Ada Lovelace\env", platform="win32")
     assert windows.verify() == r'envcheck verify --prefix "C:\Users\Ada Lovelace\env"'
     assert Naming.of(load_profile()).run() == "envcheck run -- python"
