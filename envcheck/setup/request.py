@@ -14,7 +14,7 @@ from envcheck.installers import IndexOptions
 from envcheck.kernels import kernel_name, wants_kernel
 from envcheck.locations import default_prefix
 from envcheck.profiles.profile import Profile
-from envcheck.setup.backends import Backend, get_backend
+from envcheck.setup.backends import Backend, default_for, get_backend
 from envcheck.suggest import Naming
 
 
@@ -38,8 +38,8 @@ class SetupRequest:
 
 
 def default_backend(profile: Profile) -> str:
-    """An environment.yml is a conda file: its specs mean nothing to pip."""
-    return "conda" if profile.source.suffix in (".yml", ".yaml") else "venv"
+    """The backend whose own kind of file the profile is (an environment.yml is conda's), else venv."""
+    return default_for(profile.source)
 
 
 @dataclass(frozen=True)

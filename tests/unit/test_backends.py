@@ -36,6 +36,8 @@ class TinyBackend:
 
     name = "tiny"
     needs_absent_prefix = False
+    options = ("installer",)  # takes --installer too, as venv does
+    files = (".tiny",)
     installer = "tiny-engine"
     install_fails: str | None = None  # why the install step fails, when a test wants it to
     interrupt = False  # the install step is interrupted by Ctrl-C
@@ -168,3 +170,10 @@ def test_a_wrong_backend_name_lists_the_registered_ones(tiny) -> None:
         backends.get_backend("pixi")
     assert info.value.message == "unknown backend 'pixi'"
     assert info.value.hint == "choose one of: conda, tiny, venv"
+
+
+def test_a_backend_says_which_files_it_builds_and_which_options_are_its_own(tiny) -> None:
+    assert backends.default_for(Path("lab.tiny")) == "tiny"
+    assert backends.default_for(Path("environment.yml")) == "conda"
+    assert backends.default_for(Path("requirements.txt")) == backends.default_for(Path("lab.toml")) == "venv"
+    assert backends.options_of("conda") == ("conda_exe",) and backends.options_of("tiny") == ("installer",)

@@ -96,6 +96,10 @@ class Backend(Protocol):
     name: str
     # the backend's tool refuses an existing folder, even an empty one, as the place for a new environment
     needs_absent_prefix: bool
+    # setup's options that only this kind takes (SetupRequest fields): given for another kind, they are refused
+    options: tuple[str, ...]
+    # profile files that are this kind's own by their suffix (an environment.yml is conda's): it builds them
+    files: tuple[str, ...]
 
     @property
     def installer(self) -> str:
@@ -150,6 +154,16 @@ def get_backend(name: str, **options: str | None) -> Backend:
     if name not in names():
         raise UsageError(f"unknown backend {name!r}", f"choose one of: {', '.join(sorted(names()))}")
     return _factory(name)(**options)
+
+
+def options_of(name: str) -> tuple[str, ...]:
+    """The setup options that only the backend ``name`` takes."""
+    return tuple(getattr(_factory(name), "options", ()))
+
+
+def default_for(profile_file: Path) -> str:
+    """The backend that builds a profile file of this kind by default: the one whose own files it is, else venv."""
+    return next((n for n in names() if profile_file.suffix in getattr(_factory(n), "files", ())), "venv")
 
 
 def backend_at(prefix: Path) -> Backend:

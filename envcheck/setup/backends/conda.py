@@ -73,6 +73,8 @@ class CondaBackend:
     # micromamba before 1.5 and mamba before 2.4 refuse even an empty folder ("Non-conda folder exists at
     # prefix"); setup removes a user's empty folder before the create step and puts it back on failure
     needs_absent_prefix = True
+    options = ("conda_exe",)
+    files = (".yml", ".yaml")  # an environment.yml: its specs mean nothing to pip
 
     def __init__(self, conda_exe: str | None = None, installer: str | None = None, **_: str | None) -> None:
         # installer (uv or pip) is the venv backend's choice; here conda installs, and pip does the pip step

@@ -25,6 +25,8 @@ CREATE_TIMEOUT = 300.0
 class VenvBackend:
     name = "venv"
     needs_absent_prefix = False
+    options = ("installer",)  # uv or pip
+    files: tuple[str, ...] = ()  # requirements.txt and envcheck's profiles: the default backend builds them
 
     def __init__(self, installer: str | None = "uv", **_: str | None) -> None:
         installer = installer or "uv"
