@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from envcheck.locations import find_uv
 from envcheck.profiles.files import load_profile
-from envcheck.setup.backends.venv import find_uv
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:

@@ -1,5 +1,4 @@
-"""Where things live: envcheck's home, the default environment of a profile, an environment's python, uv, and the
-command that registers an environment's Jupyter kernel."""
+"""Where things live: envcheck's home, the default environment of a profile, an environment's python, uv."""
 
 from __future__ import annotations
 
@@ -55,23 +54,6 @@ def new_log_path(kind: str) -> Path:
     return path
 
 
-def jupyter_kernels_dir() -> Path:
-    """Where `ipykernel install --user` writes kernelspecs: jupyter_core's per-user data folder, by its rules
-    (JUPYTER_DATA_DIR, else the platform's), known here before the environment, and its jupyter, exist."""
-    override = os.environ.get("JUPYTER_DATA_DIR")
-    if override:
-        base = Path(override).expanduser()
-    elif sys.platform == "win32":
-        appdata = os.environ.get("APPDATA")
-        base = Path(appdata) / "jupyter" if appdata else Path.home() / ".jupyter" / "data"
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Jupyter"
-    else:
-        xdg = os.environ.get("XDG_DATA_HOME")
-        base = (Path(xdg) if xdg else Path.home() / ".local" / "share") / "jupyter"
-    return base.absolute() / "kernels"
-
-
 def python_in(prefix: Path) -> Path:
     """The interpreter inside an environment: bin/python (venv, conda on POSIX) or python.exe (Windows)."""
     if sys.platform == "win32":
@@ -103,8 +85,3 @@ def find_uv() -> Path:
         "uv is not installed",
         f"install it with: {command(sys.executable, '-m', 'pip', 'install', 'uv')}  (or use --installer pip)",
     )
-
-
-def kernel_install_argv(python: str, name: str) -> tuple[str, ...]:
-    """Register ``python``'s Jupyter kernel as ``name``: what setup runs and what verify's hints tell to type."""
-    return (python, "-m", "ipykernel", "install", "--user", "--name", name, "--display-name", f"Python ({name})")

@@ -8,15 +8,14 @@ is left as it was. The command's exit code is envcheck's.
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from envcheck import runner
 from envcheck.errors import UsageError
-from envcheck.profiles.profile import DEFAULT_PROFILE, Profile, profiles_dir
+from envcheck.setup.backends import backend_at
+from envcheck.suggest import Naming
 from envcheck.targets import Target
 
 # Variables that point python at another installation: the environment's own python must not see them.
@@ -24,18 +23,8 @@ FOREIGN_PYTHON_VARIABLES = ("PYTHONHOME", "__PYVENV_LAUNCHER__", "PYTHONEXECUTAB
 
 
 def program_folders(prefix: Path) -> list[Path]:
-    """The folders holding an environment's programs, in the order conda's activation puts them on PATH."""
-    if sys.platform == "win32":
-        candidates = [
-            prefix,
-            prefix / "Library" / "mingw-w64" / "bin",
-            prefix / "Library" / "usr" / "bin",
-            prefix / "Library" / "bin",
-            prefix / "Scripts",
-            prefix / "bin",
-        ]
-        return [folder for folder in candidates if folder.is_dir()]
-    return [prefix / "bin"]
+    """The folders holding an environment's programs, in the order its kind's activation puts them on PATH."""
+    return list(backend_at(prefix).exports(prefix).path)
 
 
 def command_environment(prefix: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -43,18 +32,13 @@ def command_environment(prefix: Path, environ: Mapping[str, str] | None = None) 
     env = dict(os.environ if environ is None else environ)
     for name in FOREIGN_PYTHON_VARIABLES:
         env.pop(name, None)
+    exports = backend_at(prefix).exports(prefix)
     path_key = next((key for key in env if key.upper() == "PATH"), "PATH")  # Windows spells it "Path"
-    folders = [os.fspath(folder) for folder in program_folders(prefix)]
+    folders = [os.fspath(folder) for folder in exports.path]
     env[path_key] = os.pathsep.join([*folders, env[path_key]] if env.get(path_key) else folders)
-    if (prefix / "conda-meta").is_dir():
-        env["CONDA_PREFIX"] = os.fspath(prefix)
-        env["CONDA_DEFAULT_ENV"] = os.fspath(prefix)
-        env.pop("VIRTUAL_ENV", None)
-    else:
-        env["VIRTUAL_ENV"] = os.fspath(prefix)
-        # a conda environment active in the shell is not the one the command runs in
-        env.pop("CONDA_PREFIX", None)
-        env.pop("CONDA_DEFAULT_ENV", None)
+    for name in exports.removed:
+        env.pop(name, None)
+    env.update(exports.variables)
     return env
 
 
@@ -79,26 +63,4 @@ def run_in_environment(target: Target, command: Sequence[str]) -> int:
 
 def run_hint(target: Target, *command: str) -> str:
     """The ``envcheck run`` line that reaches ``target`` again, with ``command`` (default: python)."""
-    return run_line(target.profile, target.prefix if target.origin == "prefix" else None, *command)
-
-
-def run_line(profile: Profile, prefix: Path | None, *command: str) -> str:
-    """``envcheck run [--prefix P | --profile N | --file F] -- COMMAND``: how a user names this environment."""
-    if prefix is not None:
-        where = f" --prefix {shlex.quote(os.fspath(prefix))}"
-    elif profile.source.parent != profiles_dir():
-        where = f" --file {shlex.quote(os.fspath(profile.source))}"  # a user's file: --profile would not find it
-    elif profile.name != DEFAULT_PROFILE:
-        where = f" --profile {shlex.quote(profile.name)}"
-    else:
-        where = ""
-    return f"envcheck run{where} -- {shlex.join(command or ('python',))}"
-
-
-def suggested_command(profile: Profile) -> tuple[str, ...]:
-    """What a user of this profile most likely runs next: its notebook server, else python."""
-    if profile.package("jupyterlab") is not None:
-        return ("jupyter", "lab")
-    if profile.package("notebook") is not None:
-        return ("jupyter", "notebook")
-    return ("python",)
+    return Naming.of(target.profile, target.prefix if target.origin == "prefix" else None).run(*command)

@@ -13,8 +13,9 @@ from envcheck.completion import Marker, read_marker
 from envcheck.errors import EnvironmentUnusableError, NoEnvironmentError, UsageError
 from envcheck.locations import default_prefix, find_uv, python_in
 from envcheck.profiles.files import load_profile
-from envcheck.profiles.profile import Profile, profile_args
+from envcheck.profiles.profile import Profile
 from envcheck.shell import command
+from envcheck.suggest import Naming
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def resolve_target(
         if origin == "default":
             raise NoEnvironmentError(
                 f"no environment for profile {profile.name!r} at {where}",
-                f"create it with: {command('envcheck', 'setup', *profile_args(profile))}"
+                f"create it with: {Naming.of(profile).setup()}"
                 " (or point at an existing one with --prefix PATH or --python PATH)",
             )
         raise NoEnvironmentError(f"no such environment: {where}", "check the path given to --prefix")
@@ -53,7 +54,7 @@ def resolve_target(
     if not interpreter.exists():
         raise EnvironmentUnusableError(
             f"{where} has no python interpreter ({interpreter} is missing)",
-            f"recreate it with: {command('envcheck', 'setup', *profile_args(profile), '--prefix', where, '--recreate')}",
+            f"recreate it with: {Naming.of(profile, where).setup('--recreate')}",
         )
     return Target(python=interpreter, prefix=where, profile=profile, marker=read_marker(where), origin=origin)
 

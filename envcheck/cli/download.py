@@ -35,10 +35,10 @@ def command(
     quiet: QuietOpt = False,
 ) -> None:
     """Put every wheel a lock needs into one folder, checked against the lock's hashes, for offline setups."""
+    from envcheck.installers import IndexOptions
     from envcheck.lock.make import download
     from envcheck.output.display import Style, reporter, show
     from envcheck.output.lock import DOWNLOAD
-    from envcheck.setup.backends import IndexOptions
 
     fmt = output_format(json_output)
     style = Style(verbose=verbose, quiet=quiet)

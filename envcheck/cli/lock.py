@@ -50,12 +50,12 @@ def command(
 
     Exit codes: 0 written (or, with --check, still fits), 1 a platform does not resolve (or the profile changed).
     """
+    from envcheck.installers import IndexOptions
     from envcheck.lock.make import LockRequest, check_lock, default_lock_path, make_lock
     from envcheck.lock.platforms import PLATFORMS
     from envcheck.output.display import Style, reporter, show
     from envcheck.output.lock import CHECK, LOCK
     from envcheck.profiles.files import load_profile
-    from envcheck.setup.backends import IndexOptions
 
     fmt = output_format(json_output)
     if check:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 import typer
 
-from envcheck import profiles
+from envcheck import installers, profiles
 from envcheck.errors import UsageError
 from envcheck.lock.platforms import PLATFORMS
 from envcheck.setup import backends
@@ -45,8 +45,8 @@ if TYPE_CHECKING:  # the type checker sees the base; typer gets the enums of the
     ExportFormat: TypeAlias = Choice
     Platform: TypeAlias = Choice
 else:
-    Backend = choices("Backend", backends.BACKENDS)
-    Installer = choices("Installer", backends.INSTALLERS)
+    Backend = choices("Backend", backends.names())
+    Installer = choices("Installer", installers.INSTALLERS)
     Level = choices("Level", rules.LEVELS)
     Device = choices("Device", rules.DEVICES)
     Strategy = choices("Strategy", distributed.STRATEGIES)
@@ -54,7 +54,7 @@ else:
     Platform = choices("Platform", PLATFORMS)
 
 # The defaults of the choices: the core's own.
-DEFAULT_INSTALLER = Installer(backends.DEFAULT_INSTALLER)
+DEFAULT_INSTALLER = Installer(installers.DEFAULT_INSTALLER)
 DEFAULT_DEVICE = Device(rules.DEFAULT_DEVICE)
 DEFAULT_EXPORT_FORMAT = ExportFormat(profiles.DEFAULT_FORMAT)
 

@@ -32,8 +32,6 @@ from envcheck.cli.options import (
 )
 
 NAME = "setup"
-# Options that one backend takes: given with the other, they are refused rather than ignored.
-BACKEND_OPTIONS = {"venv": ("installer",), "conda": ("conda_exe",)}
 
 
 @boundary(NAME)
@@ -59,11 +57,13 @@ def command(
     quiet: QuietOpt = False,
 ) -> None:
     """Create the environment of a profile (default: deep-learning), or bring it in line."""
+    from envcheck.installers import IndexOptions
     from envcheck.output.display import Format, Style, reporter, show
     from envcheck.output.setup import RESULT
     from envcheck.profiles.files import load_profile
-    from envcheck.setup.backends import IndexOptions
-    from envcheck.setup.pipeline import SetupRequest, default_backend, setup_environment
+    from envcheck.setup import backends
+    from envcheck.setup.pipeline import setup_environment
+    from envcheck.setup.request import SetupRequest, default_backend
 
     fmt = output_format(json_output)
     if no_kernel:
@@ -72,11 +72,12 @@ def command(
         )
     chosen = load_profile(_lock_profile(lock) if lock and not (profile or file) else profile, file)
     building = backend.value if backend is not None else default_backend(chosen)
-    for other, names in BACKEND_OPTIONS.items():
+    # an option that only another backend takes is refused rather than ignored
+    for other in backends.names():
         if other != building:
             refuse(
                 ctx,
-                names,
+                [name for name in backends.options_of(other) if name not in backends.options_of(building)],
                 applies=f"to the {other} backend, not to {building}",
                 hint=f"leave out {{options}}, or choose --backend {other}",
             )

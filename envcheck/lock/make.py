@@ -17,8 +17,9 @@ from typing import Any
 
 from packaging.specifiers import SpecifierSet
 
-from envcheck import runner
+from envcheck import runner, shell
 from envcheck.errors import EnvcheckError, ExitCode, ProgramNotFoundError, UsageError
+from envcheck.installers import IndexOptions, explain_hash_mismatch, pip_download_argv, uv_compile_argv
 from envcheck.lock.platforms import PLATFORMS, platform_named
 from envcheck.lock.pylock import (
     EXTRA_REQUIREMENTS,
@@ -31,10 +32,9 @@ from envcheck.lock.pylock import (
     read_lock,
     tool_table,
 )
-from envcheck.profiles.profile import Profile, profile_args
+from envcheck.profiles.profile import Profile
 from envcheck.progress import NullReporter, Reporter
-from envcheck.setup.backends import IndexOptions, explain_hash_mismatch
-from envcheck.shell import command
+from envcheck.suggest import lock_command
 
 COMPILE_TIMEOUT = 900.0
 DOWNLOAD_TIMEOUT = 3600.0
@@ -112,11 +112,14 @@ def make_lock(request: LockRequest, reporter: Reporter | None = None) -> LockRes
         requirements = Path(scratch) / "requirements.in"
         requirements.write_text("\n".join([*request.profile.requirement_strings(), *EXTRA_REQUIREMENTS]) + "\n")
         written = Path(scratch) / "pylock.envcheck.toml"
-        argv = [os.fspath(find_uv()), "pip", "compile", os.fspath(requirements), "--universal"]
-        argv += ["--format", "pylock.toml", "--generate-hashes", "--python-version", pythons[0]]
-        argv += ["--custom-compile-command", f"envcheck lock --profile {request.profile.name}"]
-        argv += ["--output-file", os.fspath(written), "--quiet"]
-        argv += request.index.pip_args(uv=True)
+        argv = uv_compile_argv(
+            os.fspath(find_uv()),
+            requirements,
+            written,
+            python_version=pythons[0],
+            header=f"envcheck lock --profile {request.profile.name}",
+            index=request.index,
+        )
         reporter.phase("resolve")
         # index URLs (maybe with credentials) travel in the environment, not on the command line
         env = request.index.environment(uv=True)
@@ -217,7 +220,7 @@ def check_lock(path: Path, profile: Profile) -> LockCheck:
         digest=lock.digest,
         profile=profile.name,
         problem=fits_profile(lock, profile.name, profile.digest),
-        rewrite=command("envcheck", "lock", *profile_args(profile), "--output", path),
+        rewrite=lock_command(profile, path),
     )
 
 
@@ -285,15 +288,14 @@ def download(
             with tempfile.TemporaryDirectory(prefix="envcheck-download-") as scratch:
                 requirements = Path(scratch) / "requirements.txt"
                 requirements.write_text(hashed_requirements(wanted), "utf-8")
-                argv = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--progress-bar", "off"]
-                argv += ["--no-deps", "--only-binary=:all:", "--require-hashes", "--dest", os.fspath(dest)]
-                argv += [*args, *index.pip_args(uv=False), "-r", os.fspath(requirements)]
+                argv = pip_download_argv(sys.executable, dest, requirements, index, args)
                 env = index.environment(uv=False)
                 completed = runner.run(argv, timeout=DOWNLOAD_TIMEOUT, env=env, on_line=reporter.line)
             if not completed.ok:
                 if "No module named pip" in completed.stdout:
                     raise ProgramNotFoundError(
-                        f"{sys.executable} has no pip to download with", f"install it: {sys.executable} -m ensurepip"
+                        f"{sys.executable} has no pip to download with",
+                        f"install it: {shell.command(sys.executable, '-m', 'ensurepip')}",
                     )
                 reason = explain_hash_mismatch(completed.stdout) or _uv_reason(completed.stdout)
                 raise EnvcheckError(

@@ -9,7 +9,7 @@ from envcheck.errors import ExitCode
 from envcheck.lock.make import DownloadResult, LockCheck, LockResult
 from envcheck.output import print_error
 from envcheck.output.display import View
-from envcheck.shell import command
+from envcheck.suggest import offline_setup_command
 
 
 def render_lock(result: LockResult, console: Console) -> None:
@@ -37,7 +37,7 @@ def render_download(result: DownloadResult, console: Console) -> None:
         soft_wrap=True,
     )
     if result.lock_path is not None:
-        build = command("envcheck", "setup", "--lock", result.lock_path, "--offline", "--find-links", result.dest)
+        build = offline_setup_command(result.lock_path, [result.dest])
         console.print(f"build from it with: {escape(build)}", soft_wrap=True)
 
 

@@ -8,7 +8,7 @@ from rich.markup import escape
 from envcheck.errors import ExitCode
 from envcheck.output.display import View
 from envcheck.profiles.profile import CORE_PACKAGES
-from envcheck.setup.pipeline import Action, SetupResult
+from envcheck.setup.result import Action, SetupResult
 
 HEADLINES = {
     Action.CREATED: "Environment created",

@@ -114,25 +114,9 @@ class Profile:
         # conda-only names (_libgcc_mutex) are kept as written: PEP 503 would turn them into no valid name
         return next((p for p in self.packages if p.name in (wanted, name.lower())), None)
 
-    @property
-    def kernel_name(self) -> str:
-        return f"envcheck-{self.name}"
-
 
 def profiles_dir() -> Path:
     return Path(str(resources.files("envcheck.environments")))
-
-
-def profile_args(profile: Profile) -> tuple[str, ...]:
-    """How to name this profile again on envcheck's command line: nothing for the default, --profile or --file."""
-    try:
-        builtin = profile.source.resolve().parent == profiles_dir().resolve()
-    except OSError:
-        builtin = False
-    if not builtin:
-        # absolute: the command must still work when typed from another folder
-        return ("--file", str(profile.source.expanduser().absolute()))
-    return () if profile.name == DEFAULT_PROFILE else ("--profile", profile.name)
 
 
 def available_profiles() -> list[str]:

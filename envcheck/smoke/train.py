@@ -16,11 +16,11 @@ from typing import Any
 
 from envcheck.errors import EnvironmentUnusableError, ExitCode, UsageError
 from envcheck.probes import ProbeOutcome, run_probe
-from envcheck.profiles.profile import profile_args
 from envcheck.progress import NullReporter, Reporter
 from envcheck.results import CheckResult, Status, exit_code_for, overall_status
 from envcheck.shell import command
 from envcheck.smoke import distributed, rules
+from envcheck.suggest import Naming
 from envcheck.targets import Target
 
 # The defaults live with the level table in rules, which the command line reads without loading this module.
@@ -282,8 +282,8 @@ def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None
     started = time.monotonic()
     python = target.python
     if not python.exists():
-        where = ["--prefix", str(target.prefix)] if target.prefix is not None and target.origin == "prefix" else []
-        rebuild = command("envcheck", "setup", *profile_args(target.profile), *where, "--recreate")
+        prefix = target.prefix if target.origin == "prefix" else None
+        rebuild = Naming.of(target.profile, prefix).setup("--recreate")
         raise EnvironmentUnusableError(
             f"no python interpreter at {python}", f"recreate the environment with: {rebuild}"
         )
@@ -411,5 +411,5 @@ def _unusable(python: Path, outcome: ProbeOutcome) -> EnvironmentUnusableError:
     because = f": {said.strip()}" if said else ""
     return EnvironmentUnusableError(
         f"{python} cannot run envcheck's training probe (it {outcome.completed.describe_exit()}){because}",
-        f"check that it is a working Python 3.8 or later: {python} -c 'import sys; print(sys.version)'",
+        f"check that it is a working Python 3.8 or later: {command(python, '-c', 'import sys; print(sys.version)')}",
     )

@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envcheck import runner
+from envcheck import runner, shell
 from envcheck.completion import read_marker
 from envcheck.errors import EnvcheckError, EnvironmentUnusableError, ExitCode
+from envcheck.kernels import kernel_name as environment_kernel
 from envcheck.locations import OWNER_NAME, find_uv, is_python_environment
 from envcheck.probes import ProbeOutcome, run_probe
-from envcheck.profiles.profile import profile_args
 from envcheck.progress import NullReporter, Reporter
 from envcheck.results import CheckResult, Status, exit_code_for, overall_status
+from envcheck.suggest import profile_args
 from envcheck.targets import Target
 from envcheck.verify import DEFAULT_TIMEOUT
 from envcheck.verify.checks import (
@@ -123,7 +124,8 @@ def verify(
     python = target.python
     packages = [{"name": p.name, "import": p.import_name} for p in profile.packages if p.import_name]
     smi = shutil.which("nvidia-smi") or _wsl_nvidia_smi()
-    kernel_name = (target.marker.kernel if target.marker and target.marker.kernel else None) or profile.kernel_name
+    recorded = target.marker.kernel if target.marker else None
+    kernel_name = environment_kernel(profile, recorded=recorded, prefix=target.prefix)
     run_kernel = kernel and wants_kernel(profile)
     shell = loading_variables(os.environ)
     shell_env = _shell_environment(shell)
@@ -232,7 +234,7 @@ def _unusable(python: Path, outcome: ProbeOutcome) -> EnvironmentUnusableError:
     because = f": {said.strip()}" if said else ""
     return EnvironmentUnusableError(
         f"{python} cannot run envcheck's probe (it {outcome.completed.describe_exit()}){because}",
-        f"check that it is a working Python 3.8 or later: {python} -c 'import sys; print(sys.version)'",
+        f"check that it is a working Python 3.8 or later: {shell.command(python, '-c', 'import sys; print(sys.version)')}",
     )
 
 

@@ -31,9 +31,11 @@ from envcheck.errors import (
     RefusedError,
 )
 from envcheck.exclusive import lock_environment
+from envcheck.installers import environment_pip_argv
 from envcheck.locations import OWNER_NAME, find_uv, new_log_path
 from envcheck.progress import NullReporter, Reporter
 from envcheck.results import Status
+from envcheck.suggest import Naming
 from envcheck.targets import Target
 from envcheck.verify.examine import DEFAULT_TIMEOUT, VerifyReport, verify
 from envcheck.verify.plan import Scope, Step
@@ -107,9 +109,7 @@ class _Record:
     sites: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def argv(self, verb: str, *args: str) -> list[str]:
-        if self.uv:
-            return [str(find_uv()), "pip", verb, "--python", self.python, *args]
-        return [self.python, "-m", "pip", verb, *(["-y"] if verb == "uninstall" else []), *args]
+        return environment_pip_argv(self.python, verb, *args, uv=str(find_uv()) if self.uv else None)
 
 
 def refusal(target: Target, report: VerifyReport, *, explicit: bool) -> RefusedError | None:
@@ -124,9 +124,9 @@ def refusal(target: Target, report: VerifyReport, *, explicit: bool) -> RefusedE
     owned = target.prefix is not None and (target.prefix / OWNER_NAME).is_file()
     if not owned and not explicit:
         where = report.prefix or report.python
+        again = Naming.of(target.profile, report.prefix, python=None if report.prefix else report.python)
         return RefusedError(
-            f"envcheck did not create {where}; --fix changes it only when you name it",
-            f"envcheck verify --fix --prefix {where}",
+            f"envcheck did not create {where}; --fix changes it only when you name it", again.verify("--fix")
         )
     return None
 

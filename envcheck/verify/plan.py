@@ -22,13 +22,14 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from envcheck import shell
-from envcheck.locations import kernel_install_argv
+from envcheck.kernels import install_argv, kernel_name
 from envcheck.profiles.profile import TENSORFLOW_DISTRIBUTIONS, Package
 from envcheck.results import CheckResult, Status
 from envcheck.verify.checks.common import (
     applicable_requirements,
     externally_managed,
     kernel_install,
+    pip_argv,
     pip_install,
     requirement_text,
     tf_requirement,
@@ -424,10 +425,10 @@ def _from_hint(ev: Evidence, r: CheckResult, problem: _Problems) -> _Finding:
             if problem(variable_check_id(variable)) and variable_check_id(variable) != r.id:
                 return _Finding(causes=(variable_check_id(variable),))
             return _Finding(remedy=Remedy(commands=((_unset_argv(ev, variable), Scope.OUTSIDE),)))
-    name = ev.kernel_name or ev.profile.kernel_name
+    name = kernel_name(ev.profile, recorded=ev.kernel_name, prefix=ev.env.prefix)
     if hint == kernel_install(ev):
         # `ipykernel install --user` writes the kernelspec into the user's home
-        return _Finding(remedy=Remedy(commands=((kernel_install_argv(ev.python, name), Scope.OUTSIDE),)))
+        return _Finding(remedy=Remedy(commands=((install_argv(ev.python, name), Scope.OUTSIDE),)))
     try:
         words = shlex.split(hint, posix=ev.platform != "win32")
     except ValueError:
@@ -502,10 +503,7 @@ def merge_requirements(texts: Iterable[str]) -> list[str]:
 
 def _pip_argv(ev: Evidence, verb: str, flags: tuple[str, ...], names: tuple[str, ...]) -> tuple[str, ...]:
     """The same command ``pip_install`` and ``pip_uninstall`` print, as an argument list."""
-    yes = ("-y",) if verb == "uninstall" else ()
-    if ev.probe.get("pip", True):
-        return (ev.python, "-m", "pip", verb, *yes, *flags, *names)
-    return ("uv", "pip", verb, "--python", ev.python, *flags, *names)
+    return tuple(pip_argv(ev, verb, *flags, *names))
 
 
 def _unset_argv(ev: Evidence, variable: str) -> tuple[str, ...]:

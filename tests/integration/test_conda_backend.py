@@ -26,10 +26,11 @@ from typer.testing import CliRunner
 from envcheck.cli import app
 from envcheck.completion import read_marker
 from envcheck.errors import ExitCode, ProgramNotFoundError, UsageError
+from envcheck.installers import IndexOptions
 from envcheck.locations import OWNER_NAME
 from envcheck.profiles.files import load_file
 from envcheck.results import Status
-from envcheck.setup.backends import BuildRequest, IndexOptions, get_backend
+from envcheck.setup.backends import BuildRequest, get_backend
 from envcheck.setup.backends.conda import GET_CONDA, CondaBackend, explain_output, find_conda
 from envcheck.verify.condafacts import (
     check_activation,

@@ -18,7 +18,8 @@ from envcheck.errors import ExitCode
 from envcheck.exclusive import BusyError, holder, lock_environment, lock_path
 from envcheck.profiles.files import load_file
 from envcheck.profiles.profile import Profile
-from envcheck.setup.pipeline import Action, setup_environment
+from envcheck.setup.pipeline import setup_environment
+from envcheck.setup.result import Action
 
 HOLD = """
 import sys, time

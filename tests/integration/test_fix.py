@@ -132,7 +132,7 @@ def test_fix_refuses_an_environment_envcheck_did_not_create_unless_named(
         code, stdout, stderr = invoke("--file", str(profile), "--fix")
         assert code == 2
         assert f"error: envcheck did not create {prefix}; --fix changes it only when you name it" in stderr
-        assert f"hint: envcheck verify --fix --prefix {prefix}" in stderr
+        assert f"hint: envcheck verify --file {profile} --prefix {prefix} --fix" in stderr
         # what it would change comes first
         assert "Fix plan" in stdout and f"{python_in(prefix)} -m pip install {DEMO}" in stdout
         assert DEMO not in freeze(prefix)

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from support.locks import lock_text
 from support.wheels import make_wheel
 from typer.testing import CliRunner
 
@@ -30,7 +31,6 @@ from envcheck.lock.pylock import (
     fits_profile,
     hashed_requirements,
     read_lock,
-    tool_table,
 )
 from envcheck.profiles.files import load_file
 
@@ -52,17 +52,6 @@ import = "tiny_demo"
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def lock_text(packages: list[tuple[str, str, list[tuple[str, str]]]], profile: str, digest: str) -> str:
-    """A PEP 751 lock as uv writes it: one [[packages]] table per (name, version, [(wheel file, sha256)])."""
-    parts = ['lock-version = "1.0"', 'created-by = "uv"', 'requires-python = ">=3.8"', ""]
-    for name, version, wheels in packages:
-        entries = ", ".join(
-            f'{{ url = "https://files.example.org/{f}", hashes = {{ sha256 = "{h}" }} }}' for f, h in wheels
-        )
-        parts += ["[[packages]]", f'name = "{name}"', f'version = "{version}"', f"wheels = [{entries}]", ""]
-    return "\n".join(parts) + tool_table(profile, digest, ["linux-x86_64"], ["3.12"])
 
 
 @pytest.fixture

@@ -18,11 +18,17 @@ from support.setups import MINI, FakeInstaller, fake_completed, request
 from envcheck import runner
 from envcheck.completion import read_marker
 from envcheck.errors import ExitCode, Interrupted, RefusedError, SetupError, UsageError
+from envcheck.installers import IndexOptions
 from envcheck.locations import LOG_NAME, OWNER_NAME, logs_dir
 from envcheck.profiles.files import load_file, load_profile
-from envcheck.setup import pipeline as provision
-from envcheck.setup.backends import IndexOptions, get_backend
-from envcheck.setup.pipeline import Action, default_backend, plan_steps, setup_environment, shown
+from envcheck.setup.backends import get_backend
+from envcheck.setup.journal import Journal
+from envcheck.setup.pipeline import setup_environment
+from envcheck.setup.plan import plan_steps
+from envcheck.setup.prefix import PrefixState, prefix_state
+from envcheck.setup.request import default_backend, resolve
+from envcheck.setup.result import Action
+from envcheck.setup.steps import shown
 
 
 @pytest.fixture
@@ -38,7 +44,7 @@ def mini(tmp_path: Path):
 def test_plan_with_uv_creates_seeded_venv_then_installs_every_requirement(tmp_path: Path) -> None:
     profile = load_profile()
     req = request(profile, tmp_path / "env", index=IndexOptions(index_url="https://user:pw@mirror/simple"))
-    steps = plan_steps(req, get_backend("venv", installer="uv"), Path(sys.executable), "3.11.7", create=True)
+    steps = plan_steps(resolve(req), Path(sys.executable), "3.11.7", create=True)
     assert [s.phase for s in steps] == ["create", "install", "kernel"]
     create, install, kernel = (s.argv for s in steps)
     assert create[1:4] == ("venv", "--seed", "--no-project") and create[-1] == str(tmp_path / "env")
@@ -61,7 +67,7 @@ def test_plan_with_pip_and_offline_uses_venv_and_no_index(tmp_path: Path) -> Non
         kernel=False,
         index=IndexOptions(find_links=("w",), offline=True),
     )
-    steps = plan_steps(req, get_backend("venv", installer="pip"), Path(sys.executable), "3.11.7", create=True)
+    steps = plan_steps(resolve(req), Path(sys.executable), "3.11.7", create=True)
     assert [s.phase for s in steps] == ["create", "install"]
     assert steps[0].argv == (sys.executable, "-m", "venv", str(tmp_path / "env"))
     assert steps[1].argv[1:4] == ("-m", "pip", "install")
@@ -70,7 +76,7 @@ def test_plan_with_pip_and_offline_uses_venv_and_no_index(tmp_path: Path) -> Non
 
 def test_plan_for_an_existing_environment_only_installs(tmp_path: Path) -> None:
     steps = plan_steps(
-        request(load_profile(), tmp_path, kernel=False), get_backend("venv"), Path(sys.executable), "3.11", create=False
+        resolve(request(load_profile(), tmp_path, kernel=False)), Path(sys.executable), "3.11", create=False
     )
     assert [s.phase for s in steps] == ["install"]
 
@@ -132,7 +138,7 @@ def test_an_update_marks_the_environment_incomplete_before_its_first_install_ste
     with pytest.raises(SetupError, match="marked incomplete"):
         setup_environment(request(load_file(changed_path), prefix))
     assert seen_during_install == [None], "the installer ran while the environment still looked complete"
-    assert provision.prefix_state(prefix) is provision.PrefixState.INCOMPLETE
+    assert prefix_state(prefix) is PrefixState.INCOMPLETE
     with pytest.raises(SetupError, match="is incomplete"):
         setup_environment(request(mini, prefix))
 
@@ -342,6 +348,35 @@ def test_a_second_environment_of_a_profile_does_not_take_the_first_ones_kernel(t
     assert setup_environment(request(profile, first, recreate=True)).kernel == "envcheck-mini"
 
 
+def test_an_environment_keeps_its_own_kernel_name_when_brought_in_line(tmp_path: Path, monkeypatch) -> None:
+    """The second environment of a profile was given --kernel-name once; updating it must not reach for the
+    first one's kernel (and be refused), nor register a second kernel for itself."""
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    FakeInstaller(monkeypatch)
+    profile = _kernel_profile(tmp_path)
+    first, second = tmp_path / "a", tmp_path / "b"
+    setup_environment(request(profile, first))
+    setup_environment(request(profile, second, kernel_name="envcheck-mini-b"))
+    changed = tmp_path / "changed.toml"
+    changed.write_text(profile.source.read_text().replace("example>=1.0", "example>=2.0"))
+    result = setup_environment(request(load_file(changed), second))
+    assert result.action is Action.UPDATED and result.kernel == "envcheck-mini-b"
+    assert _kernel_python("envcheck-mini").startswith(str(first))
+    assert sorted(p.name for p in (tmp_path / "jupyter" / "kernels").iterdir()) == ["envcheck-mini", "envcheck-mini-b"]
+
+
+def test_a_failed_recreate_removes_the_kernelspec_it_created_and_restores_the_rest(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    FakeInstaller(monkeypatch)
+    prefix = tmp_path / "env"
+    setup_environment(request(_kernel_profile(tmp_path), prefix, kernel=False))
+    before = read_marker(prefix)
+    with pytest.raises(SetupError, match="previous environment .* was restored"):
+        setup_environment(request(_kernel_profile(tmp_path, "envcheck_missing_module"), prefix, recreate=True))
+    assert read_marker(prefix) == before
+    assert not (tmp_path / "jupyter" / "kernels" / "envcheck-mini").exists(), "a kernel of the failed run stayed"
+
+
 def test_a_failed_setup_keeps_a_kernelspec_it_did_not_create(tmp_path: Path, monkeypatch) -> None:
     """A kernel left by an environment that no longer exists is replaced, but a failure does not delete it."""
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
@@ -364,13 +399,13 @@ def test_an_environment_yml_defaults_to_the_conda_backend(tmp_path: Path, mini) 
 
 def test_a_second_ctrl_c_during_clean_up_does_not_stop_it(tmp_path: Path, mini, monkeypatch) -> None:
     FakeInstaller(monkeypatch, _interrupt)
-    real_undo = provision._Rollback.undo
+    real_undo = Journal.undo
 
-    def impatient_undo(self):
+    def impatient_undo(self, otherwise):
         os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C again while envcheck cleans up
-        return real_undo(self)
+        return real_undo(self, otherwise)
 
-    monkeypatch.setattr(provision._Rollback, "undo", impatient_undo)
+    monkeypatch.setattr(Journal, "undo", impatient_undo)
     # what was there before comes back: Python's default, or SIG_IGN when the tests run as a background job
     before = signal.getsignal(signal.SIGINT)
     with pytest.raises(Interrupted):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from envcheck import runner
-from envcheck.setup.pipeline import SetupRequest
+from envcheck.setup.request import SetupRequest
 
 MINI = """
 schema = 1

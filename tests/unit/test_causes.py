@@ -13,7 +13,7 @@ from packaging.version import Version
 from support.evidence import CPU, PREFIX, PY, evidence, ran, recorded
 
 from envcheck.completion import Marker
-from envcheck.locations import kernel_install_argv
+from envcheck.kernels import install_argv
 from envcheck.profiles.profile import TENSORFLOW_DISTRIBUTIONS
 from envcheck.results import Status
 from envcheck.verify.checks import Evidence, evaluate
@@ -266,7 +266,7 @@ def test_missing_kernel_is_registered_outside_the_environment() -> None:
     checks = by_id(diagnosis)
     assert checks["jupyter.kernelspec"].status is Status.FAIL
     assert checks["jupyter.kernel-start"].caused_by == ("jupyter.kernelspec",)
-    assert outside_steps(diagnosis) == [kernel_install_argv(PY, "envcheck-deep-learning")]
+    assert outside_steps(diagnosis) == [install_argv(PY, "envcheck-deep-learning")]
     assert diagnosis.plan[0].resolves == ("jupyter.kernelspec", "jupyter.kernel-start")
 
 

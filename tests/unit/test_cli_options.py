@@ -11,7 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from envcheck import profiles
+from envcheck import installers, profiles
 from envcheck.cli import app
 from envcheck.cli.app import COMMANDS
 from envcheck.lock.make import LockCheck
@@ -35,8 +35,8 @@ def click_params(name: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("command", "option", "table"),
     [
-        ("setup", "--backend", backends.BACKENDS),
-        ("setup", "--installer", backends.INSTALLERS),
+        ("setup", "--backend", backends.names()),
+        ("setup", "--installer", installers.INSTALLERS),
         ("smoke-train", "--level", rules.LEVELS),
         ("smoke-train", "--device", rules.DEVICES),
         ("smoke-train", "--strategy", distributed.STRATEGIES),
@@ -51,14 +51,16 @@ def test_choices_are_the_cores_tables_in_their_order(command: str, option: str, 
     assert "|".join(table) in cli.invoke(app, [command, "--help"], terminal_width=200).stdout
 
 
-def test_the_backend_registry_has_the_names_the_command_line_offers() -> None:
-    assert tuple(backends._registry()) == backends.BACKENDS
+def test_the_backend_registry_builds_each_name_the_command_line_offers() -> None:
+    assert backends.names()[:2] == backends.BACKENDS == ("venv", "conda")
+    for name in backends.names():
+        assert backends.get_backend(name).name == name
 
 
 @pytest.mark.parametrize(
     ("command", "option", "default"),
     [
-        ("setup", "--installer", backends.DEFAULT_INSTALLER),
+        ("setup", "--installer", installers.DEFAULT_INSTALLER),
         ("verify", "--timeout", DEFAULT_TIMEOUT),
         ("smoke-train", "--epochs", rules.DEFAULT_EPOCHS),
         ("smoke-train", "--lr", rules.DEFAULT_LR),

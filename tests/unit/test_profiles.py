@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from envcheck.errors import ExitCode, ProfileError
+from envcheck.kernels import kernel_name
 from envcheck.profiles.files import load_file, load_profile
 from envcheck.profiles.profile import available_profiles
 
@@ -45,7 +46,7 @@ def test_default_profile_holds_the_tutorial_stack() -> None:
     assert profile.package("scikit-learn").import_name == "sklearn"
     assert profile.python.contains("3.12.1") and not profile.python.contains("3.14.0")
     assert profile.device == "cpu"
-    assert profile.kernel_name == "envcheck-deep-learning"
+    assert kernel_name(profile) == "envcheck-deep-learning"
 
 
 def test_gpu_profile_picks_the_cuda_wheels_only_on_linux_x86_64() -> None:

@@ -379,9 +379,9 @@ INSTALLER = textwrap.dedent(
 def fake_plan(code: int):  # noqa: ANN201 - a stand-in for plan_steps
     real = provision.plan_steps
 
-    def plan(request, backend, interpreter, python_version, **options):  # noqa: ANN001, ANN003, ANN202
-        steps = real(request, backend, interpreter, python_version, **options)
-        prefix = os.fspath(request.target)
+    def plan(resolved, interpreter, python_version, **options):  # noqa: ANN001, ANN003, ANN202
+        steps = real(resolved, interpreter, python_version, **options)
+        prefix = os.fspath(resolved.prefix)
         make = (
             "import os, sys; p = sys.argv[1]; os.makedirs(os.path.join(p, 'bin'));"
             "open(os.path.join(p, 'pyvenv.cfg'), 'w').write('home = ' + os.path.dirname(os.path.realpath(sys.executable)));"

@@ -12,22 +12,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from envcheck.errors import ProgramNotFoundError
+from envcheck.installers import explain_hash_mismatch, pip_install_argv, pip_locked_argv
 from envcheck.locations import python_in
 from envcheck.profiles.condafile import conda_specs, pip_install_args
-from envcheck.setup.backends import (
-    INSTALL_TIMEOUT,
-    BuildRequest,
-    Step,
-    explain_hash_mismatch,
-    pip_install_argv,
-    pip_locked_argv,
-)
+from envcheck.setup.backends import INSTALL_TIMEOUT, BuildRequest, Exports, Step
+from envcheck.targets import VERSION_REQUEST
 
 FLAVOURS = ("micromamba", "mamba", "conda")  # also the order in which PATH is searched
 CREATE_TIMEOUT = 1800.0  # a solve and the download of python and the scientific stack
@@ -77,6 +73,8 @@ class CondaBackend:
     # micromamba before 1.5 and mamba before 2.4 refuse even an empty folder ("Non-conda folder exists at
     # prefix"); setup removes a user's empty folder before the create step and puts it back on failure
     needs_absent_prefix = True
+    options = ("conda_exe",)
+    files = (".yml", ".yaml")  # an environment.yml: its specs mean nothing to pip
 
     def __init__(self, conda_exe: str | None = None, installer: str | None = None, **_: str | None) -> None:
         # installer (uv or pip) is the venv backend's choice; here conda installs, and pip does the pip step
@@ -97,6 +95,33 @@ class CondaBackend:
     def preflight(self) -> None:
         self.tool  # noqa: B018 - raises ProgramNotFoundError, with how to get one, before anything is created
 
+    def provides_python(self, asked: str | None) -> bool:
+        """A new prefix gets python from the solve, unless --python names an interpreter (a path or a name)."""
+        return asked is None or VERSION_REQUEST.match(asked) is not None
+
+    def python(self, prefix: Path) -> Path:
+        return python_in(prefix)
+
+    def recognizes(self, prefix: Path) -> bool:
+        return (prefix / "conda-meta").is_dir()
+
+    def exports(self, prefix: Path) -> Exports:
+        """The folders conda's activation puts on PATH, in its order, and the variables that name the prefix."""
+        if sys.platform == "win32":
+            candidates = [
+                prefix,
+                prefix / "Library" / "mingw-w64" / "bin",
+                prefix / "Library" / "usr" / "bin",
+                prefix / "Library" / "bin",
+                prefix / "Scripts",
+                prefix / "bin",
+            ]
+            folders = tuple(folder for folder in candidates if folder.is_dir())
+        else:
+            folders = (prefix / "bin",)
+        where = os.fspath(prefix)
+        return Exports(folders, {"CONDA_PREFIX": where, "CONDA_DEFAULT_ENV": where}, ("VIRTUAL_ENV",))
+
     def create_steps(self, request: BuildRequest) -> list[Step]:
         """One solve for python (the major.minor of the chosen interpreter), pip and the conda packages."""
         argv = self._solve_args("create", request) + conda_specs(request.profile, request.python_version)
@@ -109,7 +134,7 @@ class CondaBackend:
             argv = self._solve_args("install", request) + conda_specs(request.profile, request.python_version)
             steps.append(Step("install", tuple(argv), INSTALL_TIMEOUT, explain=explain_output))
         requirements = pip_install_args(request.profile)
-        python = os.fspath(python_in(request.prefix))
+        python = os.fspath(self.python(request.prefix))
         if request.locked_requirements is not None:
             # a lock covers what pip installs: its files for this machine, hashes checked, over conda's part
             argv = pip_locked_argv(python, request.index, request.locked_requirements)

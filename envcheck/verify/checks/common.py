@@ -11,9 +11,11 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
 
 from envcheck import shell
-from envcheck.locations import kernel_install_argv
+from envcheck.installers import environment_pip_argv
+from envcheck.kernels import install_argv, kernel_name
 from envcheck.profiles.profile import TENSORFLOW_DISTRIBUTIONS, Package
 from envcheck.results import CheckResult, Status
+from envcheck.suggest import Naming
 from envcheck.verify.evidence import Evidence, ProbeFault, as_version
 
 # ---------------------------------------------------------------------------------------------- hints
@@ -37,18 +39,19 @@ def pip_install(ev: Evidence, *requirements: str, flags: Sequence[str] = ()) -> 
     """
     if externally_managed(ev):
         return (
-            f"{command(ev, 'envcheck', 'setup', *ev.profile_args)}  (this python's packages are managed by the"
+            f"{Naming(ev.profile_args, platform=ev.platform).setup()}  (this python's packages are managed by the"
             " system (PEP 668), so pip refuses to install into it; setup makes an environment of its own)"
         )
-    if ev.probe.get("pip", True):
-        return command(ev, ev.python, "-m", "pip", "install", *flags, *requirements)
-    return command(ev, "uv", "pip", "install", "--python", ev.python, *flags, *requirements)
+    return command(ev, *pip_argv(ev, "install", *flags, *requirements))
 
 
 def pip_uninstall(ev: Evidence, *names: str) -> str:
-    if ev.probe.get("pip", True):
-        return command(ev, ev.python, "-m", "pip", "uninstall", "-y", *names)
-    return command(ev, "uv", "pip", "uninstall", "--python", ev.python, *names)
+    return command(ev, *pip_argv(ev, "uninstall", *names))
+
+
+def pip_argv(ev: Evidence, verb: str, *args: str) -> list[str]:
+    """``pip VERB ARGS`` for the target: its own pip, or uv's pip (as typed: ``uv``) where it has none."""
+    return environment_pip_argv(ev.python, verb, *args, uv=None if ev.probe.get("pip", True) else "uv")
 
 
 def requirement_text(requirement: Requirement) -> str:
@@ -58,10 +61,8 @@ def requirement_text(requirement: Requirement) -> str:
 
 
 def setup_command(ev: Evidence, *extra: str) -> str:
-    where: list[str] = []
-    if ev.origin != "default" and ev.env.prefix:
-        where += ["--prefix", ev.env.prefix]
-    return command(ev, "envcheck", "setup", *ev.profile_args, *where, *extra)
+    prefix = ev.env.prefix if ev.origin != "default" and ev.env.prefix else None
+    return Naming(ev.profile_args, prefix, platform=ev.platform).setup(*extra)
 
 
 def unset_command(ev: Evidence, variable: str) -> str:
@@ -165,5 +166,5 @@ def crash_hint(ev: Evidence, module: str, fault: ProbeFault) -> str:
 
 def kernel_install(ev: Evidence) -> str:
     """The command that registers this environment's Jupyter kernel: the one setup runs, as the user types it."""
-    name = ev.kernel_name or ev.profile.kernel_name
-    return command(ev, *kernel_install_argv(ev.python, name))
+    name = kernel_name(ev.profile, recorded=ev.kernel_name, prefix=ev.env.prefix)
+    return command(ev, *install_argv(ev.python, name))

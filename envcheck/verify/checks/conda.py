@@ -43,7 +43,7 @@ def judge_python_in_prefix(facts: CondaFacts) -> CheckResult:
             "conda.python-in-prefix",
             Status.FAIL,
             f"{prefix} has no python ({python} is missing)",
-            f"install it: conda install --prefix {prefix} python  (or rebuild the environment)",
+            f"install it: {shell.command('conda', 'install', '--prefix', prefix, 'python')}  (or rebuild the environment)",
         )
     real, home = facts.python_resolved, facts.prefix_resolved
     data = {"python": python, "resolved": real, "sys_prefix": facts.reported_prefix}
@@ -52,7 +52,7 @@ def judge_python_in_prefix(facts: CondaFacts) -> CheckResult:
             "conda.python-in-prefix",
             Status.FAIL,
             f"{python} leads to {real}, outside the prefix: it is not this environment's python",
-            f"reinstall python into it: conda install --prefix {prefix} --force-reinstall python",
+            f"reinstall python into it: {shell.command('conda', 'install', '--prefix', prefix, '--force-reinstall', 'python')}",
             data=data,
         )
     if facts.reported_prefix is not None and facts.reported_prefix_resolved != home:

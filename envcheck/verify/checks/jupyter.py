@@ -6,8 +6,7 @@ from __future__ import annotations
 import ntpath
 import posixpath
 
-from envcheck.locations import kernel_install_argv
-from envcheck.profiles.profile import Profile
+from envcheck.kernels import install_argv, kernel_name, wants_kernel
 from envcheck.results import CheckResult, Status
 from envcheck.verify.checks.common import (
     command,
@@ -21,11 +20,6 @@ from envcheck.verify.checks.registry import JUPYTER, check
 from envcheck.verify.evidence import Evidence
 
 
-def wants_kernel(profile: Profile) -> bool:
-    """Setup registers a kernel for profiles that ask for one and install ipykernel; verify checks those."""
-    return profile.kernel and profile.package("ipykernel") is not None
-
-
 @check("jupyter.kernelspec", group=JUPYTER, order=10)
 def check_kernelspec(ev: Evidence) -> CheckResult | None:
     """The Jupyter kernel setup registered (`envcheck-<profile>`, or `--kernel-name`) exists
@@ -35,7 +29,7 @@ def check_kernelspec(ev: Evidence) -> CheckResult | None:
     hint gives the whole command), or `envcheck setup`."""
     if not wants_kernel(ev.profile):
         return None
-    name = ev.kernel_name or ev.profile.kernel_name
+    name = kernel_name(ev.profile, recorded=ev.kernel_name, prefix=ev.env.prefix)
     answer = ev.kernel
     fault = ev.kernel_fault
     if answer is None and fault is None:
@@ -97,7 +91,7 @@ def check_other_kernelspecs(ev: Evidence) -> CheckResult | None:
     environment's kernel as the default with the command the hint gives."""
     if not wants_kernel(ev.profile) or ev.kernel is None or not isinstance(ev.kernel.get("specs"), dict):
         return None
-    own = ev.kernel_name or ev.profile.kernel_name
+    own = kernel_name(ev.profile, recorded=ev.kernel_name, prefix=ev.env.prefix)
     specs = {n: s for n, s in ev.kernel["specs"].items() if n != own and isinstance(s, dict)}
     findings: list[str] = []
     fixes: list[str] = []
@@ -120,7 +114,7 @@ def check_other_kernelspecs(ev: Evidence) -> CheckResult | None:
                 )
                 fixes.append(
                     f"choose the kernel {own!r} in Jupyter, or make {name!r} this environment's:"
-                    f" {command(ev, *kernel_install_argv(ev.python, name))}"
+                    f" {command(ev, *install_argv(ev.python, name))}"
                 )
     if findings:
         return result("jupyter.kernelspecs", Status.WARN, "; ".join(findings), "; ".join(fixes), gone=gone)

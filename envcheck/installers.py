@@ -1,0 +1,207 @@
+"""The pip and uv command lines: every install, sync, compile and download argv envcheck runs or prints, the index
+options they take, and what two of their failures mean (an unreachable index, a file that does not match a lock).
+
+Index URLs never go on a command line (any local user reads those with ``ps``): ``IndexOptions.environment``
+puts them in the installer's own variables, and each builder here leaves them out of the arguments.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from envcheck.redaction import redact_credentials
+
+INSTALLERS = ("uv", "pip")  # what installs a venv's packages; the order is the CLI's
+DEFAULT_INSTALLER = "uv"  # about 3x faster than pip cold, far more warm
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    """Where packages come from; passed to uv, pip or conda's pip step alike."""
+
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    offline: bool = False
+
+    def pip_args(self, *, uv: bool) -> list[str]:
+        """What stays on the command line: local links and offline mode. URLs go by ``environment``."""
+        args: list[str] = []
+        if not self._links_by_environment:
+            for link in self.find_links:
+                args += ["--find-links", link]
+        if self.offline:
+            # uv has a real offline mode (its cache only); pip's nearest is "no index, local links only"
+            args += ["--offline"] if uv else ["--no-index"]
+        return args
+
+    def environment(self, *, uv: bool) -> dict[str, str]:
+        """The index URLs as the installer's own variables.
+
+        Any local user can read a program's arguments (``ps``), only its owner its environment: credentials
+        in an index URL are passed this way. Links go this way too when one of them holds credentials (a
+        command-line value would replace the variable's, so they travel together).
+        """
+        env: dict[str, str] = {}
+        links = self.find_links if self._links_by_environment else ()
+        if uv:
+            if self.index_url:
+                # both spellings, so that a user's own UV_DEFAULT_INDEX cannot win over the index asked for
+                env["UV_INDEX_URL"] = env["UV_DEFAULT_INDEX"] = self.index_url
+            if self.extra_index_urls:
+                env["UV_EXTRA_INDEX_URL"] = " ".join(self.extra_index_urls)
+            if links:
+                env["UV_FIND_LINKS"] = ",".join(links)
+        else:
+            if self.index_url:
+                env["PIP_INDEX_URL"] = self.index_url
+            if self.extra_index_urls:
+                env["PIP_EXTRA_INDEX_URL"] = " ".join(self.extra_index_urls)
+            if links:
+                env["PIP_FIND_LINKS"] = " ".join(links)
+        return env
+
+    @property
+    def _links_by_environment(self) -> bool:
+        return any(redact_credentials(link) != link for link in self.find_links)
+
+
+# ---------------------------------------------------------------------------------------------- pip
+
+
+def pip_install_argv(python: str, index: IndexOptions) -> list[str]:
+    """The environment's own pip, quiet about itself, with the index options that are not URLs (those travel
+    in ``index.environment(uv=False)``); requirements go after."""
+    argv = [python, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
+    return argv + index.pip_args(uv=False)
+
+
+def pip_locked_argv(python: str, index: IndexOptions, requirements: Path) -> list[str]:
+    """pip installing a lock's hashed requirements: every file's hash checked, no dependency of its own."""
+    return pip_install_argv(python, index) + ["--require-hashes", "--no-deps", "-r", os.fspath(requirements)]
+
+
+def pip_download_argv(
+    python: str, dest: Path, requirements: Path, index: IndexOptions, target: Sequence[str] = ()
+) -> list[str]:
+    """pip fetching a lock's wheels into ``dest``, hashes checked; ``target`` names another platform and Python."""
+    argv = [python, "-m", "pip", "download", "--disable-pip-version-check", "--progress-bar", "off"]
+    argv += ["--no-deps", "--only-binary=:all:", "--require-hashes", "--dest", os.fspath(dest)]
+    return argv + [*target, *index.pip_args(uv=False), "-r", os.fspath(requirements)]
+
+
+# ---------------------------------------------------------------------------------------------- uv
+
+
+def uv_venv_argv(uv: str, interpreter: str, prefix: str, index: IndexOptions, *, seed: bool) -> list[str]:
+    """uv creating a virtual environment; ``seed`` puts pip in it (and downloads pip: the index options count)."""
+    argv = [uv, "venv", *(["--seed"] if seed else []), "--no-project", "--python", interpreter]
+    return argv + index.pip_args(uv=True) + [prefix]
+
+
+def uv_install_argv(uv: str, python: str, index: IndexOptions) -> list[str]:
+    """uv's pip installing into the environment of ``python``; requirements go after."""
+    return [uv, "pip", "install", "--python", python, *index.pip_args(uv=True)]
+
+
+def uv_sync_argv(uv: str, python: str, index: IndexOptions, requirements: Path) -> list[str]:
+    """A sync to a lock's hashed requirements: exactly those files, anything else removed, every hash checked."""
+    argv = [uv, "pip", "sync", "--python", python, "--require-hashes"]
+    return argv + index.pip_args(uv=True) + [os.fspath(requirements)]
+
+
+def uv_compile_argv(
+    uv: str, requirements: Path, output: Path, *, python_version: str, header: str, index: IndexOptions
+) -> list[str]:
+    """uv resolving ``requirements`` once for every platform into a PEP 751 lock with hashes."""
+    argv = [uv, "pip", "compile", os.fspath(requirements), "--universal"]
+    argv += ["--format", "pylock.toml", "--generate-hashes", "--python-version", python_version]
+    argv += ["--custom-compile-command", header]
+    argv += ["--output-file", os.fspath(output), "--quiet"]
+    return argv + index.pip_args(uv=True)
+
+
+# ---------------------------------------------------------------------------------------------- either
+
+
+def environment_pip_argv(python: str, verb: str, *args: str, uv: str | None = None) -> list[str]:
+    """``pip VERB`` for the environment of ``python``: its own pip, or (``uv`` given: the environment has no pip)
+    uv's. An uninstall asks no question."""
+    if uv is not None:
+        return [uv, "pip", verb, "--python", python, *args]
+    return [python, "-m", "pip", verb, *(["-y"] if verb == "uninstall" else []), *args]
+
+
+def installer_name(argv: Sequence[str]) -> str:
+    """The installer a command line runs, as a message names it: "pip" for ``python -m pip``, else the program."""
+    return "pip" if tuple(argv[1:3]) == ("-m", "pip") else Path(argv[0]).name
+
+
+# ---------------------------------------------------------------------------------------------- failures
+
+# What uv and pip print when the index cannot be reached at all, as opposed to a package it does not have.
+_UNREACHABLE = re.compile(
+    r"error sending request for url|tcp connect error|dns error|failed to lookup address|"
+    r"Failed to establish a new connection|NewConnectionError|NameResolutionError|ConnectTimeoutError|"
+    r"ProxyError|Max retries exceeded|after connection broken by|Could not fetch URL|Network is unreachable",
+    re.IGNORECASE,
+)
+_REASONS = (
+    ("connection refused", "the connection was refused"),
+    ("name or service not known", "the host name is unknown"),
+    ("nodename nor servname", "the host name is unknown"),
+    ("temporary failure in name resolution", "host names cannot be resolved (no DNS)"),
+    ("dns error", "the host name could not be resolved"),
+    ("network is unreachable", "the network is unreachable"),
+    ("timed out", "the connection timed out"),
+    ("proxy", "the proxy refused or failed"),
+)
+_URL_LINES = (
+    re.compile(r"Failed to fetch: `?(?P<url>[^\s`]+)"),  # uv
+    re.compile(r"error sending request for url \((?P<url>[^)\s]+)\)"),  # uv
+    re.compile(r"Looking in indexes: (?P<url>[^\s,]+)"),  # pip, credentials already masked
+)
+
+
+def unreachable_index(output: str, redact: Callable[[str], str] = redact_credentials) -> tuple[str, str] | None:
+    """When uv's or pip's output says the package index could not be reached: one line saying so, with the
+    URL (credentials removed by ``redact``), and a hint on what to try; None for any other failure."""
+    if not _UNREACHABLE.search(output):
+        return None
+    lowered = output.lower()
+    reason = next((said for needle, said in _REASONS if needle in lowered), "no connection could be made")
+    url = next((m.group("url") for pattern in _URL_LINES if (m := pattern.search(output))), None)
+    where = f" {redact(url)}" if url else ""
+    return (
+        f"could not reach the package index{where}: {reason}",
+        "check the network connection and any proxy (HTTPS_PROXY), and the address given with --index-url; "
+        "without a network, install from local wheels with --offline --find-links DIR",
+    )
+
+
+_UV_MISMATCH = re.compile(
+    r"Hash mismatch for `(?P<what>[^`]+)`.*?Expected:\s*sha256:(?P<expected>[0-9a-f]{64}).*?"
+    r"Computed:\s*sha256:(?P<got>[0-9a-f]{64})",
+    re.S,
+)
+_PIP_MISMATCH = re.compile(
+    r"^\s*(?P<req>\S+) from (?P<url>\S+).*?\n\s*Expected sha256 (?P<expected>[0-9a-f]{64})\s*\n\s*Got\s+(?P<got>[0-9a-f]{64})",
+    re.M,
+)
+
+
+def explain_hash_mismatch(output: str) -> str | None:
+    """One line naming the file and both hashes, from uv's or pip's hash-mismatch report; None for any other error."""
+    found = _UV_MISMATCH.search(output)
+    if found:
+        what = found["what"]
+    else:
+        found = _PIP_MISMATCH.search(output)
+        if not found:
+            return None
+        what = found["url"].rstrip(":").rsplit("/", 1)[-1]
+    return f"{what} does not match the lock: sha256 {found['got']}, the lock says {found['expected']}"

@@ -1,0 +1,97 @@
+"""An environment's Jupyter kernel: whether it has one, its name, where its kernelspec lives, the command that
+registers it, and which environment a registered kernelspec runs.
+
+setup registers the kernel, verify checks it and prints the command that registers it again; both name it
+here, so that they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from envcheck.locations import is_python_environment
+from envcheck.profiles.profile import Profile
+
+
+def wants_kernel(profile: Profile) -> bool:
+    """Profiles that ask for a kernel and install ipykernel get one: setup registers it, verify checks it."""
+    return profile.kernel and profile.package("ipykernel") is not None
+
+
+def default_name(profile: Profile, prefix: str | os.PathLike[str] | None = None) -> str:
+    """The kernel name of an environment of ``profile`` at ``prefix`` when nobody chose one.
+
+    Every environment of a profile gets the same name today (setup refuses a second one that would take the
+    first one's kernel and suggests --kernel-name); a name of its own per environment would be decided here.
+    """
+    return f"envcheck-{profile.name}"
+
+
+def kernel_name(
+    profile: Profile,
+    *,
+    asked: str | None = None,
+    recorded: str | None = None,
+    prefix: str | os.PathLike[str] | None = None,
+) -> str:
+    """An environment's kernel name: the one asked for (setup's --kernel-name), else the one its setup recorded
+    in the marker, else the profile's default."""
+    return asked or recorded or default_name(profile, prefix)
+
+
+def kernels_dir() -> Path:
+    """Where `ipykernel install --user` writes kernelspecs: jupyter_core's per-user data folder, by its rules
+    (JUPYTER_DATA_DIR, else the platform's), known here before the environment, and its jupyter, exist."""
+    override = os.environ.get("JUPYTER_DATA_DIR")
+    if override:
+        base = Path(override).expanduser()
+    elif sys.platform == "win32":
+        appdata = os.environ.get("APPDATA")
+        base = Path(appdata) / "jupyter" if appdata else Path.home() / ".jupyter" / "data"
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Jupyter"
+    else:
+        xdg = os.environ.get("XDG_DATA_HOME")
+        base = (Path(xdg) if xdg else Path.home() / ".local" / "share") / "jupyter"
+    return base.absolute() / "kernels"
+
+
+def spec_dir(name: str) -> Path:
+    """The folder of the per-user kernelspec called ``name``."""
+    return kernels_dir() / name
+
+
+def install_argv(python: str, name: str) -> tuple[str, ...]:
+    """Register ``python``'s Jupyter kernel as ``name``: what setup runs and what verify's hints tell to type."""
+    return (python, "-m", "ipykernel", "install", "--user", "--name", name, "--display-name", f"Python ({name})")
+
+
+def spec_python(name: str) -> Path | None:
+    """The program the per-user kernelspec ``name`` starts (its argv[0]); None when there is no readable one."""
+    try:
+        argv = json.loads((spec_dir(name) / "kernel.json").read_text(encoding="utf-8")).get("argv") or []
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(argv[0]) if argv and isinstance(argv[0], str) else None
+
+
+def runs_environment(program: Path, prefix: Path) -> bool:
+    """Whether ``program`` (a kernelspec's argv[0]) lives inside the environment at ``prefix``.
+
+    The folders are compared resolved, so that a prefix reached through a symbolic link is the same place; the
+    program itself is not resolved, because a venv's python is a link to the interpreter it was made from.
+    """
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(program)))
+    try:
+        Path(folder).relative_to(os.path.realpath(prefix))
+    except ValueError:
+        return False
+    return True
+
+
+def environment_of(program: Path) -> Path:
+    """The environment a kernel's program belongs to (its prefix, to name in a message), else the program."""
+    return next((p for p in (program.parent.parent, program.parent) if is_python_environment(p)), program)
