@@ -24,7 +24,7 @@ import sys
 import sysconfig
 import time
 
-SCHEMA = 1  # the answer's format; the host reads exactly this version (envcheck/verify/answers.py)
+SCHEMA = 1  # the answer's format; the host reads exactly this version (envcheck/verify/answers/)
 # Environment variables that change what TensorFlow and Keras do; reported as they are.
 SETTINGS = (
     "KERAS_BACKEND",

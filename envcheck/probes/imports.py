@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-SCHEMA = 1  # the answer's format; the host reads exactly this version (envcheck/verify/answers.py)
+SCHEMA = 1  # the answer's format; the host reads exactly this version (envcheck/verify/answers/)
 
 
 def write(control_dir, answer):

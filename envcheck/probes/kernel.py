@@ -13,7 +13,7 @@ import shutil
 import sys
 import time
 
-SCHEMA = 1  # the answer's format; the host reads exactly this version (envcheck/verify/answers.py)
+SCHEMA = 1  # the answer's format; the host reads exactly this version (envcheck/verify/answers/)
 CODE = "import sys; print(sys.prefix)"
 MAX_ERROR = 2000
 MAX_SPECS = 200

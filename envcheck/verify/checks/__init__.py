@@ -35,19 +35,23 @@ To add a check with its fix, write one function in the module of its group::
 - ``needs=("conda",)`` runs it only when the evidence has that fact (``registry.NEEDS`` lists them);
 - its docstring says what the check means and, after ``Fix:``, how it is fixed: the check reference in the
   docs is generated from it (``envcheck/cli/reference.py``), and a test requires both;
-- the remedy is data, from ``envcheck.verify.remedy``: ``install(...)`` (pip install, with flags; one merged
-  ``pip install`` in the plan), a ``Remedy`` with ``PipAction``s (uninstall first ...), ``run(argv, scope)``
-  for another command (``Scope.ENVIRONMENT`` changes only the environment, and ``verify --fix`` runs it;
-  ``Scope.OUTSIDE`` changes the user's shell, home or a driver, and is printed only), ``unset(ev, VARIABLE)``,
-  ``kernel_install(ev)``, or ``advice("...")`` where no command repairs it (no plan step; the hint says what
-  to do). A ``text`` with ``{command}`` puts words around the rendered commands. Never write a command into
-  a hint by hand: the hint is rendered from the remedy for the target's platform, so hint and plan agree;
+- the names it uses come from ``registry`` (``check``, the group constants), ``envcheck.verify.evidence``,
+  ``common`` (``result``, ``unset``, ``kernel_install``, ``setup_command`` ...) and ``envcheck.verify.remedy``;
+- the remedy is data (``envcheck.verify.remedy``): ``install(...)`` (pip install, with flags; one merged
+  ``pip install`` in the plan), a ``Remedy`` of ``PipAction``s (the plan puts uninstalls first),
+  ``run(argv, scope)`` for another command (``Scope.ENVIRONMENT`` changes only the environment, and
+  ``verify --fix`` runs it; ``Scope.OUTSIDE`` changes the user's shell, home or a driver, and is only printed),
+  ``unset(ev, VARIABLE)``, ``kernel_install(ev)``, or ``advice("...")`` where no command repairs it (no plan
+  step; the hint says what to do). A ``text`` with ``{command}`` puts words around the rendered commands.
+  Never write the fix's command into a hint by hand: the hint is rendered from the remedy for the target's
+  platform, so the hint and the plan step agree;
 - ``explained_by`` names the findings that explain this one when they are problems: the result is then marked
   ``caused_by`` them, loses its hint, and their fix (not its own) goes into the plan; a skipped result may
-  carry ``explained(...)`` alone;
+  carry ``explained(...)`` alone; a ``PipAction``'s own ``explained_by`` leaves just that action to the
+  explaining finding (``pip check`` naming several packages, one of them another finding's to fix);
 - the facts come typed from ``ev`` (``ev.probe`` is the environment probe's answer, ``ev.kernel`` the kernel
   probe's, ``ev.version_of(name)`` ...); facts the rule needs but the evidence lacks are gathered in
-  ``envcheck/verify/gather.py`` (or a probe, read in ``envcheck/verify/answers.py``) and added to
+  ``envcheck/verify/gather.py`` (or a probe, read in ``envcheck/verify/answers/``) and added to
   ``Evidence``; the rule itself stays pure;
 - a test beside the others in tests/unit (the recorded probe answer in tests/support/evidence.py, changed the
   way the breakage changes it) shows the hint, the plan step and what it resolves.
