@@ -44,6 +44,12 @@ class ProgramNotFoundError(EnvironmentUnusableError):
     """A program envcheck needs to run (an interpreter, conda) is missing or not executable."""
 
 
+class ProbeVersionError(EnvcheckError):
+    """A probe answered in another format than this envcheck reads: its files come from two installs."""
+
+    exit_code = ExitCode.UNUSABLE
+
+
 class SetupError(EnvcheckError):
     """Creating or updating an environment failed; what this run created has been removed."""
 

@@ -12,6 +12,8 @@ import os
 import sys
 import time
 
+SCHEMA = 1  # the answer's format; the host reads exactly this version (envcheck/verify/answers/)
+
 
 def write(control_dir, answer):
     tmp = os.path.join(control_dir, "output.json.tmp")
@@ -56,6 +58,7 @@ def main(control_dir):
     with open(os.path.join(control_dir, "input.json"), encoding="utf-8") as handle:
         request = json.load(handle)
     answer = {
+        "schema": SCHEMA,
         "prefix": sys.prefix,
         "executable": sys.executable,
         "sys_path": list(sys.path),

@@ -13,6 +13,7 @@ import shutil
 import sys
 import time
 
+SCHEMA = 1  # the answer's format; the host reads exactly this version (envcheck/verify/answers/)
 CODE = "import sys; print(sys.prefix)"
 MAX_ERROR = 2000
 MAX_SPECS = 200
@@ -126,7 +127,13 @@ def main(control_dir):
         request = json.load(handle)
     name = request["kernel_name"]
     timeout = float(request.get("timeout", 60))
-    answer = {"kernel_name": name, "stage": "import jupyter_client", "complete": False, "started": False}
+    answer = {
+        "schema": SCHEMA,
+        "kernel_name": name,
+        "stage": "import jupyter_client",
+        "complete": False,
+        "started": False,
+    }
     write(control_dir, answer)
     # The connection file holds the key that authenticates to the kernel. Written inside the control
     # directory, it goes with it: the host removes that folder however the probe ends (answered, failed,

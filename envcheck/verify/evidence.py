@@ -1,10 +1,9 @@
-"""The evidence verify's rules judge: facts gathered by verify, bundled in one frozen ``Evidence``."""
+"""The evidence verify's rules judge: the probes' typed answers and the host's own facts, in one frozen ``Evidence``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -12,6 +11,15 @@ from packaging.version import InvalidVersion, Version
 from envcheck.completion import Marker
 from envcheck.lock.pylock import Lock
 from envcheck.profiles.profile import Profile
+from envcheck.verify.answers import (
+    EnvironmentAnswer,
+    ImportResult,
+    ImportsAnswer,
+    Installed,
+    Interpreter,
+    KernelAnswer,
+    Work,
+)
 
 # The shell variables that change how python and TensorFlow load, and the prefix of TensorFlow's C++ logging ones.
 LOADING_VARIABLES = (
@@ -134,11 +142,11 @@ class EnvState:
 
 @dataclass(frozen=True)
 class Evidence:
-    """Everything the rules judge. Built by verify; recorded by the tests."""
+    """Everything the rules judge. Built by verify (``envcheck.verify.gather``); recorded by the tests."""
 
     profile: Profile
     python: str  # the target's interpreter, as the user will type it in a hint
-    probe: Mapping[str, Any]  # the environment probe's answer (merged with per-package answers after a crash)
+    probe: EnvironmentAnswer  # the environment probe's answer (merged with per-package answers after a crash)
     env: EnvState = EnvState()
     origin: str = "python"  # "default", "prefix" or "python"
     same_prefix: bool | None = None  # the probe's sys.prefix is the target folder; None: nothing to compare
@@ -148,7 +156,7 @@ class Evidence:
     pip_check: ProgramOutput | None = None  # None: not run
     pip_check_tool: str = "pip"
     nvidia_smi: ProgramOutput | None = None  # None: nvidia-smi is not on PATH
-    kernel: Mapping[str, Any] | None = None  # the kernel probe's answer; None: not run
+    kernel: KernelAnswer | None = None  # the kernel probe's answer; None: not run
     kernel_fault: ProbeFault | None = None
     kernel_name: str | None = None
     profile_args: tuple[str, ...] = ()  # how to name the profile again: ("--profile", "x") or ("--file", path)
@@ -158,44 +166,41 @@ class Evidence:
     shell: Mapping[str, str] = field(default_factory=dict)
     # what a python started from that shell imports (the imports probe run with PYTHONPATH/PYTHONHOME and the
     # user site as the shell has them); None: not run, because neither variable is set
-    shell_probe: Mapping[str, Any] | None = None
+    shell_probe: ImportsAnswer | None = None
     shell_probe_failure: str | None = None  # why that probe gave no answer (its python did not start ...)
     lock: LockFacts | None = None  # None: no lock named and none recorded in the marker
 
-    # -- convenience views of the probe answer
+    # -- short ways to the probe's answer
     @property
-    def interpreter(self) -> Mapping[str, Any]:
-        return self.probe.get("interpreter") or {}
+    def interpreter(self) -> Interpreter:
+        return self.probe.interpreter
 
     @property
     def platform(self) -> str:
-        return str(self.interpreter.get("platform") or "linux")
+        return self.probe.interpreter.platform or "linux"
 
     @property
     def markers(self) -> dict[str, str]:
-        return dict(self.interpreter.get("markers") or {})
+        return dict(self.probe.interpreter.markers)
 
     @property
-    def distributions(self) -> Mapping[str, Mapping[str, Any]]:
-        return self.probe.get("distributions") or {}
-
-    @property
-    def imports(self) -> Mapping[str, Mapping[str, Any]]:
-        return self.probe.get("imports") or {}
-
-    def facts(self, key: str) -> Mapping[str, Any]:
-        return (self.probe.get("facts") or {}).get(key) or {}
-
-    def work(self, key: str) -> Mapping[str, Any] | None:
-        return (self.probe.get("work") or {}).get(key)
+    def distributions(self) -> Mapping[str, Installed]:
+        return self.probe.distributions or {}
 
     @property
     def distributions_known(self) -> bool:
-        return isinstance(self.probe.get("distributions"), Mapping)
+        return self.probe.distributions is not None
+
+    @property
+    def imports(self) -> Mapping[str, ImportResult]:
+        return self.probe.imports
+
+    def work(self, key: str) -> Work | None:
+        return self.probe.work.get(key)
 
     def version_of(self, name: str) -> Version | None:
-        raw = (self.distributions.get(canonicalize_name(name)) or {}).get("version")
-        return as_version(raw)
+        found = self.distributions.get(canonicalize_name(name))
+        return as_version(found.version) if found is not None else None
 
     def fault_at(self, stage: str) -> ProbeFault | None:
         """The fault that stopped a probe at ``stage``, preferring the one confirmed by a probe of its own."""
@@ -204,7 +209,7 @@ class Evidence:
         return hits[0] if hits else None
 
 
-def as_version(raw: Any) -> Version | None:
+def as_version(raw: object) -> Version | None:
     if not raw:
         return None
     try:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 from typer.testing import CliRunner
 
 from envcheck.cli import app
@@ -67,16 +71,34 @@ def test_verify_without_keras_fails_and_says_how_to_fix_it(dl_env: Path) -> None
         check=True,
         timeout=120,
     ).stdout.strip()
+    # what the installed TensorFlow declares for keras: the hint narrows the profile's keras>=3.0 to it
+    declared = subprocess.run(
+        [str(python), "-c", "import importlib.metadata as m; print('\\n'.join(m.requires('tensorflow') or []))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.splitlines()
+    keras = SpecifierSet(">=3.0")
+    for line in declared:
+        requirement = Requirement(line)
+        if requirement.name == "keras" and requirement.marker is None:
+            keras &= requirement.specifier
     subprocess.run([str(python), "-m", "pip", "uninstall", "-y", "keras"], capture_output=True, check=True, timeout=300)
     try:
         code, document = verify_json(dl_env)
         checks = {c["id"]: c for c in document["checks"]}
         assert code == 1
         assert document["status"] == "fail"
-        fix = f"{python} -m pip install 'keras>=3.0'"
         assert checks["package.keras.import"]["status"] == "fail"
         assert checks["package.keras.import"]["detail"].startswith("ModuleNotFoundError")
-        assert checks["package.keras.import"]["hint"] == fix
+        words = shlex.split(checks["package.keras.import"]["hint"])
+        assert words[:4] == [str(python), "-m", "pip", "install"] and len(words) == 5
+        wanted = Requirement(words[4])
+        assert wanted.name == "keras" and wanted.specifier.contains(version)
+        bounds = {Version(clause.version) for clause in keras} | {Version("2.15.0"), Version("99")}
+        for candidate in bounds:  # accepts a version exactly when the profile and TensorFlow both do
+            assert wanted.specifier.contains(candidate) == keras.contains(candidate), candidate
         assert checks["package.keras.version"]["status"] == "skip"
         assert checks["keras.flavour"]["status"] == "fail"
     finally:

@@ -1,4 +1,7 @@
-"""Recorded facts for verify's rules: a real probe answer from a CPU machine and helpers to vary it."""
+"""Recorded facts for verify's rules: a real probe answer from a CPU machine and helpers to vary it.
+
+Tests change the answers as JSON (dicts), the way a broken environment changes what the probes write; the
+helpers read them into typed evidence with verify's own readers, as verify does."""
 
 from __future__ import annotations
 
@@ -9,6 +12,15 @@ from typing import Any
 from envcheck.profiles.files import load_profile
 from envcheck.results import CheckResult
 from envcheck.runner import Completed
+from envcheck.verify.answers import (
+    IMPORTS_SCHEMA,
+    KERNEL_SCHEMA,
+    ImportsAnswer,
+    KernelAnswer,
+    read_environment,
+    read_imports,
+    read_kernel,
+)
 from envcheck.verify.checks import EnvState, Evidence, evaluate
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "verify"
@@ -40,25 +52,47 @@ def ran(stdout: str = "", stderr: str = "", returncode: int | None = 0, timed_ou
     )
 
 
+def started_kernel() -> dict[str, Any]:
+    """The kernel probe's answer for the environment's kernel, registered and started."""
+    return {
+        "schema": KERNEL_SCHEMA,
+        "complete": True,
+        "stage": "done",
+        "spec": {"argv0": PY, "argv0_resolved": PY, "argv": [PY, "-m", "ipykernel_launcher"]},
+        "available": ["envcheck-deep-learning"],
+        "started": True,
+        "prefix": PREFIX,
+        "seconds": 1.1,
+    }
+
+
+def kernel_answer(answer: dict[str, Any]) -> KernelAnswer:
+    """A kernel probe's answer written by hand (the probe's schema version added when it is left out)."""
+    return read_kernel({"schema": KERNEL_SCHEMA, **answer})
+
+
+def shell_answer(answer: dict[str, Any]) -> ImportsAnswer:
+    """The imports probe's answer for a python started from the user's shell, written by hand."""
+    return read_imports({"schema": IMPORTS_SCHEMA, **answer})
+
+
 def evidence(probe: dict[str, Any] | None = None, **changes: Any) -> Evidence:
+    """The recorded CPU environment's evidence; ``probe`` (the environment probe's JSON), ``kernel`` and
+    ``shell_probe`` (dicts) are read as verify reads them, the other changes replace fields as they are."""
+    if isinstance(changes.get("kernel"), dict):
+        changes["kernel"] = kernel_answer(changes["kernel"])
+    if isinstance(changes.get("shell_probe"), dict):
+        changes["shell_probe"] = shell_answer(changes["shell_probe"])
     fields: dict[str, Any] = {
         "profile": CPU,
         "python": PY,
-        "probe": recorded() if probe is None else probe,
+        "probe": read_environment(recorded() if probe is None else probe),
         "env": EnvState(prefix=PREFIX),
         "origin": "prefix",
         "same_prefix": True,
         "stderr": text("stderr-linux-no-driver.txt"),
         "pip_check": ran("No broken requirements found.\n"),
-        "kernel": {
-            "complete": True,
-            "stage": "done",
-            "spec": {"argv0": PY, "argv0_resolved": PY, "argv": [PY, "-m", "ipykernel_launcher"]},
-            "available": ["envcheck-deep-learning"],
-            "started": True,
-            "prefix": PREFIX,
-            "seconds": 1.1,
-        },
+        "kernel": kernel_answer(started_kernel()),
     }
     fields.update(changes)
     return Evidence(**fields)

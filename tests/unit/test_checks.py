@@ -3,11 +3,10 @@ own stderr lines for each way a GPU goes unused, and nvidia-smi output in its do
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
-from support.evidence import CPU, GPU, PREFIX, PY, check, evidence, gpu_probe, ran, recorded, text
+from support.evidence import CPU, GPU, PREFIX, PY, check, evidence, gpu_probe, ran, recorded, started_kernel, text
 
 from envcheck.completion import Marker
 from envcheck.errors import ExitCode
@@ -132,7 +131,8 @@ def without_keras() -> dict[str, Any]:
 
 def test_missing_keras_fails_with_the_install_command() -> None:
     ev = evidence(without_keras())
-    hint = f"{PY} -m pip install 'keras>=3.0'"
+    # the profile's keras>=3.0, narrowed to what the installed tensorflow 2.21.0 requires: the plan's command too
+    hint = f"{PY} -m pip install 'keras>=3.12.0'"
     imported = check(ev, "package.keras.import")
     assert imported.status is Status.FAIL
     assert imported.detail == "ModuleNotFoundError: No module named 'keras'"
@@ -146,7 +146,7 @@ def test_missing_keras_fails_with_the_install_command() -> None:
 def test_hint_uses_uv_where_the_environment_has_no_pip() -> None:
     probe = without_keras()
     probe["pip"] = False
-    assert check(evidence(probe), "package.keras.import").hint == f"uv pip install --python {PY} 'keras>=3.0'"
+    assert check(evidence(probe), "package.keras.import").hint == f"uv pip install --python {PY} 'keras>=3.12.0'"
 
 
 def test_too_old_version_fails() -> None:
@@ -176,7 +176,8 @@ def test_import_error_of_a_dependency_names_the_dependency() -> None:
             "tensorflow 2.21.0 has requirement protobuf<8.0.0,>=6.31.1, but you have protobuf 5.29.3.\n",
             f"{PY} -m pip install 'protobuf<8.0.0,>=6.31.1'",
         ),
-        ("tensorflow 2.21.0 requires keras, which is not installed.\n", f"{PY} -m pip install keras"),
+        # the range tensorflow declares for keras, which pip check leaves out of its line
+        ("tensorflow 2.21.0 requires keras, which is not installed.\n", f"{PY} -m pip install 'keras>=3.12.0'"),
         (
             "The package `tensorflow` requires `ml-dtypes<1.0.0,>=0.5.1`, but `0.3.2` is installed\n",
             f"{PY} -m pip install 'ml-dtypes<1.0.0,>=0.5.1'",
@@ -546,7 +547,7 @@ def test_kernel_not_registered() -> None:
 
 
 def test_kernel_pointing_at_another_python_fails() -> None:
-    kernel = copy.deepcopy(dict(evidence().kernel or {}))
+    kernel = started_kernel()
     kernel["spec"] = {"argv0": "/usr/bin/python3", "argv0_resolved": "/usr/bin/python3"}
     kernel["prefix"] = "/usr"
     ev = evidence(kernel=kernel)
@@ -557,7 +558,7 @@ def test_kernel_pointing_at_another_python_fails() -> None:
 
 
 def test_kernel_that_does_not_start() -> None:
-    kernel = copy.deepcopy(dict(evidence().kernel or {}))
+    kernel = started_kernel()
     kernel.pop("prefix")
     kernel["start_error"] = {"error_type": "RuntimeError", "error": "Kernel didn't respond in 60 seconds"}
     result = check(evidence(kernel=kernel), "jupyter.kernel-start")

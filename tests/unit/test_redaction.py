@@ -27,7 +27,8 @@ from envcheck.cli import app
 from envcheck.redaction import Identity, Redactor, redact_credentials, redact_url
 from envcheck.results import CheckResult, Status
 from envcheck.setup import pipeline as provision
-from envcheck.verify.examine import VerifyReport, users_settings
+from envcheck.verify.gather import users_settings
+from envcheck.verify.report import VerifyReport
 
 # ---------------------------------------------------------------------------------------------- credentials
 

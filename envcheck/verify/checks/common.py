@@ -1,24 +1,41 @@
-"""What the rules share: command lines for hints, result building, and small views of the evidence."""
+"""What the rules share: results with their remedies, commands written into hints, small views of the evidence."""
 
 from __future__ import annotations
 
 import ntpath
 import posixpath
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
 
 from envcheck import shell
-from envcheck.installers import environment_pip_argv
 from envcheck.kernels import install_argv, kernel_name
 from envcheck.profiles.profile import TENSORFLOW_DISTRIBUTIONS, Package
 from envcheck.results import CheckResult, Status
 from envcheck.suggest import Naming
+from envcheck.verify.answers import ImportResult, Installed, TensorflowFacts
 from envcheck.verify.evidence import Evidence, ProbeFault, as_version
+from envcheck.verify.remedy import Finding, PipAction, Remedy, Scope, pip_text, run, unset_argv
 
-# ---------------------------------------------------------------------------------------------- hints
+# ---------------------------------------------------------------------------------------------- results
+
+
+def result(
+    check_id: str,
+    status: Status,
+    detail: str,
+    remedy: Remedy | None = None,
+    duration: float | None = None,
+    **data: Any,
+) -> CheckResult:
+    """One verdict. ``remedy`` says how to fix it and what would explain it; ``evaluate`` renders the hint
+    from it for a warning or a failure (a passing check carries none)."""
+    return Finding(check_id, status, detail, None, duration, data, remedy=None if status is Status.PASS else remedy)
+
+
+# ---------------------------------------------------------------------------------------------- commands in prose
 
 
 def command(ev: Evidence, *parts: str) -> str:
@@ -26,32 +43,54 @@ def command(ev: Evidence, *parts: str) -> str:
     return shell.join(parts, platform=ev.platform)
 
 
-def externally_managed(ev: Evidence) -> bool:
-    """A system python whose packages its distribution manages (PEP 668): pip refuses to install into it."""
-    return bool((ev.probe.get("venv") or {}).get("externally_managed"))
-
-
 def pip_install(ev: Evidence, *requirements: str, flags: Sequence[str] = ()) -> str:
-    """The install command for the target: its own pip, or uv's pip where the environment has no pip.
-
-    A system python under PEP 668 gets no pip command (pip stops with externally-managed-environment):
-    the fix there is an environment of its own, which ``envcheck setup`` makes with everything in it.
-    """
-    if externally_managed(ev):
-        return (
-            f"{Naming(ev.profile_args, platform=ev.platform).setup()}  (this python's packages are managed by the"
-            " system (PEP 668), so pip refuses to install into it; setup makes an environment of its own)"
-        )
-    return command(ev, *pip_argv(ev, "install", *flags, *requirements))
+    """An install command written into a hint's prose (an alternative, not the remedy itself)."""
+    return pip_text(ev, PipAction("install", requirements, tuple(flags)))
 
 
 def pip_uninstall(ev: Evidence, *names: str) -> str:
-    return command(ev, *pip_argv(ev, "uninstall", *names))
+    return pip_text(ev, PipAction("uninstall", names))
 
 
-def pip_argv(ev: Evidence, verb: str, *args: str) -> list[str]:
-    """``pip VERB ARGS`` for the target: its own pip, or uv's pip (as typed: ``uv``) where it has none."""
-    return environment_pip_argv(ev.python, verb, *args, uv=None if ev.probe.get("pip", True) else "uv")
+def unset_command(ev: Evidence, variable: str) -> str:
+    return command(ev, *unset_argv(ev, variable))
+
+
+def unset(ev: Evidence, variable: str, text: str | None = None, explained_by: Sequence[str] = ()) -> Remedy:
+    """Take a variable out of the user's shell: a step outside the environment."""
+    return run(unset_argv(ev, variable), Scope.OUTSIDE, text, explained_by)
+
+
+def setup_command(ev: Evidence, *extra: str) -> str:
+    prefix = ev.env.prefix if ev.origin != "default" and ev.env.prefix else None
+    return Naming(ev.profile_args, prefix, platform=ev.platform).setup(*extra)
+
+
+def kernel_install(ev: Evidence, explained_by: Sequence[str] = ()) -> Remedy:
+    """Register this environment's Jupyter kernel (the command setup runs): it writes into the user's home."""
+    return run(install_argv(ev.python, own_kernel(ev)), Scope.OUTSIDE, explained_by=explained_by)
+
+
+def own_kernel(ev: Evidence) -> str:
+    """This environment's kernel name: the one setup recorded, else the profile's default."""
+    return kernel_name(ev.profile, recorded=ev.kernel_name, prefix=ev.env.prefix)
+
+
+def interaction_hint(ev: Evidence) -> str:
+    modules = " ".join(f"import {n};" for n in ev.probe.packages)
+    return f"reproduce with: {command(ev, ev.python, '-X', 'faulthandler', '-c', modules)}"
+
+
+def crash_hint(ev: Evidence, module: str, fault: ProbeFault) -> str:
+    reproduce = command(ev, ev.python, "-X", "faulthandler", "-c", f"import {module}")
+    if fault.signal == "SIGILL":
+        return f"the CPU lacks an instruction this build needs (see cpu.avx); reproduce with: {reproduce}"
+    if fault.timed_out:
+        return f"find where it hangs: {command(ev, ev.python, '-X', 'importtime', '-c', f'import {module}')}"
+    return f"reproduce with a traceback: {reproduce}"
+
+
+# ---------------------------------------------------------------------------------------------- utilities
 
 
 def requirement_text(requirement: Requirement) -> str:
@@ -60,34 +99,10 @@ def requirement_text(requirement: Requirement) -> str:
     return f"{requirement.name}{extras}{requirement.specifier}"
 
 
-def setup_command(ev: Evidence, *extra: str) -> str:
-    prefix = ev.env.prefix if ev.origin != "default" and ev.env.prefix else None
-    return Naming(ev.profile_args, prefix, platform=ev.platform).setup(*extra)
-
-
-def unset_command(ev: Evidence, variable: str) -> str:
-    return f"set {variable}=" if ev.platform == "win32" else f"unset {variable}"
-
-
-# ---------------------------------------------------------------------------------------------- utilities
-
-
-def result(
-    check_id: str,
-    status: Status,
-    detail: str,
-    hint: str | None = None,
-    duration: float | None = None,
-    **data: Any,
-) -> CheckResult:
-    """One verdict; a hint is kept only where there is something to fix (warn, fail)."""
-    return CheckResult(check_id, status, detail, hint if status in (Status.WARN, Status.FAIL) else None, duration, data)
-
-
-def applying_requirements(dist: Mapping[str, Any], markers: Mapping[str, str]) -> list[Requirement]:
+def applying_requirements(dist: Installed | None, markers: dict[str, str]) -> list[Requirement]:
     """A distribution's Requires-Dist entries that apply here (no extras requested)."""
     out: list[Requirement] = []
-    for raw in dist.get("requires") or ():
+    for raw in dist.requires if dist is not None else ():
         try:
             requirement = Requirement(raw)
         except InvalidRequirement:
@@ -98,8 +113,8 @@ def applying_requirements(dist: Mapping[str, Any], markers: Mapping[str, str]) -
     return out
 
 
-def first_line(text: str, limit: int = 200) -> str:
-    line = next((s.strip() for s in str(text).splitlines() if s.strip()), "")
+def first_line(text: str | None, limit: int = 200) -> str:
+    line = next((s.strip() for s in str(text or "").splitlines() if s.strip()), "")
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -120,18 +135,22 @@ def applicable_requirements(ev: Evidence, package: Package) -> tuple[Requirement
 
 def error_texts(ev: Evidence) -> str:
     """Every error message the probes saw, and their stderr: where known breakages announce themselves."""
-    errors = [str(i.get("error", "")) for i in ev.imports.values() if not i.get("ok")]
-    errors += [str(w.get("error", "")) for w in (ev.probe.get("work") or {}).values() if isinstance(w, Mapping)]
+    errors = [i.error for i in ev.imports.values() if not i.ok]
+    errors += [w.error or "" for w in ev.probe.work.values()]
     return "\n".join(errors + [ev.stderr])
 
 
-def import_result(ev: Evidence, import_name: str) -> Mapping[str, Any] | None:
-    return ev.imports.get(import_name)
+def import_result(ev: Evidence, import_name: str | None) -> ImportResult | None:
+    return ev.imports.get(import_name) if import_name else None
+
+
+def tensorflow_facts(ev: Evidence) -> TensorflowFacts:
+    """What TensorFlow said about itself; empty when it did not import."""
+    return ev.probe.tensorflow or TensorflowFacts()
 
 
 def tf_version(ev: Evidence) -> Version | None:
-    tf = ev.facts("tensorflow")
-    found = as_version(tf.get("version"))
+    found = as_version(tensorflow_facts(ev).version)
     if found is not None:
         return found
     for name in TENSORFLOW_DISTRIBUTIONS:
@@ -148,23 +167,3 @@ def tf_requirement(ev: Evidence) -> str:
         if applicable:
             return requirement_text(applicable[0])
     return "tensorflow"
-
-
-def interaction_hint(ev: Evidence) -> str:
-    modules = " ".join(f"import {n};" for n in (ev.probe.get("packages") or ()))
-    return f"reproduce with: {command(ev, ev.python, '-X', 'faulthandler', '-c', modules)}"
-
-
-def crash_hint(ev: Evidence, module: str, fault: ProbeFault) -> str:
-    reproduce = command(ev, ev.python, "-X", "faulthandler", "-c", f"import {module}")
-    if fault.signal == "SIGILL":
-        return f"the CPU lacks an instruction this build needs (see cpu.avx); reproduce with: {reproduce}"
-    if fault.timed_out:
-        return f"find where it hangs: {command(ev, ev.python, '-X', 'importtime', '-c', f'import {module}')}"
-    return f"reproduce with a traceback: {reproduce}"
-
-
-def kernel_install(ev: Evidence) -> str:
-    """The command that registers this environment's Jupyter kernel: the one setup runs, as the user types it."""
-    name = kernel_name(ev.profile, recorded=ev.kernel_name, prefix=ev.env.prefix)
-    return command(ev, *install_argv(ev.python, name))

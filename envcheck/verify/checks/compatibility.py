@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from packaging.requirements import Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
-from envcheck.profiles.profile import TENSORFLOW_DISTRIBUTIONS
 from envcheck.results import CheckResult, Status
 from envcheck.verify.checks.common import (
     applying_requirements,
-    as_version,
     error_texts,
     first_line,
     import_result,
@@ -23,10 +18,12 @@ from envcheck.verify.checks.common import (
     setup_command,
     tf_requirement,
     tf_version,
-    unset_command,
+    unset,
 )
+from envcheck.verify.checks.ranges import declared_range, declarers, wanted_range
 from envcheck.verify.checks.registry import COMPATIBILITY, check
-from envcheck.verify.evidence import Evidence
+from envcheck.verify.evidence import Evidence, as_version
+from envcheck.verify.remedy import Remedy, advice, explained, install
 
 NUMPY_ABI_PATTERNS = (
     "compiled using NumPy 1.x cannot be run in",
@@ -50,11 +47,10 @@ def _dependency_conflicts(ev: Evidence, dependency: str) -> list[tuple[str, Requ
     have = ev.version_of(dependency)
     if have is None:
         return []
-    names = {p.name for p in ev.profile.packages} | set(TENSORFLOW_DISTRIBUTIONS)
     conflicts = []
-    for name in sorted(names):
+    for name in sorted(declarers(ev)):
         dist = ev.distributions.get(name)
-        if not dist:
+        if dist is None:
             continue
         for requirement in applying_requirements(dist, ev.markers):
             if canonicalize_name(requirement.name) == dependency and not requirement.specifier.contains(
@@ -64,66 +60,33 @@ def _dependency_conflicts(ev: Evidence, dependency: str) -> list[tuple[str, Requ
     return conflicts
 
 
-def _combined(ev: Evidence, dependency: str) -> SpecifierSet:
-    """The range of ``dependency`` that the profile's distributions all accept, without redundant bounds."""
-    specifier = SpecifierSet()
-    for name in {p.name for p in ev.profile.packages} | set(TENSORFLOW_DISTRIBUTIONS):
-        dist = ev.distributions.get(name)
-        for requirement in applying_requirements(dist or {}, ev.markers):
-            if canonicalize_name(requirement.name) == dependency:
-                specifier &= requirement.specifier
-    return tightest(specifier)
-
-
-def tightest(specifier: SpecifierSet) -> SpecifierSet:
-    """Keep only the highest lower bound and the lowest upper bound; other clauses stay as they are."""
-    lower: dict[str, Any] = {}
-    upper: dict[str, Any] = {}
-    rest = []
-    for clause in specifier:
-        try:
-            version = Version(clause.version)
-        except InvalidVersion:
-            rest.append(str(clause))
-            continue
-        if clause.operator in (">=", ">") and (not lower or version > lower["v"]):
-            lower = {"v": version, "s": str(clause)}
-        elif clause.operator in ("<", "<=") and (not upper or version < upper["v"]):
-            upper = {"v": version, "s": str(clause)}
-        elif clause.operator not in (">=", ">", "<", "<="):
-            rest.append(str(clause))
-    parts = [p["s"] for p in (upper, lower) if p] + rest
-    try:
-        return SpecifierSet(",".join(parts))
-    except InvalidSpecifier:
-        return specifier
-
-
-def numpy_fix(ev: Evidence) -> str:
+def numpy_fix(ev: Evidence) -> Remedy:
+    """numpy in the range every compiled package here accepts; a new build of what raised when it already is."""
     numpy = ev.version_of("numpy")
-    wanted = _combined(ev, "numpy")
+    wanted = wanted_range(ev, "numpy")
     if _already_satisfied(ev, "numpy"):
         return _rebuild_fix(ev, "numpy", NUMPY_ABI_PATTERNS)
     if str(wanted):
-        return pip_install(ev, f"numpy{wanted}")
+        return install(f"numpy{wanted}")
     if numpy is not None and numpy.major >= 2:
-        return pip_install(ev, "numpy<2")
-    return pip_install(ev, "numpy", flags=("--upgrade",))
+        return install("numpy<2")
+    return install("numpy", flags=("--upgrade",))
 
 
-def protobuf_fix(ev: Evidence) -> str:
-    wanted = _combined(ev, "protobuf")
+def protobuf_fix(ev: Evidence) -> Remedy:
+    """protobuf in the range the generated code accepts; a new build of what raised when it already is."""
+    wanted = wanted_range(ev, "protobuf")
     if _already_satisfied(ev, "protobuf"):
         return _rebuild_fix(ev, "protobuf", PROTOBUF_PATTERNS)
-    return pip_install(
-        ev, f"protobuf{wanted}" if str(wanted) else "protobuf", flags=() if str(wanted) else ("--upgrade",)
-    )
+    if str(wanted):
+        return install(f"protobuf{wanted}")
+    return install("protobuf", flags=("--upgrade",))
 
 
 def _already_satisfied(ev: Evidence, dependency: str) -> bool:
     """The installed version is inside every declared range: installing the range again would change nothing."""
     have = ev.version_of(dependency)
-    wanted = _combined(ev, dependency)
+    wanted = declared_range(ev, dependency)
     return have is not None and bool(str(wanted)) and wanted.contains(have, prereleases=True)
 
 
@@ -132,7 +95,7 @@ def raising_distributions(ev: Evidence, patterns: Sequence[str]) -> list[str]:
     by_module = {p.import_name: p.name for p in ev.profile.packages if p.import_name}
     names: list[str] = []
     for module, found in ev.imports.items():
-        if found.get("ok") or not any(p in str(found.get("error", "")) for p in patterns):
+        if found.ok or not any(p in found.error for p in patterns):
             continue
         name = by_module.get(module, module.split(".")[0])
         if name not in names:
@@ -140,21 +103,22 @@ def raising_distributions(ev: Evidence, patterns: Sequence[str]) -> list[str]:
     return names
 
 
-def _rebuild_fix(ev: Evidence, dependency: str, patterns: Sequence[str]) -> str:
+def _rebuild_fix(ev: Evidence, dependency: str, patterns: Sequence[str]) -> Remedy:
     """The fix when the dependency already fits: a fresh build of the modules that raised, for this version."""
     have = ev.version_of(dependency)
-    wanted = _combined(ev, dependency)
+    wanted = declared_range(ev, dependency)
     fits = f"{dependency} {have} already satisfies {wanted}"
     raisers = raising_distributions(ev, patterns)
     if not raisers:
-        return (
+        return advice(
             f"{fits}: the module that raised was built for another {dependency}; find it in the traceback"
             " (envcheck verify -v) and reinstall it with --upgrade --force-reinstall --no-deps"
         )
     # --no-deps: leave the dependency as it is; --upgrade: a release built for it, where one exists
     flags = ("--upgrade", "--force-reinstall", "--no-deps")
     built = f"{', '.join(raisers)} {'was' if len(raisers) == 1 else 'were'} built for another {dependency}"
-    return f"{pip_install(ev, *raisers, flags=flags)}  ({fits}; {built})"
+    remedy = install(*raisers, flags=flags)
+    return Remedy(pip=remedy.pip, text=f"{{command}}  ({fits}; {built})")
 
 
 @check("compat.numpy-abi", group=COMPATIBILITY, order=10)
@@ -171,7 +135,7 @@ def check_numpy_abi(ev: Evidence) -> CheckResult:
     if broken is not None:
         return broken
     if numpy is None:
-        return result("compat.numpy-abi", Status.SKIP, "numpy is not installed")
+        return result("compat.numpy-abi", Status.SKIP, "numpy is not installed", explained("package.numpy.import"))
     users = _declared_by(ev, "numpy")
     fits = f" fits what {', '.join(users)} require" if users else ""
     return result("compat.numpy-abi", Status.PASS, f"numpy {numpy}{fits}; no ABI errors")
@@ -196,12 +160,12 @@ def check_protobuf(ev: Evidence) -> CheckResult:
         return broken
     if protobuf is None:
         return result("compat.protobuf", Status.SKIP, "protobuf is not installed")
-    wanted = _combined(ev, "protobuf")
+    wanted = declared_range(ev, "protobuf")
     return result("compat.protobuf", Status.PASS, f"protobuf {protobuf}" + (f" within {wanted}" if str(wanted) else ""))
 
 
 def _binary_dependency_broken(
-    ev: Evidence, check_id: str, name: str, patterns: Sequence[str], fix: str, what: str
+    ev: Evidence, check_id: str, name: str, patterns: Sequence[str], fix: Remedy, what: str
 ) -> CheckResult | None:
     """A failure when an import error shows the mismatch, or installed metadata predicts it; else None."""
     version = ev.version_of(name)
@@ -223,13 +187,11 @@ def _binary_dependency_broken(
 
 
 def _declared_by(ev: Evidence, dependency: str) -> list[str]:
-    names = {p.name for p in ev.profile.packages} | set(TENSORFLOW_DISTRIBUTIONS)
     return sorted(
         n
-        for n in names
+        for n in declarers(ev)
         if any(
-            canonicalize_name(r.name) == dependency
-            for r in applying_requirements(ev.distributions.get(n) or {}, ev.markers)
+            canonicalize_name(r.name) == dependency for r in applying_requirements(ev.distributions.get(n), ev.markers)
         )
     )
 
@@ -247,59 +209,65 @@ def check_keras_flavour(ev: Evidence) -> CheckResult | None:
     `TF_USE_LEGACY_KERAS`."""
     if ev.profile.package("keras") is None and ev.version_of("keras") is None:
         return None
-    keras = as_version(ev.facts("keras").get("version")) or ev.version_of("keras")
+    keras = as_version(ev.probe.keras.version if ev.probe.keras else None) or ev.version_of("keras")
     tf = tf_version(ev)
     tf_keras = ev.version_of("tf-keras")
-    legacy = (ev.probe.get("environ") or {}).get("TF_USE_LEGACY_KERAS") in LEGACY_VALUES
-    unset = unset_command(ev, "TF_USE_LEGACY_KERAS")
+    legacy = ev.probe.environ.get("TF_USE_LEGACY_KERAS") in LEGACY_VALUES
     if tf is None:
         if keras is None:
             return result("keras.flavour", Status.SKIP, "neither TensorFlow nor Keras is installed")
         return result("keras.flavour", Status.PASS, f"Keras {keras} (TensorFlow is not installed)")
     if tf.release < (2, 16):
         if keras is not None and keras.major >= 3:
+            wanted = tf_requirement(ev)
             return result(
                 "keras.flavour",
                 Status.FAIL,
                 f"TensorFlow {tf} works with Keras 2, but Keras {keras} is installed",
-                pip_install(ev, tf_requirement(ev) if str(tf_requirement(ev)) != "tensorflow" else "tensorflow>=2.16"),
+                install(wanted if wanted != "tensorflow" else "tensorflow>=2.16"),
             )
         return result("keras.flavour", Status.PASS, f"tf.keras is Keras 2 (TensorFlow {tf})")
+    tf_keras_pin = f"tf-keras~={tf.major}.{tf.minor}.0"
     if legacy:
         if tf_keras is None:
             return result(
                 "keras.flavour",
                 Status.FAIL,
                 "TF_USE_LEGACY_KERAS is set but tf_keras is not installed: tf.keras cannot be used",
-                f"{unset}  (or install Keras 2 for tf.keras: {pip_install(ev, f'tf-keras~={tf.major}.{tf.minor}.0')})",
+                unset(
+                    ev,
+                    "TF_USE_LEGACY_KERAS",
+                    f"{{command}}  (or install Keras 2 for tf.keras: {pip_install(ev, tf_keras_pin)})",
+                    explained_by=("environ.tf-use-legacy-keras",),
+                ),
             )
         if (tf_keras.major, tf_keras.minor) != (tf.major, tf.minor):
             return result(
                 "keras.flavour",
                 Status.FAIL,
                 f"tf_keras {tf_keras} does not match TensorFlow {tf} (TF_USE_LEGACY_KERAS is set)",
-                pip_install(ev, f"tf-keras~={tf.major}.{tf.minor}.0"),
+                install(tf_keras_pin),
             )
         return result(
             "keras.flavour",
             Status.WARN,
             f"TF_USE_LEGACY_KERAS makes tf.keras Keras 2 (tf_keras {tf_keras}) while `import keras` is Keras {keras}:"
             " models from the two do not mix",
-            unset,
+            unset(ev, "TF_USE_LEGACY_KERAS"),
         )
     if keras is None:
         return result(
             "keras.flavour",
             Status.FAIL,
             f"TensorFlow {tf} needs Keras 3 for tf.keras, and keras is not installed",
-            pip_install(ev, "keras>=3.0"),
+            install("keras>=3.0", explained_by=("package.keras.import",)),
         )
     if keras.major < 3:
         return result(
             "keras.flavour",
             Status.FAIL,
             f"TensorFlow {tf} needs Keras 3, but Keras {keras} is installed",
-            pip_install(ev, "keras>=3.0"),
+            install("keras>=3.0"),
         )
     return result("keras.flavour", Status.PASS, f"Keras {keras}; tf.keras is Keras 3 (TensorFlow {tf})")
 
@@ -313,29 +281,34 @@ def check_keras_backend(ev: Evidence) -> CheckResult | None:
     the keras.json it names."""
     if ev.profile.package("keras") is None:
         return None
-    facts = ev.facts("keras")
+    facts = ev.probe.keras
     found = import_result(ev, "keras")
-    if not found or not found.get("ok") or "backend" not in facts:
-        return result("keras.backend", Status.SKIP, "keras did not import")
-    backend = facts.get("backend")
-    env_backend = (ev.probe.get("environ") or {}).get("KERAS_BACKEND")
+    if not found or not found.ok or facts is None or not facts.backend_read:
+        return result("keras.backend", Status.SKIP, "keras did not import", explained("package.keras.import"))
+    backend = facts.backend
+    env_backend = ev.probe.environ.get("KERAS_BACKEND")
     if env_backend:
         source = "set by KERAS_BACKEND"
-    elif facts.get("config_backend"):
-        source = f"set in {facts.get('config_path')}"
+    elif facts.config_backend:
+        source = f"set in {facts.config_path}"
     else:
         source = "Keras's default"
     if backend == "tensorflow":
         return result("keras.backend", Status.PASS, f"tensorflow ({source})", source=source)
     if env_backend:
-        hint = f"{unset_command(ev, 'KERAS_BACKEND')}  (or: export KERAS_BACKEND=tensorflow)"
-    else:
-        hint = f'set "backend": "tensorflow" in {facts.get("config_path")}, or: export KERAS_BACKEND=tensorflow'
+        fix = unset(
+            ev,
+            "KERAS_BACKEND",
+            "{command}  (or: export KERAS_BACKEND=tensorflow)",
+            explained_by=("environ.keras-backend",),
+        )
+    else:  # keras.json names another backend: the hint says which line to change
+        fix = advice(f'set "backend": "tensorflow" in {facts.config_path}, or: export KERAS_BACKEND=tensorflow')
     return result(
         "keras.backend",
         Status.FAIL,
         f"Keras uses the {backend!r} backend ({source}), not TensorFlow",
-        hint,
+        fix,
         source=source,
     )
 
@@ -347,31 +320,34 @@ def check_cpu_avx(ev: Evidence) -> CheckResult:
 
     Fix: run on a CPU with AVX, or build TensorFlow from source for this one; under Rosetta 2, install an arm64
     python and `envcheck setup --python /opt/homebrew/bin/python3.12 --recreate`."""
-    cpu = ev.probe.get("cpu") or {}
-    machine = str(ev.interpreter.get("machine") or "").lower()
+    cpu = ev.probe.cpu
+    machine = (ev.interpreter.machine or "").lower()
     no_avx_message = "The TensorFlow library was compiled to use AVX instructions" in ev.stderr
     sigill = next((f for f in ev.faults if f.signal == "SIGILL"), None)
-    flags = cpu.get("flags") or {}
+    flags = cpu.flags
     if machine and machine not in ("x86_64", "amd64", "i386", "i686", "x86"):
         return result("cpu.avx", Status.SKIP, f"not an x86 CPU ({machine})")
     failed = no_avx_message or flags.get("avx") is False or sigill is not None
-    if cpu.get("translated"):
+    if cpu.translated:
         # an x86_64 python on Apple silicon, translated by Rosetta 2 (which offers no AVX before macOS 15):
         # the fix is a native python, not another CPU or a build from source
         arm64 = setup_command(ev, "--python", "/opt/homebrew/bin/python3.12", "--recreate")
         return result(
             "cpu.avx",
             Status.FAIL if failed else Status.WARN,
-            f"this is an x86_64 python running under Rosetta 2 on Apple silicon ({cpu.get('model') or 'Apple'})",
-            f"install an arm64 python (python.org's universal2 installer, or Homebrew in /opt/homebrew), then: {arm64}",
+            f"this is an x86_64 python running under Rosetta 2 on Apple silicon ({cpu.model or 'Apple'})",
+            advice(
+                "install an arm64 python (python.org's universal2 installer, or Homebrew in /opt/homebrew),"
+                f" then: {arm64}"
+            ),
             translated=True,
         )
-    hint = (
+    hint = advice(
         "TensorFlow's wheels need a CPU with AVX: run on another machine, or build TensorFlow from source for"
         " this CPU; check a machine with: grep -o -w -m1 avx /proc/cpuinfo"
     )
     if no_avx_message or flags.get("avx") is False:
-        return result("cpu.avx", Status.FAIL, f"this CPU ({cpu.get('model') or 'unknown'}) has no AVX", hint)
+        return result("cpu.avx", Status.FAIL, f"this CPU ({cpu.model or 'unknown'}) has no AVX", hint)
     if sigill is not None:
         return result(
             "cpu.avx",
@@ -382,4 +358,4 @@ def check_cpu_avx(ev: Evidence) -> CheckResult:
     if "avx" not in flags:
         return result("cpu.avx", Status.SKIP, "CPU flags could not be read")
     present = ", ".join(k.upper() for k in ("avx", "avx2", "fma", "avx512f") if flags.get(k))
-    return result("cpu.avx", Status.PASS, f"{present} ({cpu.get('model') or 'CPU'})")
+    return result("cpu.avx", Status.PASS, f"{present} ({cpu.model or 'CPU'})")

@@ -20,14 +20,22 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import PurePath
+from typing import Any
 
 from envcheck import shell
 from envcheck.results import CheckResult, Status
 from envcheck.verify.checks.registry import CONDA, check
 from envcheck.verify.evidence import CondaFacts, Evidence
+from envcheck.verify.remedy import Finding, advice
 
 # Variables that decide where TensorFlow finds CUDA and how python loads: the ones a notebook misses most.
 _LOADING = re.compile(r"^(LD_LIBRARY_PATH|DYLD_\w+|PATH|CUDA\w*|CUDNN\w*|NCCL\w*|XLA_\w+|TF_\w+|PYTHON\w+)$")
+
+
+def _problem(check_id: str, status: Status, detail: str, hint: str, data: dict[str, Any] | None = None) -> CheckResult:
+    """A warning or a failure whose fix is advice: judged without the rest of verify's evidence, so the hint is
+    written here as well as kept as the remedy."""
+    return Finding(check_id, status, detail, hint, data=data or {}, remedy=advice(hint))
 
 
 def _facts(ev: Evidence) -> CondaFacts:
@@ -39,7 +47,7 @@ def judge_python_in_prefix(facts: CondaFacts) -> CheckResult:
     """The interpreter file resolves inside the prefix, and its sys.prefix (when known) is the prefix."""
     prefix, python = facts.prefix, facts.python
     if not facts.python_exists:
-        return CheckResult(
+        return _problem(
             "conda.python-in-prefix",
             Status.FAIL,
             f"{prefix} has no python ({python} is missing)",
@@ -48,7 +56,7 @@ def judge_python_in_prefix(facts: CondaFacts) -> CheckResult:
     real, home = facts.python_resolved, facts.prefix_resolved
     data = {"python": python, "resolved": real, "sys_prefix": facts.reported_prefix}
     if not PurePath(real).is_relative_to(PurePath(home)):
-        return CheckResult(
+        return _problem(
             "conda.python-in-prefix",
             Status.FAIL,
             f"{python} leads to {real}, outside the prefix: it is not this environment's python",
@@ -56,7 +64,7 @@ def judge_python_in_prefix(facts: CondaFacts) -> CheckResult:
             data=data,
         )
     if facts.reported_prefix is not None and facts.reported_prefix_resolved != home:
-        return CheckResult(
+        return _problem(
             "conda.python-in-prefix",
             Status.FAIL,
             f"{python} lies in the prefix but reports sys.prefix {facts.reported_prefix}",
@@ -95,7 +103,7 @@ def judge_double_install(facts: CondaFacts) -> CheckResult:
         uninstall = shell.command(facts.python, "-m", "pip", "uninstall", "-y", *names)
         reinstall = shell.command("conda", "install", "--prefix", prefix, "--force-reinstall", *names)
         hint = f"give them back to conda: {uninstall}, then {reinstall} (mamba and micromamba alike)"
-    return CheckResult(
+    return _problem(
         "conda.double-install",
         Status.WARN,
         f"installed by both conda and pip: {detail}",
@@ -136,7 +144,7 @@ def judge_activation(facts: CondaFacts) -> CheckResult:
         f"{', '.join(loading)} only exist after `conda activate`: for the GPU prefer TensorFlow's pip CUDA "
         'wheels (tensorflow[and-cuda]), which need no activation, or add them to the kernel\'s kernel.json "env"'
     )
-    return CheckResult("conda.activation", Status.WARN, detail, hint, data=data)
+    return _problem("conda.activation", Status.WARN, detail, hint, data=data)
 
 
 def _names(scripts: Iterable[str]) -> str:

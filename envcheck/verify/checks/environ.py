@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import ntpath
 import posixpath
-from collections.abc import Mapping
 from typing import Any
 
 from envcheck.results import CheckResult, Status
-from envcheck.verify.checks.common import first_line, inside, pip_install, result, tf_version, unset_command
+from envcheck.verify.checks.common import first_line, inside, pip_install, result, tf_version, unset
 from envcheck.verify.checks.registry import ENVIRONMENT_VARIABLES, check
 from envcheck.verify.evidence import LOADING_VARIABLES, TF_CPP_PREFIX, Evidence
 
@@ -50,16 +49,14 @@ def _shell_view(ev: Evidence) -> tuple[dict[str, str], dict[str, str]]:
     """What a python started from this shell does differently: modules it loads from elsewhere, and that fail."""
     moved: dict[str, str] = {}
     broken: dict[str, str] = {}
-    answer = ev.shell_probe or {}
-    for name, seen in (answer.get("modules") or {}).items():
-        here = ev.imports.get(name) or {}
-        if not isinstance(seen, Mapping):
+    modules = ev.shell_probe.modules if ev.shell_probe is not None else {}
+    for name, seen in modules.items():
+        here = ev.imports.get(name)
+        if not seen.ok:
+            if here is not None and here.ok:
+                broken[name] = f"{seen.error_type}: {first_line(seen.error, 120)}"
             continue
-        if not seen.get("ok"):
-            if here.get("ok"):
-                broken[name] = f"{seen.get('error_type')}: {first_line(str(seen.get('error', '')), 120)}"
-            continue
-        where, ours = str(seen.get("file") or ""), str(here.get("file") or "")
+        where, ours = seen.file or "", (here.file if here is not None else None) or ""
         if where and ours and where != ours:
             moved[name] = where
     return moved, broken
@@ -96,7 +93,7 @@ def check_pythonhome(ev: Evidence) -> CheckResult | None:
 
 
 def _path_variable(ev: Evidence, check_id: str, variable: str, value: str) -> CheckResult:
-    unset = unset_command(ev, variable)
+    fix = unset(ev, variable)
     if not value:
         return result(check_id, Status.PASS, f"{variable} is set but empty, which python ignores")
     if ev.shell_probe_failure is not None:
@@ -107,10 +104,10 @@ def _path_variable(ev: Evidence, check_id: str, variable: str, value: str) -> Ch
                 Status.FAIL,
                 f"with {variable}={value}, a python or notebook started from this shell fails:"
                 f" {ev.shell_probe_failure}",
-                unset,
+                fix,
                 value=value,
             )
-        return result(check_id, Status.WARN, f"{variable} is set ({value}); see environ.pythonhome", unset)
+        return result(check_id, Status.WARN, f"{variable} is set ({value}); see environ.pythonhome", fix)
     moved, broken = _shell_view(ev)
     folders = _folders(value, ev.platform)
     if variable == "PYTHONPATH":
@@ -123,7 +120,7 @@ def _path_variable(ev: Evidence, check_id: str, variable: str, value: str) -> Ch
             check_id,
             Status.FAIL,
             f"with {variable}={value}, a python or notebook started from this shell " + "; ".join(parts),
-            unset,
+            fix,
             value=value,
             shadowed=moved,
             broken=broken,
@@ -133,10 +130,10 @@ def _path_variable(ev: Evidence, check_id: str, variable: str, value: str) -> Ch
             check_id,
             Status.WARN,
             f"PYTHONHOME={value}: every python started from this shell looks for its standard library there",
-            unset,
+            fix,
             value=value,
         )
-    count = len((ev.shell_probe or {}).get("modules") or {})
+    count = len(ev.shell_probe.modules) if ev.shell_probe is not None else 0
     return result(
         check_id,
         Status.PASS,
@@ -175,14 +172,14 @@ def check_keras_backend_variable(ev: Evidence) -> CheckResult | None:
         return None
     if value == "tensorflow" or not value:
         return result("environ.keras-backend", Status.PASS, f"KERAS_BACKEND={value!r}: Keras runs on TensorFlow")
-    keras = ev.imports.get("keras") or {}
-    missing = not keras.get("ok") and f"No module named '{value}'" in str(keras.get("error", ""))
+    keras = ev.imports.get("keras")
+    missing = keras is not None and not keras.ok and f"No module named '{value}'" in keras.error
     also = f", and {value} is not installed, so keras does not import" if missing else ""
     return result(
         "environ.keras-backend",
         Status.FAIL if _wants_tensorflow_keras(ev) else Status.WARN,
         f"KERAS_BACKEND={value} makes Keras run on {value}, not TensorFlow{also}",
-        f"{unset_command(ev, 'KERAS_BACKEND')}  (or: export KERAS_BACKEND=tensorflow)",
+        unset(ev, "KERAS_BACKEND", "{command}  (or: export KERAS_BACKEND=tensorflow)"),
         value=value,
     )
 
@@ -206,7 +203,7 @@ def check_legacy_keras_variable(ev: Evidence) -> CheckResult | None:
             "environ.tf-use-legacy-keras",
             Status.FAIL,
             f"TF_USE_LEGACY_KERAS={value} makes tf.keras Keras 2 (tf_keras), which is not installed",
-            f"{unset_command(ev, 'TF_USE_LEGACY_KERAS')}  (or install Keras 2 for tf.keras: {install})",
+            unset(ev, "TF_USE_LEGACY_KERAS", f"{{command}}  (or install Keras 2 for tf.keras: {install})"),
             value=value,
         )
     which = f"tf_keras {tf_keras}" if tf_keras is not None else "Keras 2"
@@ -229,7 +226,7 @@ def check_cuda_visible_devices(ev: Evidence) -> CheckResult | None:
             "environ.cuda-visible-devices",
             Status.WARN,
             f"CUDA_VISIBLE_DEVICES={value!r} hides every GPU from TensorFlow (nvidia-smi lists some)",
-            unset_command(ev, "CUDA_VISIBLE_DEVICES"),
+            unset(ev, "CUDA_VISIBLE_DEVICES"),
             value=value,
         )
     what = "no GPU" if hides_all else f"GPUs {value}"

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 from envcheck.results import CheckResult, Status
-from envcheck.verify.checks.common import (
-    as_version,
-    command,
-    crash_hint,
-    interaction_hint,
-    result,
-    setup_command,
-)
+from envcheck.verify.checks.common import command, crash_hint, interaction_hint, result, setup_command
 from envcheck.verify.checks.registry import INTERPRETER, check
-from envcheck.verify.evidence import Evidence
+from envcheck.verify.evidence import Evidence, as_version
+from envcheck.verify.remedy import advice
 
 
 @check("python.version", group=INTERPRETER, order=10)
@@ -23,7 +17,7 @@ def check_python_version(ev: Evidence) -> CheckResult:
 
     Fix: build the environment again with a Python in the range: `envcheck setup --python 3.12 --recreate` (the
     hint names the newest version the range allows)."""
-    version = as_version(ev.interpreter.get("version"))
+    version = as_version(ev.interpreter.version)
     wanted = ev.profile.python_for(ev.markers)
     if version is None:
         return result("python.version", Status.SKIP, "the probe did not report the interpreter")
@@ -37,7 +31,7 @@ def check_python_version(ev: Evidence) -> CheckResult:
         "python.version",
         Status.FAIL,
         f"Python {version} is outside the profile's range {wanted}",
-        f"make an environment with a supported Python: {setup_command(ev, '--python', pick, *recreate)}",
+        advice(f"make an environment with a supported Python: {setup_command(ev, '--python', pick, *recreate)}"),
         version=str(version),
     )
 
@@ -47,16 +41,16 @@ def check_python_bits(ev: Evidence) -> CheckResult:
     """The interpreter is a 64-bit build: TensorFlow publishes 64-bit wheels only.
 
     Fix: install a 64-bit Python and build with it: `envcheck setup --python PATH-TO-64-BIT-PYTHON`."""
-    bits = ev.interpreter.get("bits")
+    bits = ev.interpreter.bits
     if bits is None:
         return result("python.bits", Status.SKIP, "the probe did not report the interpreter")
-    if int(bits) == 64:
-        return result("python.bits", Status.PASS, f"64-bit ({ev.interpreter.get('machine') or 'unknown machine'})")
+    if bits == 64:
+        return result("python.bits", Status.PASS, f"64-bit ({ev.interpreter.machine or 'unknown machine'})")
     return result(
         "python.bits",
         Status.FAIL,
         f"{bits}-bit Python: TensorFlow publishes 64-bit wheels only",
-        f"install a 64-bit Python, then: {setup_command(ev, '--python', 'PATH-TO-64-BIT-PYTHON')}",
+        advice(f"install a 64-bit Python, then: {setup_command(ev, '--python', 'PATH-TO-64-BIT-PYTHON')}"),
     )
 
 
@@ -67,7 +61,7 @@ def check_python_prefix(ev: Evidence) -> CheckResult:
 
     Fix: for an environment envcheck made, `envcheck setup --recreate`; otherwise the hint prints the command
     that shows which python really runs."""
-    prefix = ev.interpreter.get("prefix")
+    prefix = ev.interpreter.prefix
     if prefix is None:
         return result("python.prefix", Status.SKIP, "the probe did not report sys.prefix")
     if ev.same_prefix is None or ev.env.prefix is None:
@@ -83,7 +77,7 @@ def check_python_prefix(ev: Evidence) -> CheckResult:
         "python.prefix",
         Status.FAIL,
         f"{ev.python} runs from {prefix}, not from the environment {ev.env.prefix}",
-        hint,
+        advice(hint),
         prefix=prefix,
     )
 
@@ -106,7 +100,7 @@ def check_env_complete(ev: Evidence) -> CheckResult:
                 "env.complete",
                 Status.FAIL,
                 "incomplete: an earlier `envcheck setup` did not finish (no completion marker)",
-                f"rebuild it: {setup_command(ev, '--recreate')}",
+                advice(f"rebuild it: {setup_command(ev, '--recreate')}"),
             )
         return result("env.complete", Status.SKIP, "not made by `envcheck setup` (no completion marker)")
     if marker.profile != ev.profile.name:
@@ -114,14 +108,14 @@ def check_env_complete(ev: Evidence) -> CheckResult:
             "env.complete",
             Status.WARN,
             f"set up for profile {marker.profile!r}, checked against {ev.profile.name!r}",
-            command(ev, "envcheck", "verify", "--prefix", env.prefix, "--profile", marker.profile),
+            advice(command(ev, "envcheck", "verify", "--prefix", env.prefix, "--profile", marker.profile)),
         )
     if marker.profile_digest != ev.profile.digest:
         return result(
             "env.complete",
             Status.WARN,
             f"profile {marker.profile!r} changed since this environment was set up",
-            f"bring it in line: {setup_command(ev)}",
+            advice(f"bring it in line: {setup_command(ev)}"),
         )
     when = f" on {marker.created[:10]}" if marker.created else ""
     return result("env.complete", Status.PASS, f"complete: set up by envcheck{when} for {marker.profile!r}")
@@ -138,7 +132,7 @@ def check_probe(ev: Evidence) -> CheckResult:
     main = next((f for f in ev.faults if f.scope == "environment"), None)
     if main is None:
         took = f" in {ev.probe_seconds:.1f} s" if ev.probe_seconds is not None else ""
-        count = len(ev.probe.get("packages") or ())
+        count = len(ev.probe.packages)
         return result("probe.environment", Status.PASS, f"one process imported {count} packages and did the work{took}")
     alone = [f for f in ev.faults if f.scope != "environment"]
     culprit = next((f for f in alone if f.stage == main.stage), alone[0] if alone else None)
@@ -152,7 +146,7 @@ def check_probe(ev: Evidence) -> CheckResult:
         "probe.environment",
         Status.FAIL,
         f"the probe {main.what} during {main.stage or 'start-up'}{found}",
-        hint,
+        advice(hint),
         stage=main.stage,
         signal=main.signal,
         timed_out=main.timed_out,

@@ -6,18 +6,15 @@ from __future__ import annotations
 import ntpath
 import posixpath
 
-from envcheck.kernels import install_argv, kernel_name, wants_kernel
+from envcheck.kernels import install_argv, wants_kernel
 from envcheck.results import CheckResult, Status
-from envcheck.verify.checks.common import (
-    command,
-    first_line,
-    kernel_install,
-    pip_install,
-    result,
-    same_path,
-)
+from envcheck.verify.checks.common import command, first_line, kernel_install, own_kernel, result, same_path
 from envcheck.verify.checks.registry import JUPYTER, check
 from envcheck.verify.evidence import Evidence
+from envcheck.verify.remedy import advice, explained, install
+
+# A kernel that does not start, while it is registered wrong, starts once it is registered right.
+REGISTRATION = ("jupyter.kernelspec",)
 
 
 @check("jupyter.kernelspec", group=JUPYTER, order=10)
@@ -29,25 +26,25 @@ def check_kernelspec(ev: Evidence) -> CheckResult | None:
     hint gives the whole command), or `envcheck setup`."""
     if not wants_kernel(ev.profile):
         return None
-    name = kernel_name(ev.profile, recorded=ev.kernel_name, prefix=ev.env.prefix)
+    name = own_kernel(ev)
     answer = ev.kernel
     fault = ev.kernel_fault
     if answer is None and fault is None:
         return result("jupyter.kernelspec", Status.SKIP, "not checked")
-    if answer is None or (fault is not None and answer.get("stage") in ("import jupyter_client", "kernelspec")):
+    if answer is None or (fault is not None and answer.stage in ("import jupyter_client", "kernelspec")):
         assert fault is not None
         return result("jupyter.kernelspec", Status.FAIL, f"the kernel probe {fault.what}", kernel_install(ev))
-    if answer.get("jupyter_client_error"):
-        error = answer["jupyter_client_error"]
+    if answer.jupyter_client_error is not None:
+        error = answer.jupyter_client_error
         return result(
             "jupyter.kernelspec",
             Status.FAIL,
-            f"jupyter_client does not import: {error.get('error_type')}: {first_line(error.get('error', ''))}",
-            pip_install(ev, "ipykernel"),
+            f"jupyter_client does not import: {error.type}: {first_line(error.message)}",
+            install("ipykernel", explained_by=("package.ipykernel.import",)),
         )
-    spec = answer.get("spec")
+    spec = answer.spec
     if spec is None:
-        available = ", ".join(answer.get("available") or ()) or "none"
+        available = ", ".join(answer.available) or "none"
         managed = ev.env.marker is not None and ev.env.marker.kernel
         return result(
             "jupyter.kernelspec",
@@ -55,8 +52,8 @@ def check_kernelspec(ev: Evidence) -> CheckResult | None:
             f"kernel {name!r} is not registered (registered: {available})",
             kernel_install(ev),
         )
-    argv0 = spec.get("argv0") or ""
-    resolved = spec.get("argv0_resolved") or argv0
+    argv0 = spec.argv0 or ""
+    resolved = spec.argv0_resolved or argv0
     if not _runs_here(ev, resolved):
         return result(
             "jupyter.kernelspec",
@@ -73,7 +70,7 @@ def _runs_here(ev: Evidence, program: str | None) -> bool:
     if not program:
         return False
     path = ntpath if ev.platform == "win32" else posixpath
-    executable = str(ev.interpreter.get("executable") or ev.python)
+    executable = ev.interpreter.executable or ev.python
     folders = {path.dirname(p) for p in (ev.python, executable)}
     return any(same_path(path.dirname(program), f, ev.platform) for f in folders)
 
@@ -89,24 +86,24 @@ def check_other_kernelspecs(ev: Evidence) -> CheckResult | None:
 
     Fix: `python -m jupyter kernelspec remove -y NAME` for a kernel whose python is gone; register this
     environment's kernel as the default with the command the hint gives."""
-    if not wants_kernel(ev.profile) or ev.kernel is None or not isinstance(ev.kernel.get("specs"), dict):
+    if not wants_kernel(ev.profile) or ev.kernel is None or ev.kernel.specs is None:
         return None
-    own = kernel_name(ev.profile, recorded=ev.kernel_name, prefix=ev.env.prefix)
-    specs = {n: s for n, s in ev.kernel["specs"].items() if n != own and isinstance(s, dict)}
+    own = own_kernel(ev)
+    specs = {n: s for n, s in ev.kernel.specs.items() if n != own}
     findings: list[str] = []
     fixes: list[str] = []
     gone: list[str] = []
     for name, spec in sorted(specs.items()):
-        argv0 = str(spec.get("argv0") or "")
-        if argv0 and not spec.get("exists"):
+        argv0 = spec.argv0 or ""
+        if argv0 and not spec.exists:
             absolute = posixpath.isabs(argv0) or ntpath.isabs(argv0)
             findings.append(
                 f"kernel {name!r} runs {argv0}, which {'no longer exists' if absolute else 'is not on PATH'}"
             )
             fixes.append(command(ev, ev.python, "-m", "jupyter", "kernelspec", "remove", "-y", name))
             gone.append(name)
-        elif name == DEFAULT_KERNEL and spec.get("language") == "python" and argv0:
-            program = str(spec.get("argv0_resolved") or argv0)
+        elif name == DEFAULT_KERNEL and spec.language == "python" and argv0:
+            program = spec.argv0_resolved or argv0
             if not _runs_here(ev, program):
                 findings.append(
                     f"the default kernel {name!r} runs {program}, not this environment's python: notebooks opened"
@@ -117,7 +114,8 @@ def check_other_kernelspecs(ev: Evidence) -> CheckResult | None:
                     f" {command(ev, *install_argv(ev.python, name))}"
                 )
     if findings:
-        return result("jupyter.kernelspecs", Status.WARN, "; ".join(findings), "; ".join(fixes), gone=gone)
+        # other environments' kernels: which to remove or replace is the user's choice
+        return result("jupyter.kernelspecs", Status.WARN, "; ".join(findings), advice("; ".join(fixes)), gone=gone)
     return result(
         "jupyter.kernelspecs",
         Status.PASS,
@@ -137,33 +135,34 @@ def check_kernel_start(ev: Evidence) -> CheckResult | None:
     fault = ev.kernel_fault
     if answer is None and fault is None:
         return result("jupyter.kernel-start", Status.SKIP, "not checked")
-    if answer is None or answer.get("spec") is None:
-        return result("jupyter.kernel-start", Status.SKIP, "no kernel to start")
-    duration = answer.get("seconds") or answer.get("start_seconds")
+    if answer is None or answer.spec is None:
+        return result("jupyter.kernel-start", Status.SKIP, "no kernel to start", explained(*REGISTRATION))
+    duration = answer.seconds or answer.start_seconds
+    reinstall = install("ipykernel", flags=("--force-reinstall",))
     if fault is not None:
         return result(
             "jupyter.kernel-start",
             Status.FAIL,
             f"the kernel {fault.what} while starting",
-            pip_install(ev, "ipykernel", flags=("--force-reinstall",)),
+            install("ipykernel", flags=("--force-reinstall",), explained_by=REGISTRATION),
         )
-    if answer.get("start_error"):
-        error = answer["start_error"]
-        what = "did not start in time" if error.get("error_type") == "RuntimeError" else "failed to start"
+    if answer.start_error is not None:
+        error = answer.start_error
+        what = "did not start in time" if error.type == "RuntimeError" else "failed to start"
         return result(
             "jupyter.kernel-start",
             Status.FAIL,
-            f"the kernel {what}: {error.get('error_type')}: {first_line(error.get('error', ''))}",
-            pip_install(ev, "ipykernel", flags=("--force-reinstall",)),
+            f"the kernel {what}: {error.type}: {first_line(error.message)}",
+            reinstall,
         )
-    reported = answer.get("prefix")
-    expected = ev.interpreter.get("prefix")
-    if not reported or not expected or not same_path(str(reported), str(expected), ev.platform):
+    reported = answer.prefix
+    expected = ev.interpreter.prefix
+    if not reported or not expected or not same_path(reported, expected, ev.platform):
         return result(
             "jupyter.kernel-start",
             Status.FAIL,
             f"the kernel runs in {reported or '(nothing printed)'}, not in {expected}",
-            kernel_install(ev),
+            kernel_install(ev, explained_by=REGISTRATION),
             duration,
         )
     return result(

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from envcheck.lock.pylock import EXTRA, MISSING, OTHER_VERSION, Drift, LockError, drift
 from envcheck.profiles.profile import TENSORFLOW_DISTRIBUTIONS, Package
 from envcheck.results import CheckResult, Status
+from envcheck.verify.answers import ImportResult
 from envcheck.verify.checks.common import (
     applicable_requirements,
     applying_requirements,
@@ -23,23 +23,31 @@ from envcheck.verify.checks.common import (
     import_result,
     inside,
     interaction_hint,
-    pip_install,
-    pip_uninstall,
-    requirement_text,
     result,
     setup_command,
     tf_requirement,
 )
-from envcheck.verify.checks.compatibility import (
-    NUMPY_ABI_PATTERNS,
-    PROTOBUF_PATTERNS,
-    numpy_fix,
-    protobuf_fix,
-    tightest,
-)
+from envcheck.verify.checks.compatibility import NUMPY_ABI_PATTERNS, PROTOBUF_PATTERNS, numpy_fix, protobuf_fix
 from envcheck.verify.checks.device import platform_import_fix
+from envcheck.verify.checks.pipcheck import ROOTS, parse_pip_check, pip_check_actions, pip_check_names
+from envcheck.verify.checks.ranges import wanted
 from envcheck.verify.checks.registry import PACKAGES, check
 from envcheck.verify.evidence import Evidence, LockFacts
+from envcheck.verify.remedy import (
+    Finding,
+    PipAction,
+    Remedy,
+    Scope,
+    advice,
+    explained,
+    install,
+    pip_argv,
+    pip_text,
+    run,
+    uninstall,
+)
+
+_MISSING = re.compile(r"No module named '([^']+)'")
 
 # A package with no PEP 508 name (conda's _libgcc_mutex, _openmp_mutex): conda installs it, pip knows nothing of it.
 CONDA_ONLY = "a conda-only package: no Python distribution to import or compare"
@@ -74,46 +82,51 @@ def check_package_imports(ev: Evidence) -> list[CheckResult]:
         if not package.import_name:
             results.append(result(check_id, Status.SKIP, "the profile names no module to import"))
             continue
-        results.append(_import_check(ev, check_id, package, requirements[0]))
+        results.append(_import_check(ev, check_id, package))
     return _one_install_for_the_missing(ev, results)
+
+
+def _not_installed(package: Package, found: ImportResult | None) -> bool:
+    """The import failed because the package itself is not there (not one of its dependencies)."""
+    if found is None or found.ok or found.error_type != "ModuleNotFoundError" or not package.import_name:
+        return False
+    module = _MISSING.search(found.error)
+    return module is not None and module.group(1).split(".")[0] == package.import_name.split(".")[0]
 
 
 def _one_install_for_the_missing(ev: Evidence, results: list[CheckResult]) -> list[CheckResult]:
     """Packages that are simply not installed get one pip command together, under the first of them."""
     missing: dict[str, str] = {}  # check id -> requirement
     for package in ev.profile.packages:
-        requirements = applicable_requirements(ev, package)
-        found = import_result(ev, package.import_name) if package.import_name else None
-        if not requirements or found is None or found.get("ok") or found.get("error_type") != "ModuleNotFoundError":
-            continue
-        module = re.search(r"No module named '([^']+)'", str(found.get("error", "")))
-        if module and module.group(1).split(".")[0] == package.import_name.split(".")[0]:  # type: ignore[union-attr]
-            missing[f"package.{package.name}.import"] = requirement_text(requirements[0])
+        if applicable_requirements(ev, package) and _not_installed(package, import_result(ev, package.import_name)):
+            missing[f"package.{package.name}.import"] = wanted(ev, package)
     if len(missing) < 2:
         return results
     first = next(iter(missing))
-    merged = pip_install(ev, *missing.values())
     out = []
     for item in results:
-        if item.id in missing and item.status is Status.FAIL:
-            hint = merged if item.id == first else f"installed by the one command under {first}"
-            item = dataclasses.replace(item, hint=hint)
+        if isinstance(item, Finding) and item.id in missing and item.status is Status.FAIL and item.remedy:
+            if item.id == first:
+                remedy = dataclasses.replace(item.remedy, pip=(PipAction("install", tuple(missing.values())),))
+            else:
+                remedy = dataclasses.replace(item.remedy, text=f"installed by the one command under {first}")
+            item = dataclasses.replace(item, remedy=remedy)
         out.append(item)
     return out
 
 
-def _import_check(ev: Evidence, check_id: str, package: Package, requirement: Requirement) -> CheckResult:
+def _import_check(ev: Evidence, check_id: str, package: Package) -> CheckResult:
     name = package.import_name or package.name
     found = import_result(ev, name)
     fault = ev.fault_at(f"import {name}")
-    if found is not None and found.get("ok") and fault is not None and fault.scope == "environment":
+    if found is not None and found.ok and fault is not None and fault.scope == "environment":
         # it imports in a process of its own: the crash needs the packages imported before it
         return result(
             check_id,
             Status.WARN,
             f"`import {name}` works on its own, but {fault.what} after the packages before it",
-            interaction_hint(ev),
-            duration=found.get("seconds"),
+            advice(interaction_hint(ev)),
+            duration=found.seconds,
         )
     if found is None or fault is not None:
         if fault is not None:
@@ -121,40 +134,53 @@ def _import_check(ev: Evidence, check_id: str, package: Package, requirement: Re
                 check_id,
                 Status.FAIL,
                 f"`import {name}` {fault.what}" + (" (the probe crashed)" if fault.signal else ""),
-                crash_hint(ev, name, fault),
+                advice(crash_hint(ev, name, fault), explained_by=("cpu.avx",) if fault.signal == "SIGILL" else ()),
                 signal=fault.signal,
                 timed_out=fault.timed_out,
             )
         return result(check_id, Status.SKIP, f"`import {name}` was not reached")
-    seconds = found.get("seconds")
-    if found.get("ok"):
-        version = found.get("version")
-        detail = f"import {name}" + (f" ({version})" if version else "") + " works"
-        return result(check_id, Status.PASS, detail, duration=seconds, file=found.get("file"))
-    known = platform_import_fix(ev, str(found.get("error", "")))
-    said = first_line(known[2] if known is not None else found.get("error", ""))
-    error = f"{found.get('error_type')}: {said}"
-    return result(check_id, Status.FAIL, error, _import_hint(ev, package, requirement, found), duration=seconds)
+    if found.ok:
+        detail = f"import {name}" + (f" ({found.version})" if found.version else "") + " works"
+        return result(check_id, Status.PASS, detail, duration=found.seconds, file=found.file)
+    known = platform_import_fix(ev, found.error)
+    said = first_line(known[2] if known is not None else found.error)
+    error = f"{found.error_type}: {said}"
+    return result(check_id, Status.FAIL, error, _import_remedy(ev, package, found), duration=found.seconds)
 
 
-def _import_hint(ev: Evidence, package: Package, requirement: Requirement, found: Mapping[str, Any]) -> str:
-    text = str(found.get("error", ""))
+def _import_remedy(ev: Evidence, package: Package, found: ImportResult) -> Remedy:
+    """What repairs a failed import, and the findings that would explain it."""
+    text = found.error
     name = package.import_name or package.name
-    wanted = requirement_text(requirement)
+    causes: tuple[str, ...] = ("environ.keras-backend",) if name == "keras" else ()
     known = platform_import_fix(ev, text)
     if known is not None:
-        return known[1]
+        return dataclasses.replace(known[1], explained_by=causes)
     if any(p in text for p in NUMPY_ABI_PATTERNS):
-        return numpy_fix(ev)
+        return dataclasses.replace(numpy_fix(ev), explained_by=(*causes, "compat.numpy-abi"))
     if any(p in text for p in PROTOBUF_PATTERNS):
-        return protobuf_fix(ev)
-    missing = re.search(r"No module named '([^']+)'", text)
-    if found.get("error_type") == "ModuleNotFoundError" and missing:
-        module = missing.group(1)
-        if module.split(".")[0] == name.split(".")[0]:
-            return pip_install(ev, wanted)
-        return f"{pip_install(ev, module.split('.')[0])}  (needed by {name})"
-    return pip_install(ev, wanted, flags=("--force-reinstall",))
+        return dataclasses.replace(protobuf_fix(ev), explained_by=(*causes, "compat.protobuf"))
+    missing = _MISSING.search(text)
+    if found.error_type == "ModuleNotFoundError" and missing:
+        module = missing.group(1).split(".")[0]
+        if module == name.split(".")[0]:
+            return install(wanted(ev, package), explained_by=causes)
+        owner = next((p for p in ev.profile.packages if (p.import_name or "").split(".")[0] == module), None)
+        if owner is not None:
+            requirement, explainer = wanted(ev, owner), f"package.{owner.name}.import"
+        else:  # not in the profile: the module's own name; `pip check` names it when a dependency lacks it
+            requirement, explainer = module, "packages.pip-check"
+            if canonicalize_name(module) not in pip_check_names(ev):
+                explainer = ""
+        remedy = install(requirement, explained_by=(*causes, explainer) if explainer else causes)
+        return dataclasses.replace(remedy, text=f"{{command}}  (needed by {name})")
+    # "Unable to import required dependency numpy": a dependency pip check names, named in the error
+    named = [n for n in sorted(pip_check_names(ev)) if re.search(rf"\b{re.escape(n)}\b", text)]
+    return install(
+        wanted(ev, package),
+        flags=("--force-reinstall",),
+        explained_by=(*causes, "packages.pip-check") if named else causes,
+    )
 
 
 @check("package.*.version", group=PACKAGES, order=20)
@@ -167,7 +193,12 @@ def check_package_versions(ev: Evidence) -> list[CheckResult]:
     results = []
     if not ev.distributions_known:
         return [
-            result(f"package.{p.name}.version", Status.SKIP, "installed versions are unknown")
+            result(
+                f"package.{p.name}.version",
+                Status.SKIP,
+                "installed versions are unknown",
+                explained(f"package.{p.name}.import"),
+            )
             for p in ev.profile.packages
         ]
     for package in ev.profile.packages:
@@ -180,7 +211,6 @@ def check_package_versions(ev: Evidence) -> list[CheckResult]:
         specifier = SpecifierSet()
         for requirement in requirements:
             specifier &= requirement.specifier
-        wanted = requirement_text(requirements[0])
         provider, version = package.name, ev.version_of(package.name)
         if version is None and package.name in TENSORFLOW_DISTRIBUTIONS:
             for other in TENSORFLOW_DISTRIBUTIONS:
@@ -188,63 +218,32 @@ def check_package_versions(ev: Evidence) -> list[CheckResult]:
                     provider, version = other, ev.version_of(other)
                     break
         if version is None:
-            found = import_result(ev, package.import_name) if package.import_name else None
-            if found is not None and found.get("error_type") == "ModuleNotFoundError":
+            found = import_result(ev, package.import_name)
+            if found is not None and found.error_type == "ModuleNotFoundError":
                 # the failed import already says so, with the same command: one finding, not two
-                results.append(
-                    result(
-                        check_id, Status.SKIP, f"{package.name} is not installed (see package.{package.name}.import)"
-                    )
-                )
+                detail = f"{package.name} is not installed (see package.{package.name}.import)"
+                results.append(result(check_id, Status.SKIP, detail, explained(f"package.{package.name}.import")))
             else:
-                results.append(
-                    result(check_id, Status.FAIL, f"{package.name} is not installed", pip_install(ev, wanted))
-                )
+                fix = install(wanted(ev, package))
+                results.append(result(check_id, Status.FAIL, f"{package.name} is not installed", fix))
             continue
         via = f" (provided by {provider})" if provider != package.name else ""
         if specifier.contains(version, prereleases=True):
             wants = f" satisfies {specifier}" if str(specifier) else ""
             results.append(result(check_id, Status.PASS, f"{provider} {version}{wants}{via}", version=str(version)))
         else:
+            # numpy and protobuf out of range are their compatibility finding's to fix
+            root = ROOTS.get(package.name)
             results.append(
                 result(
                     check_id,
                     Status.FAIL,
                     f"{provider} {version} does not satisfy {specifier}{via}",
-                    pip_install(ev, wanted),
+                    install(wanted(ev, package), explained_by=(root,) if root else ()),
                     version=str(version),
                 )
             )
     return results
-
-
-_PIP_CONFLICT = (
-    # pip: "keras 3.0.0 has requirement numpy>=1.2, but you have numpy 1.0."
-    re.compile(
-        r"^(?P<who>\S+) (?P<ver>\S+) has requirement (?P<req>.+?), but you have (?P<dep>\S+) (?P<have>\S+?)\.?$"
-    ),
-    # pip: "tensorflow 2.21.0 requires keras, which is not installed."
-    re.compile(r"^(?P<who>\S+) (?P<ver>\S+) requires (?P<req>.+?), which is not installed\.?$"),
-    # uv: "The package `keras` requires `numpy>=1.26`, but `1.24.0` is installed"
-    re.compile(
-        r"^The package `(?P<who>[^`]+)` requires `(?P<req>[^`]+)`, but (?:`(?P<have>[^`]+)` is|it's not) installed"
-    ),
-    # uv: "The package `x` is broken or incomplete (unable to read `WHEEL` file). ..."
-    re.compile(r"^The package `(?P<broken>[^`]+)` is broken or incomplete"),
-)
-
-
-def parse_pip_check(output: str) -> list[dict[str, str]]:
-    """The problems `pip check` (or `uv pip check`) lists, one dict per line it understood."""
-    problems = []
-    for raw in output.splitlines():
-        line = raw.strip()
-        for pattern in _PIP_CONFLICT:
-            match = pattern.match(line)
-            if match:
-                problems.append({k: v for k, v in match.groupdict().items() if v is not None} | {"line": line})
-                break
-    return problems
 
 
 @check("packages.pip-check", group=PACKAGES, order=30)
@@ -263,7 +262,7 @@ def check_pip_check(ev: Evidence) -> CheckResult:
             "packages.pip-check",
             Status.WARN,
             f"`{ev.pip_check_tool} check` did not finish in time",
-            command(ev, ev.python, "-m", "pip", "check"),
+            advice(command(ev, ev.python, "-m", "pip", "check")),
             duration=completed.duration,
         )
     output = completed.stdout + "\n" + completed.stderr
@@ -274,7 +273,7 @@ def check_pip_check(ev: Evidence) -> CheckResult:
             "packages.pip-check",
             Status.WARN,
             "pip is not installed in the environment, so conflicts were not checked",
-            command(ev, ev.python, "-m", "ensurepip", "--upgrade"),
+            run((ev.python, "-m", "ensurepip", "--upgrade"), Scope.ENVIRONMENT),
             duration=completed.duration,
         )
     problems = parse_pip_check(output)
@@ -288,37 +287,16 @@ def check_pip_check(ev: Evidence) -> CheckResult:
             "packages.pip-check",
             Status.FAIL,
             f"`{ev.pip_check_tool} check` failed: {first_line(output)}",
-            f"see the whole report: {rerun}",
+            advice(f"see the whole report: {rerun}"),
             duration=completed.duration,
         )
-    wanted: dict[str, Requirement] = {}  # one requirement per package, every range asked for merged into it
-    broken: list[str] = []
-    for problem in problems:
-        if "broken" in problem:
-            broken.append(problem["broken"])
-            continue
-        try:
-            requirement = Requirement(problem["req"])
-        except InvalidRequirement:
-            continue
-        key = canonicalize_name(requirement.name)
-        if key in wanted:
-            merged = wanted[key]
-            merged.specifier = tightest(merged.specifier & requirement.specifier)
-            merged.extras |= requirement.extras
-        else:
-            requirement.marker = None
-            wanted[key] = requirement
-    fixes = [requirement_text(r) for r in wanted.values()]
-    commands = [pip_install(ev, *fixes)] if fixes else []
-    if broken:
-        commands.append(pip_install(ev, *broken, flags=("--force-reinstall",)))
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    actions = pip_check_actions(ev, problems)
     return result(
         "packages.pip-check",
         Status.FAIL,
         f"{first_line(problems[0]['line'])}{more}",
-        " && ".join(commands) if commands else rerun,
+        Remedy(pip=actions) if actions else advice(rerun),
         duration=completed.duration,
         problems=[p["line"] for p in problems],
     )
@@ -353,20 +331,21 @@ def check_single_tensorflow(ev: Evidence) -> CheckResult | None:
     listing = ", ".join(f"{n} {ev.version_of(n)}" for n in top)
     if len(top) == 1:
         return result("tensorflow.single-distribution", Status.PASS, f"one TensorFlow distribution: {listing}")
-    wanted = tf_requirement(ev)
+    requirement = tf_requirement(ev)
     if not top:
         return result(
             "tensorflow.single-distribution",
             Status.FAIL,
             "no TensorFlow distribution is installed",
-            pip_install(ev, wanted),
+            install(requirement, explained_by=("package.tensorflow.import",)),
         )
     every = [n for n in TENSORFLOW_DISTRIBUTIONS if n in ev.distributions]
+    reinstall = PipAction("install", (requirement,), ("--force-reinstall",))
     return result(
         "tensorflow.single-distribution",
         Status.FAIL,
         f"{len(top)} TensorFlow distributions overwrite each other's files: {listing}",
-        f"{pip_uninstall(ev, *every)} && {pip_install(ev, wanted, flags=('--force-reinstall',))}",
+        Remedy(pip=(uninstall(*every), reinstall)),
         installed=top,
     )
 
@@ -378,44 +357,49 @@ def check_user_site(ev: Evidence) -> CheckResult:
 
     Fix: remove the user-site copies (`pip uninstall` with the user's own python, or delete the folder the hint
     names), or set `PYTHONNOUSERSITE=1`."""
-    site = ev.probe.get("user_site") or {}
-    interp = ev.interpreter
+    site = ev.probe.user_site
     platform = ev.platform
     outside = []
     # the standard library lives under base_prefix; the environment's packages under prefix
-    roots = [str(interp.get("prefix") or ""), str(interp.get("base_prefix") or "")]
+    roots = [ev.interpreter.prefix or "", ev.interpreter.base_prefix or ""]
     for name, found in ev.imports.items():
-        where = found.get("file")
-        if found.get("ok") and where and not any(r and inside(where, r, platform) for r in roots):
+        where = found.file
+        if found.ok and where and not any(r and inside(where, r, platform) for r in roots):
             outside.append((name, where))
     shadowing = []
-    entries = {canonicalize_name(e.split("-")[0]) for e in site.get("entries") or () if e.endswith(".dist-info")}
-    modules = set(site.get("entries") or ())
-    if site.get("active"):
+    listed = site.entries if site is not None else ()
+    entries = {canonicalize_name(e.split("-")[0]) for e in listed if e.endswith(".dist-info")}
+    modules = set(listed)
+    if site is not None and site.active:
         for package in ev.profile.packages:
             if package.name in entries or (package.import_name and package.import_name in modules):
                 shadowing.append(package.name)
-    if shadowing:
+    if site is not None and shadowing:
+        # the user's own copy lives in their home: removing it is theirs to do
         return result(
             "packages.user-site",
             Status.WARN,
-            f"user site-packages ({site.get('path')}) has {', '.join(shadowing)}, which shadows the environment's"
+            f"user site-packages ({site.path}) has {', '.join(shadowing)}, which shadows the environment's"
             " copy whenever this python runs without -s",
-            f"{pip_uninstall(ev, *shadowing)}  (removes the user copy first; or set PYTHONNOUSERSITE=1)",
+            run(
+                pip_argv(ev, "uninstall", (), shadowing),
+                Scope.OUTSIDE,
+                "{command}  (removes the user copy first; or set PYTHONNOUSERSITE=1)",
+            ),
             shadowing=shadowing,
         )
     if outside:
         name, where = outside[0]
         owner = next((p for p in ev.profile.packages if p.import_name == name), None)
-        wanted = requirement_text(owner.requirements[0]) if owner else name
+        requirement = wanted(ev, owner) if owner else name
         return result(
             "packages.user-site",
             Status.WARN,
             f"{name} loads from {where}, outside the environment",
-            pip_install(ev, wanted, flags=("--force-reinstall",)),
+            install(requirement, flags=("--force-reinstall",)),
             outside=[w for _, w in outside],
         )
-    count = sum(1 for i in ev.imports.values() if i.get("ok"))
+    count = sum(1 for i in ev.imports.values() if i.ok)
     noun = "module loads" if count == 1 else "modules load"
     return result("packages.user-site", Status.PASS, f"{count} {noun} from inside the environment")
 
@@ -436,7 +420,10 @@ def check_lock_drift(ev: Evidence) -> CheckResult:
             "packages.lock",
             Status.WARN,
             f"cannot compare with the lock: {facts.problem}",
-            f"name the lock with: envcheck verify --lock PATH; or set up again with {setup_command(ev, '--lock', 'PATH')}",
+            advice(
+                "name the lock with: envcheck verify --lock PATH; or set up again with"
+                f" {setup_command(ev, '--lock', 'PATH')}"
+            ),
             lock=where,
         )
     if not ev.distributions_known:
@@ -444,49 +431,49 @@ def check_lock_drift(ev: Evidence) -> CheckResult:
     try:
         files = facts.lock.select_here(ev.markers)
     except LockError as exc:
-        return result("packages.lock", Status.FAIL, exc.message, exc.hint, lock=where)
-    installed = {name: str(d.get("version") or "") for name, d in ev.distributions.items()}
+        return result("packages.lock", Status.FAIL, exc.message, advice(exc.hint) if exc.hint else None, lock=where)
+    installed = {name: d.version or "" for name, d in ev.distributions.items()}
     differences = drift(files, installed)
     if ev.conda is not None:  # conda's own packages are not in a lock; only what pip installs is
         differences = [d for d in differences if d.kind != EXTRA]
     if not differences:
         return result("packages.lock", Status.PASS, f"matches {facts.path} ({len(files)} distributions)", lock=where)
-    commands = _lock_repair(ev, facts, differences)
+    actions = _lock_repair(facts, differences)
     listing = "; ".join(d.describe() for d in differences[:8])
     more = f" and {len(differences) - 8} more" if len(differences) > 8 else ""
     return result(
         "packages.lock",
         Status.WARN,
         f"{len(differences)} difference{'s' if len(differences) != 1 else ''} from the lock: {listing}{more}",
-        " && ".join(commands),
+        Remedy(pip=actions),
         lock=where,
         drift=[{"kind": d.kind, "name": d.name, "locked": d.locked, "installed": d.installed} for d in differences],
-        commands=commands,
+        commands=[pip_text(ev, action) for action in actions],
     )
 
 
-def _lock_repair(ev: Evidence, facts: LockFacts, differences: list[Drift]) -> list[str]:
+def _lock_repair(facts: LockFacts, differences: list[Drift]) -> tuple[PipAction, ...]:
     """The locked versions back (from where setup took them), then the extras out."""
-    commands = []
-    wanted = [f"{d.name}=={d.locked}" for d in differences if d.kind in (MISSING, OTHER_VERSION)]
-    if wanted:
+    actions = []
+    pins = [f"{d.name}=={d.locked}" for d in differences if d.kind in (MISSING, OTHER_VERSION)]
+    if pins:
         flags = ["--no-deps"]  # the lock pins every dependency; a resolver must not pick others
         if facts.offline:
             flags.append("--no-index")
         for link in facts.find_links:
             flags += ["--find-links", link]
-        commands.append(pip_install(ev, *wanted, flags=flags))
+        actions.append(PipAction("install", tuple(pins), tuple(flags)))
     extra = [d.name for d in differences if d.kind == EXTRA]
     if extra:
-        commands.append(pip_uninstall(ev, *extra))
-    return commands
+        actions.append(uninstall(*extra))
+    return tuple(actions)
 
 
 def summary_versions(ev: Evidence, names: Iterable[str]) -> dict[str, str]:
     """Versions for the report's header: Python first, then the named distributions that are installed."""
     versions: dict[str, str] = {}
-    if ev.interpreter.get("version"):
-        versions["python"] = str(ev.interpreter["version"])
+    if ev.interpreter.version:
+        versions["python"] = ev.interpreter.version
     for name in names:
         version = ev.version_of(name)
         if version is None and name == "tensorflow":

@@ -6,13 +6,15 @@ order (the groups in ``GROUPS`` order, then ``order`` within a group), which is 
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from envcheck.results import CheckResult
+from envcheck.results import CheckResult, Status
 from envcheck.verify.evidence import Evidence
+from envcheck.verify.remedy import remedy_of, render_hint
 
 # The checklist's groups, in the order verify prints them; a module of the package per group.
 INTERPRETER = "Interpreter"
@@ -80,7 +82,8 @@ def registered() -> tuple[Check, ...]:
 
 
 def evaluate(ev: Evidence) -> list[CheckResult]:
-    """Every rule whose needs are met, applied to the evidence in checklist order."""
+    """Every rule whose needs are met, applied to the evidence in checklist order; each warning and failure
+    with its hint, rendered from its remedy for the target's platform."""
     results: list[CheckResult] = []
     for entry in registered():
         if not entry.applies(ev):
@@ -88,8 +91,15 @@ def evaluate(ev: Evidence) -> list[CheckResult]:
         outcome = entry.rule(ev)
         if outcome is None:
             continue
-        results.extend(outcome if isinstance(outcome, list) else [outcome])
+        results.extend(_with_hint(ev, r) for r in (outcome if isinstance(outcome, list) else [outcome]))
     return results
+
+
+def _with_hint(ev: Evidence, found: CheckResult) -> CheckResult:
+    remedy = remedy_of(found)
+    if remedy is None or found.status not in (Status.WARN, Status.FAIL):
+        return found
+    return dataclasses.replace(found, hint=render_hint(ev, remedy))
 
 
 def group_of(check_id: str) -> str:

@@ -11,13 +11,15 @@ from envcheck.verify.checks.common import (
     crash_hint,
     first_line,
     interaction_hint,
-    pip_install,
-    requirement_text,
     result,
 )
-from envcheck.verify.checks.device import CUDNN_KEYS, XLA_KEYS, cuda_fix, tensorflow_messages
+from envcheck.verify.checks.compatibility import NUMPY_ABI_PATTERNS
+from envcheck.verify.checks.cuda import cuda_fix
+from envcheck.verify.checks.nvidia import CUDNN_KEYS, XLA_KEYS, tensorflow_messages
+from envcheck.verify.checks.ranges import wanted
 from envcheck.verify.checks.registry import WORK, check
 from envcheck.verify.evidence import Evidence
+from envcheck.verify.remedy import Remedy, advice, explained, install
 
 # Modules of the profile whose one small real operation the probe performs.
 WORK_FOR = {"tensorflow": "matmul", "pandas": "pandas", "scikit-learn": "sklearn", "matplotlib": "matplotlib"}
@@ -42,62 +44,70 @@ def check_work(ev: Evidence) -> list[CheckResult]:
 
 
 def _work_check(ev: Evidence, check_id: str, key: str, package: Package) -> CheckResult:
-    wanted = requirement_text(applicable_requirements(ev, package)[0])
     fault = ev.fault_at(f"work.{key}")
     if fault is not None and fault.scope == "environment" and ev.work(key) is not None:
         return result(
             check_id,
             Status.WARN,
             f"works on its own, but the probe importing everything {fault.what} here",
-            interaction_hint(ev),
+            advice(interaction_hint(ev)),
         )
     if fault is not None:
         return result(
             check_id,
             Status.FAIL,
             f"the probe {fault.what} during this work",
-            crash_hint(ev, package.import_name or package.name, fault),
+            advice(crash_hint(ev, package.import_name or package.name, fault)),
         )
     found = ev.work(key)
     if found is None:
-        return result(check_id, Status.SKIP, f"{package.name} did not import")
-    seconds = found.get("seconds")
-    reinstall = pip_install(ev, wanted, flags=("--force-reinstall",))
+        return result(
+            check_id, Status.SKIP, f"{package.name} did not import", explained(f"package.{package.name}.import")
+        )
+    seconds = found.seconds
+    reinstall = _reinstall(ev, package, found.error)
     if key == "matmul":
-        devices = found.get("devices") or []
-        bad = [d for d in devices if not d.get("ok")]
+        devices = found.devices
+        bad = [d for d in devices if not d.ok]
         if not devices:
             return result(check_id, Status.FAIL, "TensorFlow lists no device to compute on", reinstall, seconds)
         if bad:
             first = bad[0]
-            why = first.get("error") or f"differs from NumPy by {first.get('max_abs_diff')}"
+            why = first.error or f"differs from NumPy by {first.max_abs_diff}"
             return result(
                 check_id,
                 Status.FAIL,
-                f"64x64 matmul on {first.get('device')}: {first_line(str(why))}",
-                reinstall,
+                f"64x64 matmul on {first.device}: {first_line(why)}",
+                _reinstall(ev, package, first.error),
                 seconds,
-                devices=devices,
+                devices=[d.to_json() for d in devices],
             )
-        names = ", ".join(str(d.get("device", "")).replace("/device:", "") for d in devices)
-        worst = max(float(d.get("max_abs_diff") or 0.0) for d in devices)
+        names = ", ".join((d.device or "").replace("/device:", "") for d in devices)
+        worst = max(d.max_abs_diff or 0.0 for d in devices)
         return result(
             check_id,
             Status.PASS,
             f"64x64 matmul on {names} matches NumPy (max diff {worst:.1e})",
             None,
             seconds,
-            devices=devices,
+            devices=[d.to_json() for d in devices],
         )
-    if not found.get("ok"):
-        why = found.get("error") or f"wrong result {found.get('result')!r}"
-        return result(check_id, Status.FAIL, f"{first_line(str(why))}", reinstall, seconds)
+    if not found.ok:
+        why = found.error or f"wrong result {found.result!r}"
+        return result(check_id, Status.FAIL, f"{first_line(why)}", reinstall, seconds)
     detail = {
         "pandas": "groupby-sum on a DataFrame gives the right totals",
         "sklearn": "LinearRegression recovers y = 2x + 1",
-        "matplotlib": f"plot rendered to a PNG in memory with {found.get('backend') or 'Agg'}",
+        "matplotlib": f"plot rendered to a PNG in memory with {found.backend or 'Agg'}",
     }[key]
     return result(check_id, Status.PASS, detail, None, seconds)
+
+
+def _reinstall(ev: Evidence, package: Package, error: str | None) -> Remedy:
+    """A fresh copy of the package; a NumPy ABI error is compat.numpy-abi's to fix."""
+    abi = error is not None and any(p in error for p in NUMPY_ABI_PATTERNS)
+    explainers = ("compat.numpy-abi",) if abi else ()
+    return install(wanted(ev, package), flags=("--force-reinstall",), explained_by=explainers)
 
 
 # The GPU work beside the matmul: what each exercises, TensorFlow's messages that explain its failure, and
@@ -151,30 +161,32 @@ def _gpu_work(ev: Evidence, key: str) -> CheckResult | None:
             check_id,
             Status.FAIL,
             f"the probe {fault.what} during the {library} work",
-            crash_hint(ev, "tensorflow", fault),
+            advice(crash_hint(ev, "tensorflow", fault)),
         )
     found = ev.work(key)
     if found is None:
         return None  # tensorflow did not import (its own check says so), or an older probe
-    seconds = found.get("seconds")
-    if found.get("skipped"):
+    seconds = found.seconds
+    if found.skipped:
         if ev.profile.device != "gpu":
             return None
-        return result(check_id, Status.SKIP, f"{found['skipped']}: the {library} work runs on a GPU only")
-    device = str(found.get("device") or "GPU").replace("/device:", "")
-    if found.get("ok"):
+        return result(check_id, Status.SKIP, f"{found.skipped}: the {library} work runs on a GPU only")
+    device = (found.device or "GPU").replace("/device:", "")
+    if found.ok:
         return result(
             check_id,
             Status.PASS,
-            f"{what} on {device} ({library}) matches the CPU (max diff {float(found.get('max_abs_diff') or 0.0):.1e})",
+            f"{what} on {device} ({library}) matches the CPU (max diff {found.max_abs_diff or 0.0:.1e})",
             None,
             seconds,
         )
-    error = str(found.get("error") or f"differs from the CPU by {found.get('max_abs_diff')}")
+    error = found.error or f"differs from the CPU by {found.max_abs_diff}"
     messages = [m for m in tensorflow_messages(error + "\n" + ev.stderr) if m.key in keys]
     said = messages[0].line if messages else first_line(error)
     if messages:
-        hint = cuda_fix(ev, {m.key for m in messages})
+        fix = cuda_fix(ev, {m.key for m in messages})
     else:
-        hint = f"reproduce it with TensorFlow's own log: TF_CPP_MIN_LOG_LEVEL=0 {command(ev, ev.python, '-c', snippet)}"
-    return result(check_id, Status.FAIL, f"{what} on {device} ({library}): {said}", hint, seconds)
+        fix = advice(
+            f"reproduce it with TensorFlow's own log: TF_CPP_MIN_LOG_LEVEL=0 {command(ev, ev.python, '-c', snippet)}"
+        )
+    return result(check_id, Status.FAIL, f"{what} on {device} ({library}): {said}", fix, seconds)
