@@ -9,6 +9,7 @@ that the fixture does catch a document that strays from its schema.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -25,7 +26,8 @@ from envcheck.output.envelope import SCHEMA_VERSION
 from envcheck.output.schemas import NAMES, SUFFIX, folder, load_schema
 
 cli = CliRunner()
-FIXTURES = Path(__file__).parents[1] / "fixtures"
+ROOT = Path(__file__).parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 RECORDED = sorted((FIXTURES / "compare").glob("*.json"))
 
@@ -90,6 +92,23 @@ def test_an_unknown_schema_is_a_usage_error_with_the_names() -> None:
         f"error: no schema named 'verfy'; the schemas are: {', '.join(NAMES)}",
         "hint: list them with: envcheck schema",
     ]
+
+
+def test_the_docs_make_a_page_of_each_shipped_schema_from_the_file_itself() -> None:
+    """docs/hooks/schemas.py (an MkDocs hook) renders schemas/NAME.md at every build."""
+    spec = importlib.util.spec_from_file_location("schema_pages", ROOT / "docs" / "hooks" / "schemas.py")
+    assert spec is not None and spec.loader is not None
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    index = (ROOT / "docs" / "schemas" / "index.md").read_text(encoding="utf-8")
+    for name in NAMES:
+        page = hook.schema_page(name)
+        schema = load_schema(name)
+        assert page.startswith(f"# {schema['title']}\n") and f"envcheck schema {name}" in page
+        assert "```json\n" + (Path(str(folder())) / (name + SUFFIX)).read_text(encoding="utf-8") + "```" in page
+        for key in schema["$defs"].get("report", {}).get("properties", {}):
+            assert f"| `{key}` |" in page, (name, key)
+        assert f"]({name}.md)" in index, f"docs/schemas/index.md does not list {name}"
 
 
 # ---------------------------------------------------------------------------------------------- documents
