@@ -6,7 +6,7 @@ pip, the conda stand-in) and ``e2e/`` (a real environment with TensorFlow). Ever
 ``e2e`` here, so ``-m "not e2e"`` keeps meaning what it always did.
 
 Every JSON document envcheck prints with --json during the run, in-process (CliRunner) or from a child process
-(``subprocess.run`` of ``envcheck`` or ``python -m envcheck``), is validated against its shipped schema; a test
+(``envcheck`` or ``python -m envcheck`` read through ``subprocess.run`` or ``communicate``), is validated against its shipped schema; a test
 whose document does not follow it errors at teardown, and the terminal summary counts the documents.
 """
 
@@ -43,8 +43,8 @@ def _json_validation() -> Iterator[list[str]]:
     """Validate every document envcheck prints with --json against its schema, without changing what it prints.
 
     In-process: the one writer, ``emit_json``, wherever a module holds it. Child processes: the stdout of every
-    ``subprocess.run`` that runs envcheck with --json, also in session and module fixtures. The value is the
-    list of problems found and not yet reported.
+    envcheck --json child a test reads with ``communicate`` (``subprocess.run`` included), also in session and
+    module fixtures. The value is the list of problems found and not yet reported.
     """
     from envcheck.output import envelope
 
@@ -60,23 +60,23 @@ def _json_validation() -> Iterator[list[str]]:
             found.extend(documents.check(printed, "printed"))
         original(document)
 
-    real_run = subprocess.run
+    class Popen(subprocess.Popen):  # type: ignore[type-arg]
+        """subprocess.Popen that validates what an envcheck --json child printed (subprocess.run uses it too)."""
 
-    def run(*args: Any, **kwargs: Any) -> Any:
-        completed = real_run(*args, **kwargs)
-        argv = args[0] if args else kwargs.get("args")
-        if isinstance(argv, (list, tuple)) and documents.envcheck_json_run(argv):
-            found.extend(documents.check_output(completed.stdout, "subprocess"))
-        return completed
+        def communicate(self, *args: Any, **kwargs: Any) -> Any:
+            stdout, stderr = super().communicate(*args, **kwargs)
+            # a child killed by a signal may have printed half a document: the test that killed it judges that
+            finished = self.returncode is not None and self.returncode >= 0
+            if finished and isinstance(self.args, (list, tuple)) and documents.envcheck_json_run(self.args):
+                found.extend(documents.check_output(stdout, "subprocess"))
+            return stdout, stderr
 
     with pytest.MonkeyPatch.context() as mp:
         for module in list(sys.modules.values()):
-            if (
-                getattr(module, "__name__", "").startswith("envcheck")
-                and getattr(module, "emit_json", None) is original
-            ):
+            name = getattr(module, "__name__", "")
+            if name.startswith("envcheck") and getattr(module, "emit_json", None) is original:
                 mp.setattr(module, "emit_json", emit_json)
-        mp.setattr(subprocess, "run", run)
+        mp.setattr(subprocess, "Popen", Popen)
         yield found
 
 
