@@ -140,10 +140,13 @@ def test_a_document_with_an_undocumented_key_or_a_wrong_value_fails() -> None:
 def test_the_fixture_catches_a_printed_document_that_strays(
     monkeypatch: pytest.MonkeyPatch, _json_documents_follow_their_schemas: list[str]
 ) -> None:
+    import dataclasses
+
     import envcheck.output.compare
 
-    real = envcheck.output.compare.json_document
-    monkeypatch.setattr(envcheck.output.compare, "json_document", lambda c: {**real(c), "undocumented": True})
+    real = envcheck.output.compare.COMPARISON
+    strays = dataclasses.replace(real, payload=lambda c, style: {**real.payload(c, style), "undocumented": True})
+    monkeypatch.setattr(envcheck.output.compare, "COMPARISON", strays)
     report = str(FIXTURES / "compare" / "verify-linux-cpu.json")
     assert cli.invoke(app, ["compare", report, report, "--json"]).exit_code == 0
     found = list(_json_documents_follow_their_schemas)

@@ -16,7 +16,8 @@ import pytest
 import yaml
 from packaging.specifiers import SpecifierSet
 
-from envcheck.lock.pylock import PLATFORMS, marker_environment
+from envcheck.lock.platforms import PLATFORMS
+from envcheck.lock.pylock import marker_environment
 from envcheck.profiles.files import load_profile
 from envcheck.profiles.profile import available_profiles
 
