@@ -5,16 +5,21 @@ The first report, or the baseline, is the reference. A version drifts when the r
 package do not all have the same version; a check drifts when it passes on some reports and fails on others;
 the lock digest drifts when the verify reports that could carry one do not all carry the same one. Devices
 are shown for every machine and never count as drift (a fleet may mix GPUs on purpose).
+
+A fleet mixes envcheck releases, so a report is read by the reader of its ``schema_version``: every version
+this envcheck has written has one (``READERS``), and a report from a newer envcheck is refused with what to do,
+never half-read.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from envcheck import __version__
 from envcheck.errors import ExitCode, UsageError
 
 KINDS = ("verify", "smoke-train")
@@ -104,15 +109,21 @@ def compare_files(paths: Sequence[Path], baseline: Path | None = None) -> Compar
             bad.append(f"{path} ({exc})")
     if bad:
         more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        newer = any(NEWER in reason for reason in bad)
         raise UsageError(
             f"cannot compare {len(bad)} file(s): {'; '.join(bad[:3])}{more}",
-            "give the files that `envcheck verify --json` or `envcheck smoke-train --json` wrote",
+            "upgrade envcheck where you compare (pip install --upgrade envcheck) to read the newer reports"
+            if newer
+            else "give the files that `envcheck verify --json` or `envcheck smoke-train --json` wrote",
         )
     return compare(reports)
 
 
 class _Unusable(Exception):
     """A file that is not a readable envcheck report; the message says why."""
+
+
+NEWER = "written by a newer envcheck"
 
 
 def load_report(path: Path) -> Report:
@@ -126,6 +137,24 @@ def load_report(path: Path) -> Report:
         raise _Unusable(f"not JSON: {exc}") from exc
     if not isinstance(document, dict) or "schema_version" not in document:
         raise _Unusable("not an envcheck report: no schema_version")
+    version = document["schema_version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _Unusable(f"not an envcheck report: schema_version {version!r} is not a version number")
+    if version not in READERS:
+        raise _Unusable(
+            f"{NEWER}: schema_version {version}, while envcheck {__version__} reads {_versions()}"
+            if version > max(READERS)
+            else f"schema_version {version} has no reader in envcheck {__version__}, which reads {_versions()}"
+        )
+    return READERS[version](document, path)
+
+
+def _versions() -> str:
+    return ", ".join(str(v) for v in sorted(READERS))
+
+
+def _read_v1(document: dict[str, Any], path: Path) -> Report:
+    """A report of schema version 1 (every key compare reads has been there since the first one)."""
     command = document.get("command")
     if command not in KINDS:
         raise _Unusable(f"a report of {command!r}, not of verify or smoke-train")
@@ -144,6 +173,12 @@ def load_report(path: Path) -> Report:
         checks={str(c.get("id")): str(c.get("status")) for c in checks if isinstance(c, dict)},
         lock_digest=str(lock.get("digest")) if isinstance(lock, dict) and lock.get("digest") else None,
     )
+
+
+# One reader per schema_version that a fleet may hold. A version that renames, removes or changes the meaning
+# of a key compare reads gets a reader of its own here, next to the older ones (a test holds the table to
+# SCHEMA_VERSION).
+READERS: dict[int, Callable[[dict[str, Any], Path], Report]] = {1: _read_v1}
 
 
 def compare(reports: Sequence[Report]) -> Comparison:

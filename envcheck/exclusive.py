@@ -6,11 +6,12 @@ command that modifies an environment takes it the same way::
     with lock_environment(prefix, command="verify --fix"):
         ...
 
-The lock is an operating-system lock (``fcntl.flock`` on POSIX, ``msvcrt.locking`` on Windows) on a small file
-under envcheck's home, named after the prefix's absolute path, so that it exists before the prefix does and
-survives --recreate moving the prefix aside. The kernel drops the lock when its holder dies, whatever the
-cause, so a lock file left by a dead process is simply free again; the pid, command and start time written in
-the file only serve the message a second envcheck gives.
+The lock is an operating-system lock (``fcntl.flock`` on POSIX, ``msvcrt.locking`` on Windows: a ``Locker``
+each) on a small file under envcheck's home, named after the prefix's absolute path, so that it exists before
+the prefix does and survives --recreate moving the prefix aside. Where the file system ignores case (Windows,
+and macOS by default), ``C:\\Envs\\DL`` and ``c:/envs/dl`` are one folder and get one lock. The kernel drops
+the lock when its holder dies, whatever the cause, so a lock file left by a dead process is simply free again;
+the pid, command and start time written in the file only serve the message a second envcheck gives.
 """
 
 from __future__ import annotations
@@ -18,13 +19,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import ntpath
 import os
+import posixpath
 import re
+import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from envcheck.errors import EnvcheckError
 from envcheck.locations import envcheck_home
@@ -37,26 +41,94 @@ class BusyError(EnvcheckError):
     """Another envcheck is working on this environment right now."""
 
 
+class Locker(Protocol):
+    """The operating system's lock on the first byte of an open file: taken without waiting, or not."""
+
+    def try_lock(self, fd: int) -> bool: ...
+
+    def unlock(self, fd: int) -> None: ...
+
+
+class FlockLocker:
+    """POSIX: ``flock`` on the whole file (the kernel drops it when the holder dies)."""
+
+    def try_lock(self, fd: int) -> bool:
+        import fcntl
+
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def unlock(self, fd: int) -> None:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+class MsvcrtLocker:
+    """Windows: ``msvcrt.locking`` of the first byte, which locks from the file's *current position*; every
+    call seeks to the start first, since describing the holder leaves the position after its text."""
+
+    def __init__(self, msvcrt: Any = None) -> None:
+        if msvcrt is None:
+            import msvcrt  # type: ignore[no-redef]  # Windows only
+        self.msvcrt = msvcrt
+
+    def try_lock(self, fd: int) -> bool:
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            self.msvcrt.locking(fd, self.msvcrt.LK_NBLCK, LOCK_BYTE)
+        except OSError:
+            return False
+        return True
+
+    def unlock(self, fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        with contextlib.suppress(OSError):
+            self.msvcrt.locking(fd, self.msvcrt.LK_UNLCK, LOCK_BYTE)
+
+
+def system_locker() -> Locker:
+    return MsvcrtLocker() if os.name == "nt" else FlockLocker()
+
+
+def lock_name(where: str, platform: str) -> str:
+    """The lock file's name for the absolute, resolved path ``where`` on ``platform`` (a sys.platform value).
+
+    Windows and macOS (by default) ignore case, so there the name is made from the path with its case folded
+    (and, on Windows, its slashes made one kind): two spellings of one folder must not get two locks.
+    """
+    paths = ntpath if platform == "win32" else posixpath
+    key = paths.normpath(where)
+    if platform in ("win32", "darwin"):
+        key = paths.normcase(key).casefold()
+    digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    readable = re.sub(r"[^A-Za-z0-9._-]", "_", paths.basename(key))[:40] or "root"
+    return f"{readable}-{digest}.lock"
+
+
 def lock_path(prefix: Path) -> Path:
-    """The lock file of ``prefix``: one per absolute path, whether or not the prefix exists yet."""
+    """The lock file of ``prefix``: one per folder, whether or not the prefix exists yet."""
     where = os.path.realpath(os.path.abspath(os.path.expanduser(prefix)))
-    digest = hashlib.sha256(where.encode("utf-8", "surrogateescape")).hexdigest()[:16]
-    readable = re.sub(r"[^A-Za-z0-9._-]", "_", Path(where).name)[:40] or "root"
-    return envcheck_home() / "locks" / f"{readable}-{digest}.lock"
+    return envcheck_home() / "locks" / lock_name(where, sys.platform)
 
 
 @contextlib.contextmanager
-def lock_environment(prefix: Path, *, command: str, wait: float = 0.0) -> Iterator[None]:
+def lock_environment(prefix: Path, *, command: str, wait: float = 0.0, locker: Locker | None = None) -> Iterator[None]:
     """Hold the lock of ``prefix`` while inside; raise BusyError naming the holder if another process has it.
 
-    ``wait``: seconds to keep trying before giving up (0: refuse at once).
+    ``wait``: seconds to keep trying before giving up (0: refuse at once). ``locker``: the system's by default.
     """
+    locker = locker or system_locker()
     path = lock_path(prefix)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by children (PEP 446)
+    # not inherited by children (PEP 446); binary, so that Windows writes the description as it is
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
     try:
         deadline = time.monotonic() + wait
-        while not _try_lock(fd):
+        while not locker.try_lock(fd):
             if time.monotonic() >= deadline:
                 raise _busy(prefix, path)
             time.sleep(POLL)
@@ -64,7 +136,7 @@ def lock_environment(prefix: Path, *, command: str, wait: float = 0.0) -> Iterat
         try:
             yield
         finally:
-            _unlock(fd)
+            locker.unlock(fd)
     finally:
         os.close(fd)
 
@@ -72,8 +144,10 @@ def lock_environment(prefix: Path, *, command: str, wait: float = 0.0) -> Iterat
 def holder(prefix: Path) -> dict[str, Any] | None:
     """What the lock file of ``prefix`` says about its last holder (alive or not), or None."""
     try:
-        raw = lock_path(prefix).read_bytes()[LOCK_BYTE:]
-        data = json.loads(raw.decode("utf-8"))
+        with lock_path(prefix).open("rb") as handle:
+            # past the locked byte: on Windows another process cannot read a byte that is locked
+            handle.seek(LOCK_BYTE)
+            data = json.loads(handle.read().decode("utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
@@ -86,8 +160,13 @@ def _busy(prefix: Path, path: Path) -> BusyError:
     doing = f" ({who['command']})" if who.get("command") else ""
     return BusyError(
         f"another envcheck (pid {pid}) is working on {prefix} since {since}{doing}",
-        f"wait for it to finish and run this again; if it is stuck, stop it with: kill {pid}",
+        f"wait for it to finish and run this again; if it is stuck, stop it with: {stop_command(pid)}",
     )
+
+
+def stop_command(pid: object, platform: str | None = None) -> str:
+    """How to stop process ``pid`` from the user's shell: taskkill reads the same in cmd.exe and PowerShell."""
+    return f"taskkill /PID {pid}" if (platform or sys.platform) == "win32" else f"kill {pid}"
 
 
 def _describe(fd: int, command: str) -> None:
@@ -97,33 +176,3 @@ def _describe(fd: int, command: str) -> None:
     os.lseek(fd, LOCK_BYTE, os.SEEK_SET)
     os.ftruncate(fd, LOCK_BYTE)
     os.write(fd, text.encode("utf-8"))
-
-
-if os.name == "nt":
-    import msvcrt
-
-    def _try_lock(fd: int) -> bool:
-        os.lseek(fd, 0, os.SEEK_SET)
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, LOCK_BYTE)  # type: ignore[attr-defined]
-        except OSError:
-            return False
-        return True
-
-    def _unlock(fd: int) -> None:
-        os.lseek(fd, 0, os.SEEK_SET)
-        with contextlib.suppress(OSError):
-            msvcrt.locking(fd, msvcrt.LK_UNLCK, LOCK_BYTE)  # type: ignore[attr-defined]
-
-else:
-    import fcntl
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-    def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from envcheck.locations import is_python_environment
@@ -42,19 +43,24 @@ def kernel_name(
     return asked or recorded or default_name(profile, prefix)
 
 
-def kernels_dir() -> Path:
+def kernels_dir(platform: str | None = None, environ: Mapping[str, str] | None = None) -> Path:
     """Where `ipykernel install --user` writes kernelspecs: jupyter_core's per-user data folder, by its rules
-    (JUPYTER_DATA_DIR, else the platform's), known here before the environment, and its jupyter, exist."""
-    override = os.environ.get("JUPYTER_DATA_DIR")
+    (JUPYTER_DATA_DIR, else the platform's), known here before the environment, and its jupyter, exist.
+
+    ``platform`` (a ``sys.platform`` value) and ``environ`` default to this machine's.
+    """
+    platform = platform or sys.platform
+    environ = os.environ if environ is None else environ
+    override = environ.get("JUPYTER_DATA_DIR")
     if override:
         base = Path(override).expanduser()
-    elif sys.platform == "win32":
-        appdata = os.environ.get("APPDATA")
+    elif platform == "win32":
+        appdata = environ.get("APPDATA")
         base = Path(appdata) / "jupyter" if appdata else Path.home() / ".jupyter" / "data"
-    elif sys.platform == "darwin":
+    elif platform == "darwin":
         base = Path.home() / "Library" / "Jupyter"
     else:
-        xdg = os.environ.get("XDG_DATA_HOME")
+        xdg = environ.get("XDG_DATA_HOME")
         base = (Path(xdg) if xdg else Path.home() / ".local" / "share") / "jupyter"
     return base.absolute() / "kernels"
 

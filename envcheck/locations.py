@@ -54,9 +54,12 @@ def new_log_path(kind: str) -> Path:
     return path
 
 
-def python_in(prefix: Path) -> Path:
-    """The interpreter inside an environment: bin/python (venv, conda on POSIX) or python.exe (Windows)."""
-    if sys.platform == "win32":
+def python_in(prefix: Path, platform: str | None = None) -> Path:
+    """The interpreter inside an environment: bin/python (venv, conda on POSIX) or, on Windows, python.exe at
+    the prefix (conda) or Scripts\\python.exe (venv). The first that exists, else the first candidate.
+
+    ``platform`` (a ``sys.platform`` value) defaults to this machine's."""
+    if (platform or sys.platform) == "win32":
         candidates = [prefix / "python.exe", prefix / "Scripts" / "python.exe"]
     else:
         candidates = [prefix / "bin" / "python", prefix / "bin" / "python3"]

@@ -4,16 +4,23 @@ The folders are the layers: ``unit/`` (rules, readers, rendering and the CLI, wi
 interpreter at most), ``integration/`` (real processes: small real environments, signals, time limits, uv and
 pip, the conda stand-in) and ``e2e/`` (a real environment with TensorFlow). Every test under ``e2e/`` is marked
 ``e2e`` here, so ``-m "not e2e"`` keeps meaning what it always did.
+
+Every JSON document envcheck prints with --json during the run, in-process (CliRunner) or from a child process
+(``envcheck`` or ``python -m envcheck`` read through ``subprocess.run`` or ``communicate``), is validated against its shipped schema; a test
+whose document does not follow it errors at teardown, and the terminal summary counts the documents.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from support import documents
 
 E2E_TIMEOUT = 1800
 TESTS = Path(__file__).parent
@@ -23,6 +30,67 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if (TESTS / "e2e") in item.path.parents:
             item.add_marker(pytest.mark.e2e)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    line = documents.summary()
+    if line:
+        terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _json_validation() -> Iterator[list[str]]:
+    """Validate every document envcheck prints with --json against its schema, without changing what it prints.
+
+    In-process: the one writer, ``emit_json``, wherever a module holds it. Child processes: the stdout of every
+    envcheck --json child a test reads with ``communicate`` (``subprocess.run`` included), also in session and
+    module fixtures. The value is the list of problems found and not yet reported.
+    """
+    from envcheck.output import envelope
+
+    found: list[str] = []
+    original = envelope.emit_json
+
+    def emit_json(document: dict[str, Any]) -> None:
+        try:
+            printed = json.loads(json.dumps(document))
+        except (TypeError, ValueError) as exc:
+            found.append(f"not JSON: {exc}")
+        else:
+            found.extend(documents.check(printed, "printed"))
+        original(document)
+
+    class Popen(subprocess.Popen):  # type: ignore[type-arg]
+        """subprocess.Popen that validates what an envcheck --json child printed (subprocess.run uses it too)."""
+
+        def communicate(self, *args: Any, **kwargs: Any) -> Any:
+            stdout, stderr = super().communicate(*args, **kwargs)
+            # a child killed by a signal may have printed half a document: the test that killed it judges that
+            finished = self.returncode is not None and self.returncode >= 0
+            if finished and isinstance(self.args, (list, tuple)) and documents.envcheck_json_run(self.args):
+                found.extend(documents.check_output(stdout, "subprocess"))
+            return stdout, stderr
+
+    with pytest.MonkeyPatch.context() as mp:
+        for module in list(sys.modules.values()):
+            name = getattr(module, "__name__", "")
+            if name.startswith("envcheck") and getattr(module, "emit_json", None) is original:
+                mp.setattr(module, "emit_json", emit_json)
+        mp.setattr(subprocess, "Popen", Popen)
+        yield found
+
+
+@pytest.fixture(autouse=True)
+def _json_documents_follow_their_schemas(
+    request: pytest.FixtureRequest, _json_validation: list[str]
+) -> Iterator[list[str]]:
+    """A test (or a fixture it set up) whose --json document does not follow its schema errors at teardown,
+    unless it is marked ``fake_documents`` (it prints made-up envelopes on purpose)."""
+    yield _json_validation
+    problems = list(_json_validation)
+    _json_validation.clear()
+    if problems and request.node.get_closest_marker("fake_documents") is None:
+        pytest.fail("a --json document does not follow its schema:\n" + "\n".join(problems), pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -8,12 +8,12 @@ import typer
 from typer.core import TyperGroup
 
 from envcheck import __version__
-from envcheck.cli import compare, download, export, lock, run, setup, smoke, verify
+from envcheck.cli import compare, download, export, lock, run, schema, setup, smoke, verify
 from envcheck.cli.boundary import CLICK_ERROR, fail, one_line
 from envcheck.errors import ExitCode
 
 # The commands, in the order `envcheck --help` lists them; each module has NAME, command and maybe SETTINGS.
-COMMANDS = (setup, verify, smoke, run, compare, lock, download, export)
+COMMANDS = (setup, verify, smoke, run, compare, lock, download, export, schema)
 _ARGV = "envcheck.argv"
 
 

@@ -241,6 +241,28 @@ ExportJsonOpt = Annotated[
 ]
 
 
+# ---------------------------------------------------------------------------------------------- schema
+
+
+def _complete_schemas(incomplete: str) -> list[str]:
+    """Shell completion of schema names (the schemas' module is read only when the shell asks)."""
+    from envcheck.output.schemas import NAMES
+
+    return [name for name in NAMES if name.startswith(incomplete)]
+
+
+# a plain string, checked by the schemas' module: its table lives beside rich-using modules --help must not load
+SchemaNameArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="setup, verify, verify-fix, smoke-train, lock, download, compare, export or error.",
+        autocompletion=_complete_schemas,
+        show_default=False,
+    ),
+]
+SchemaPathOpt = Annotated[bool, typer.Option("--path", help="Print where the schema file is instead of its text.")]
+
+
 # ---------------------------------------------------------------------------------------------- checks
 
 

@@ -180,6 +180,7 @@ def check_result(problem: str | None) -> LockCheck:
     )
 
 
+@pytest.mark.fake_documents  # a lock check's payload under every command's name
 def test_the_envelopes_command_is_the_name_show_is_given(capsys: pytest.CaptureFixture[str]) -> None:
     for module in COMMANDS:
         assert show(module.NAME, CHECK, check_result(None), Format.JSON) == 0

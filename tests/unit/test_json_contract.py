@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import contract
 from support.setups import MINI, FakeInstaller
 from typer.testing import CliRunner
 
@@ -53,6 +54,14 @@ KEYS = {
     "compare": [*BASE, "reference", "agree", "reports", "drift"],
     "error": [*BASE, "error"],
 }
+
+
+@pytest.mark.parametrize("name", list(KEYS))
+def test_the_pinned_keys_are_the_keys_its_published_schema_names(name: str) -> None:
+    """The order is pinned here; the keys themselves are the published schema's (envcheck schema NAME)."""
+    kind = "error" if name == "error" else "report"
+    keys = contract.describe(name)["keys"]
+    assert {k.split(".")[1] for k in keys if k.startswith(f"{kind}.") and k.count(".") == 1} == set(KEYS[name])
 
 
 def envelope_of(result: object) -> dict:

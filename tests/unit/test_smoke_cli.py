@@ -135,7 +135,12 @@ def fake_run(
                         "initial_loss": 0.85,
                         "final_loss": 0.0034,
                         "final_outputs": [0.98, 0.97, 0.04],
-                        "final_weights": {},
+                        "final_weights": {
+                            "W_h": [[0.1] * 3] * 4,
+                            "b_h": [[0.0] * 3],
+                            "W_o": [[0.2]] * 3,
+                            "b_o": [[0.0]],
+                        },
                     }
                 },
             }
