@@ -44,7 +44,7 @@ def sibling(name):
 
 
 _net = sibling("smoke_net")
-PARAM_NAMES, SHAPES, SSE = _net.PARAM_NAMES, _net.SHAPES, _net.SSE
+PARAM_NAMES, SHAPES = _net.PARAM_NAMES, _net.SHAPES
 number, describe = _net.number, _net.describe
 
 POLL_S = 0.2
@@ -153,19 +153,10 @@ def train(net, tf, strategy, epochs, lr, on_joined):
     return facts
 
 
-def reference(answer, net, epochs, lr):
-    """The single-process NumPy batch-N run from the same initial weights: what the distributed run must match."""
-    try:
-        record, _ = _net.run_scratch(net, epochs, lr, "N")
-    except Exception as exc:
-        record = _net.error_record("scratch-batchN", "scratch", "N", SSE, exc)
-    answer.add_run(record)
-
-
-def distributed_run(answer, net, tf, strategy, request, name):
-    """Train under ``strategy`` and record the run (name, facts) in the answer."""
-    record = {"name": name, "level": request["mode"], "batch": "N", "loss": SSE, "status": "running"}
-    record["strategy"] = type(strategy).__name__
+def distributed_run(answer, net, tf, strategy, request):
+    """Train under ``strategy`` and record the run (the host's row, and the facts) in the answer."""
+    run = request["run"]
+    record = _net.new_record(run, status="running", strategy=type(strategy).__name__)
     answer.data["distributed"]["strategy"] = record["strategy"]
     answer.data["distributed"]["stage"] = "joining"
     answer.write()
@@ -179,7 +170,7 @@ def distributed_run(answer, net, tf, strategy, request, name):
         facts = train(net, tf, strategy, int(request["epochs"]), float(request["lr"]), joined)
     except Exception as exc:
         answer.data["distributed"]["stage"] = "failed"
-        answer.add_run(_net.error_record(name, request["mode"], "N", SSE, exc))
+        answer.add_run(_net.error_record(run, exc))
         return
     record.update(facts, status="ok")
     record["devices"] = {
@@ -200,17 +191,13 @@ def run_mirrored(answer, net, request):
         tf = import_tensorflow(answer, device, logical_cpus=2)
     except Exception as exc:
         answer.data["errors"]["tensorflow"] = describe(exc)
-        answer.add_run(
-            _net.not_run("mirrored-batchN", "mirrored", "N", SSE, "unavailable", "tensorflow: " + describe(exc))
-        )
+        answer.add_run(_net.not_run(request["run"], "unavailable", "tensorflow: " + describe(exc)))
         return
     answer.data["versions"]["tensorflow"] = tf.__version__
     gpus = answer.data["tensorflow"]["physical_gpus"]
     if device == "gpu" and not gpus:
         answer.data["device_error"] = "TensorFlow sees no GPU"
-        answer.add_run(
-            _net.not_run("mirrored-batchN", "mirrored", "N", SSE, "skipped", "--device gpu, but TensorFlow sees no GPU")
-        )
+        answer.add_run(_net.not_run(request["run"], "skipped", "--device gpu, but TensorFlow sees no GPU"))
         return
     kind = "GPU" if gpus and device != "cpu" else "CPU"
     devices = [d.name for d in tf.config.list_logical_devices(kind)]
@@ -220,9 +207,9 @@ def run_mirrored(answer, net, request):
     try:
         strategy = tf.distribute.MirroredStrategy(devices=devices)
     except Exception as exc:
-        answer.add_run(_net.error_record("mirrored-batchN", "mirrored", "N", SSE, exc))
+        answer.add_run(_net.error_record(request["run"], exc))
         return
-    distributed_run(answer, net, tf, strategy, request, "mirrored-batchN")
+    distributed_run(answer, net, tf, strategy, request)
 
 
 # ---------------------------------------------------------------- one worker of a cluster (loopback or real)
@@ -261,22 +248,20 @@ def run_worker(answer, net, request):
         tf = import_tensorflow(answer, device, gpu_index=request.get("worker_index"), before_init=start_strategy)
     except Exception as exc:
         answer.data["errors"]["tensorflow"] = describe(exc)
-        answer.add_run(_net.not_run(request["run"], mode, "N", SSE, "unavailable", "tensorflow: " + describe(exc)))
+        answer.add_run(_net.not_run(request["run"], "unavailable", "tensorflow: " + describe(exc)))
         return
     answer.data["versions"]["tensorflow"] = tf.__version__
     gpus = answer.data["tensorflow"]["physical_gpus"]
     if device == "gpu" and not gpus:
         answer.data["device_error"] = "TensorFlow sees no GPU"
-        answer.add_run(
-            _net.not_run(request["run"], mode, "N", SSE, "skipped", "--device gpu, but TensorFlow sees no GPU")
-        )
+        answer.add_run(_net.not_run(request["run"], "skipped", "--device gpu, but TensorFlow sees no GPU"))
         return
     answer.data["device_used"] = "GPU" if gpus and device != "cpu" else "CPU:0"
     if "error" in made:
-        answer.add_run(_net.error_record(request["run"], mode, "N", SSE, made["error"]))
+        answer.add_run(_net.error_record(request["run"], made["error"]))
         return
     strategy = made["strategy"]
-    distributed_run(answer, net, tf, strategy, request, request["run"])
+    distributed_run(answer, net, tf, strategy, request)
 
 
 # ---------------------------------------------------------------- workers: the loopback launcher
@@ -336,7 +321,7 @@ def read_json(path):
         return None
 
 
-def launch_workers(answer, net, request, control_dir, script):
+def launch_workers(answer, training, request, control_dir, script, reference):
     """Start N workers, watch them join and finish, stop them all at the first one that fails."""
     count = int(request["workers"])
     join_timeout = float(request.get("join_timeout", 120))
@@ -353,7 +338,7 @@ def launch_workers(answer, net, request, control_dir, script):
         payload.update(
             launcher_pid=os.getpid(),
             mode="worker",
-            run="workers-batchN",
+            run=request["run"],
             worker_index=index,
             tf_config={"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}},
         )
@@ -362,12 +347,13 @@ def launch_workers(answer, net, request, control_dir, script):
         # Same interpreter and flags; same process group, so the host's timeout or Ctrl-C ends every worker.
         procs.append(subprocess.Popen([sys.executable, *flags, script, worker_dir], stdin=subprocess.DEVNULL))
         dirs.append(worker_dir)
+    name = request["run"]["name"]
     started = time.monotonic()
     failures = []
     try:
         while True:
             answers = [read_json(os.path.join(d, "output.json")) or {} for d in dirs]
-            joined = [bool((a.get("runs", {}).get("workers-batchN") or {}).get("joined")) for a in answers]
+            joined = [bool((a.get("runs", {}).get(name) or {}).get("joined")) for a in answers]
             codes = [p.poll() for p in procs]
             for index, code in enumerate(codes):
                 complete = answers[index].get("complete")
@@ -394,10 +380,10 @@ def launch_workers(answer, net, request, control_dir, script):
     info["waited_s"] = round(time.monotonic() - started, 3)
     info["failures"] = failures
     if not failures:  # after the workers, so that watching them never waits for it
-        reference(answer, net, int(request["epochs"]), float(request["lr"]))
+        reference(training, request)
     for index, (proc, worker_dir) in enumerate(zip(procs, dirs)):
         data = read_json(os.path.join(worker_dir, "output.json")) or {}
-        run = (data.get("runs") or {}).get("workers-batchN") or {}
+        run = (data.get("runs") or {}).get(name) or {}
         info["workers"].append(
             {
                 "index": index,
@@ -410,7 +396,7 @@ def launch_workers(answer, net, request, control_dir, script):
             }
         )
         if index == 0 and run:
-            answer.data["runs"]["workers-batchN"] = run  # worker 0's run stands for all in the table
+            answer.data["runs"][name] = run  # worker 0's run stands for all in the table
         if index == 0 and data:
             answer.data["tensorflow"] = data.get("tensorflow") or {}
             answer.data["device_used"] = data.get("device_used")

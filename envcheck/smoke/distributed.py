@@ -15,6 +15,7 @@ from typing import Any
 
 from envcheck.errors import UsageError
 from envcheck.results import CheckResult, Status
+from envcheck.smoke import levels as table
 from envcheck.smoke import rules
 
 STRATEGIES = ("mirrored",)
@@ -117,7 +118,7 @@ def _from_slurm(environ: Mapping[str, str]) -> ClusterSpec:
 
 
 def run_name(mode: str) -> str:
-    return {"mirrored": "mirrored-batchN", "workers": "workers-batchN", "cluster": "cluster-batchN"}[mode]
+    return table.DISTRIBUTED_RUNS[mode].name
 
 
 def worker_results(facts: Mapping[str, Any], mode: str) -> list[dict[str, Any]]:
@@ -144,7 +145,7 @@ def evaluate(facts: Mapping[str, Any], *, mode: str, workers: int) -> list[Check
     runs = [w["run"] for w in results if (w.get("run") or {}).get("status") == "ok"]
     if runs and len(runs) == len(results):
         checks.append(check_replicas_agree(runs))
-        reference = (facts.get("runs") or {}).get("scratch-batchN") or {}
+        reference = (facts.get("runs") or {}).get(table.SCRATCH_BATCH_ALL) or {}
         if reference.get("status") == "ok":
             checks.append(check_single_process(runs[0], reference))
         checks.append(check_collective_time(runs))

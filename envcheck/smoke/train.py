@@ -20,21 +20,22 @@ from envcheck.progress import NullReporter, Reporter
 from envcheck.results import CheckResult, Status, exit_code_for, overall_status
 from envcheck.shell import command
 from envcheck.smoke import distributed, rules
+from envcheck.smoke import levels as table
 from envcheck.suggest import Naming
 from envcheck.targets import Target
 
-# The defaults live with the level table in rules, which the command line reads without loading this module.
-DEFAULT_DEVICE = rules.DEFAULT_DEVICE
-DEFAULT_EPOCHS = rules.DEFAULT_EPOCHS
-DEFAULT_LR = rules.DEFAULT_LR
-DEFAULT_SEED = rules.DEFAULT_SEED
-DEFAULT_TIMEOUT = rules.DEFAULT_TIMEOUT
-MAX_SEED = rules.MAX_SEED
+# The defaults live with the level table, which the command line reads without loading this module.
+DEFAULT_DEVICE = table.DEFAULT_DEVICE
+DEFAULT_EPOCHS = table.DEFAULT_EPOCHS
+DEFAULT_LR = table.DEFAULT_LR
+DEFAULT_SEED = table.DEFAULT_SEED
+DEFAULT_TIMEOUT = table.DEFAULT_TIMEOUT
+MAX_SEED = table.MAX_SEED
 
 
 @dataclass(frozen=True)
 class SmokeOptions:
-    levels: tuple[str, ...] = rules.LEVELS
+    levels: tuple[str, ...] = field(default_factory=table.names)
     seed: int = DEFAULT_SEED
     epochs: int = DEFAULT_EPOCHS
     lr: float = DEFAULT_LR
@@ -78,14 +79,15 @@ def make_options(
     cluster for ``cluster``: TF_CONFIG or a Slurm job step.
     """
     chosen: list[str] = []
-    for level in levels or rules.LEVELS:
+    valid = table.names()
+    for level in levels or valid:
         name = level.strip().lower()
-        if name not in rules.LEVELS:
-            raise UsageError(f"unknown level {level!r}; valid levels: {', '.join(rules.LEVELS)}")
+        if name not in valid:
+            raise UsageError(f"unknown level {level!r}; valid levels: {', '.join(valid)}")
         if name not in chosen:
             chosen.append(name)
-    if device.lower() not in rules.DEVICES:
-        raise UsageError(f"unknown device {device!r}; valid devices: {', '.join(rules.DEVICES)}")
+    if device.lower() not in table.DEVICES:
+        raise UsageError(f"unknown device {device!r}; valid devices: {', '.join(table.DEVICES)}")
     if epochs < 1:
         raise UsageError(f"--epochs must be at least 1, not {epochs}")
     if not (math.isfinite(lr) and lr > 0):
@@ -95,14 +97,14 @@ def make_options(
     if not (math.isfinite(timeout) and timeout >= 1):
         raise UsageError(f"--timeout must be a finite number of seconds, at least 1, not {timeout}")
     mode = _distributed_mode(levels, plot, strategy, workers, cluster)
-    if mode == "levels" and device.lower() == "gpu" and not any(lv in rules.TF_LEVELS for lv in chosen or ()):
+    if mode == "levels" and device.lower() == "gpu" and not any(lv in table.tensorflow_names() for lv in chosen):
         raise UsageError(
             "--device gpu needs a TensorFlow level; the scratch level runs in NumPy on the CPU",
             "add --level tape (or any TensorFlow level), or drop --device gpu",
         )
     spec = distributed.cluster_from_environment(os.environ if environ is None else environ) if cluster else None
     return SmokeOptions(
-        levels=tuple(level for level in rules.LEVELS if level in chosen) if mode == "levels" else (),
+        levels=tuple(level.name for level in table.chosen(chosen)) if mode == "levels" else (),
         seed=seed,
         epochs=epochs,
         lr=lr,
@@ -269,8 +271,8 @@ class SmokeReport:
 def run_names(options: SmokeOptions) -> list[str]:
     """The runs the options ask for, in display order."""
     if options.mode == "levels":
-        return rules.runs_for(options.levels)
-    return ["scratch-batchN", distributed.run_name(options.mode)]
+        return table.run_names(options.levels)
+    return [table.SCRATCH_BATCH_ALL, distributed.run_name(options.mode)]
 
 
 def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None = None) -> SmokeReport:
@@ -288,7 +290,7 @@ def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None
             f"no python interpreter at {python}", f"recreate the environment with: {rebuild}"
         )
     payload = {
-        "levels": list(options.levels),
+        "levels": table.probe_rows(options.levels),
         "seed": options.seed,
         "epochs": options.epochs,
         "lr": options.lr,
@@ -303,7 +305,8 @@ def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None
         payload.update(
             workers=options.workers,
             join_timeout=options.join_timeout,
-            run=distributed.run_name(options.mode),
+            run=table.DISTRIBUTED_RUNS[options.mode].to_probe(),
+            reference_run=_reference_run(),
         )
     reporter.phase(phase)
     outcome = run_probe(python, "smoke_train", payload, timeout=options.timeout)
@@ -353,19 +356,26 @@ def _distributed_phase(options: SmokeOptions, python: Path) -> str:
 def _distributed_checks(facts: dict[str, Any], options: SmokeOptions, missing: str) -> list[CheckResult]:
     """The device asked for, the single-process reference and the distributed run, then the distributed rules."""
     checks: list[CheckResult] = []
-    device = rules.check_requested_device(facts, options.device, rules.TF_LEVELS)
+    device = rules.check_requested_device(facts, options.device, table.tensorflow_names())
     if device is not None:
         checks.append(device)
     runs = facts.get("runs") or {}
     for name in run_names(options):
         run = runs.get(name) or {"name": name, "status": "missing", "error": f"not run: {missing}"}
-        if name != "scratch-batchN" and run.get("status") != "ok" and options.mode == "workers":
+        if name != table.SCRATCH_BATCH_ALL and run.get("status") != "ok" and options.mode == "workers":
             continue  # each worker's own failure is named by distributed.workers
         checks.append(rules.check_converged(run))
     if facts.get("device_error"):
         return checks
     checks.extend(distributed.evaluate(facts, mode=options.mode, workers=options.workers or 1))
     return checks
+
+
+def _reference_run() -> dict[str, str]:
+    """The single-process run every distributed run must match, as the probe trains it."""
+    run = table.find_run(table.SCRATCH_BATCH_ALL)
+    assert run is not None  # a row of the table
+    return run.to_probe()
 
 
 def _died(outcome: ProbeOutcome) -> bool:
