@@ -34,8 +34,18 @@ def nested(array):
 
 
 def describe(exc):
-    text = f"{type(exc).__name__}: {exc}".strip()
-    return text.splitlines()[0][:500] if text else type(exc).__name__
+    """One line: the exception's type and what it says; for TensorFlow's 'Graph execution error:' followed by
+    where the op was defined, the line that gives the cause."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        causes = [
+            line
+            for line in lines[1:]
+            if not line.startswith(("File ", "Detected at node", "[[")) and not line.endswith(":")
+        ]
+        lines = causes[:1] or lines
+    text = f"{type(exc).__name__}: {lines[0] if lines else ''}".strip()
+    return text[:500]
 
 
 def new_record(run, **facts):

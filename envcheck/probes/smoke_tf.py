@@ -43,11 +43,11 @@ gradient_dict = _net.gradient_dict
 # ---------------------------------------------------------------- TensorFlow set-up
 
 
-def import_tensorflow(answer, device, logical_cpus=0, gpu_index=None, before_init=None):
+def import_tensorflow(answer, device, logical_cpus=0, choose_gpus=None, before_init=None):
     """Import TensorFlow, pin or hide devices as asked, and record what TensorFlow sees.
 
     ``logical_cpus``: split the CPU into that many logical devices when no GPU is used (a mirrored run on a
-    CPU-only machine); ``gpu_index``: keep only that GPU visible (one loopback worker per GPU). Both must
+    CPU-only machine); ``choose_gpus(tf, gpus)``: the GPUs to keep visible (a worker's share). Both must
     happen before anything initialises the runtime, so they happen here; so does ``before_init(tf)``, for a
     MultiWorkerMirroredStrategy, whose collective ops must be configured at program start-up.
     """
@@ -60,8 +60,8 @@ def import_tensorflow(answer, device, logical_cpus=0, gpu_index=None, before_ini
         # Hidden before anything initialises the runtime, so no op can land on a GPU.
         tf.config.set_visible_devices([], "GPU")
     gpus = tf.config.list_physical_devices("GPU")
-    if gpu_index is not None and gpus and device != "cpu":
-        gpus = [gpus[gpu_index % len(gpus)]]
+    if choose_gpus is not None and gpus and device != "cpu":
+        gpus = choose_gpus(tf, gpus)
         tf.config.set_visible_devices(gpus, "GPU")
     info["physical_gpus"] = [g.name for g in gpus]
     details = []

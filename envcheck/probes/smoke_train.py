@@ -9,7 +9,8 @@ default; mirrored, workers, worker or cluster: see smoke_distributed.py) with wo
 reference_run for the distributed modes. Each level is trained by ``TRAINERS[name]`` of a probe part.
 
 The parts: smoke_net.py (data, NumPy network, scratch level, shared records), smoke_tf.py (the TensorFlow
-levels), smoke_distributed.py (tf.distribute); this file orchestrates. They load each other by path.
+levels), smoke_distributed.py (tf.distribute), smoke_workers.py (the loopback launcher), smoke_cluster.py (a
+real cluster's worker); this file orchestrates. They load each other by path.
 
 The network: 4 inputs -> 3 sigmoid -> 1 sigmoid, rows of X are samples (h = sigmoid(X @ W_h + b_h)).
 Every level starts from the same initial weights, drawn with numpy.random.RandomState(seed).uniform(-1, 1),
@@ -300,7 +301,8 @@ def train_distributed(answer, training, request, control_dir, mode):
     answer.data["mode"] = mode
     answer.data["distributed"] = {"mode": mode}
     if mode == "workers":
-        distributed.launch_workers(answer, training, request, control_dir, os.path.abspath(__file__), reference)
+        launcher = sibling("smoke_workers")
+        launcher.launch_workers(answer, training, request, control_dir, os.path.abspath(__file__), reference)
         return
     if mode != "worker":  # the launcher of loopback workers computed it once for all of them
         reference(training, request)

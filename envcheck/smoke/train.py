@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from envcheck import runner
 from envcheck.errors import EnvironmentUnusableError, ExitCode, UsageError
-from envcheck.probes import ProbeOutcome, run_probe
+from envcheck.probes import ProbeInterrupted, ProbeOutcome, run_probe
 from envcheck.progress import NullReporter, Reporter
 from envcheck.results import CheckResult, Status, exit_code_for, overall_status
 from envcheck.shell import command
@@ -115,7 +117,8 @@ def make_options(
         strategy=strategy.lower() if strategy else None,
         workers=workers or 0,
         cluster=spec,
-        join_timeout=min(distributed.DEFAULT_JOIN_TIMEOUT, timeout),
+        # a join that fails must be reported before --timeout stops the whole training
+        join_timeout=min(distributed.DEFAULT_JOIN_TIMEOUT, timeout * 0.75),
     )
 
 
@@ -263,6 +266,8 @@ class SmokeReport:
             # every worker's report could say it; the chief's is the one a cluster's user reads
             "workers_joined": joined,
             "devices": info.get("devices"),
+            "gpus": info.get("gpus"),  # a cluster worker's share of its node's GPUs
+            "stopped": info.get("stopped"),  # Slurm ended this task: the signal and the job's state
             "failures": info.get("failures") or [],
             "workers": workers,
         }
@@ -305,11 +310,21 @@ def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None
         payload.update(
             workers=options.workers,
             join_timeout=options.join_timeout,
+            collective_timeout=distributed.COLLECTIVE_TIMEOUT,
             run=table.DISTRIBUTED_RUNS[options.mode].to_probe(),
             reference_run=_reference_run(),
         )
+        if options.cluster is not None and options.cluster.slurm is not None:
+            payload["slurm"] = options.cluster.slurm.to_json()
     reporter.phase(phase)
-    outcome = run_probe(python, "smoke_train", payload, timeout=options.timeout)
+    try:
+        outcome = run_probe(python, "smoke_train", payload, timeout=options.timeout)
+    except ProbeInterrupted as stopped:
+        number = runner.stopping_signal()
+        if options.cluster is None or options.cluster.slurm is None or number != signal.SIGTERM:
+            raise  # Ctrl-C, or a signal outside a Slurm step: the command is interrupted
+        with runner.cleaning_up():  # a report, not "interrupted": scontrol may run although a signal came
+            return _stopped_report(target, options, stopped.data or {}, started, signal.Signals(number).name)
     if outcome.data is None and not _died(outcome):
         raise _unusable(python, outcome)
     facts = dict(outcome.data or {})
@@ -371,6 +386,29 @@ def _distributed_checks(facts: dict[str, Any], options: SmokeOptions, missing: s
     return checks
 
 
+def _stopped_report(
+    target: Target, options: SmokeOptions, facts: dict[str, Any], started: float, signal_name: str
+) -> SmokeReport:
+    """The report of a cluster worker that Slurm stopped: what happened to the job, which peer is gone."""
+    from envcheck.smoke import stopped
+
+    assert options.cluster is not None
+    run = distributed.run_name(options.mode)
+    facts, why = stopped.stopped_facts(facts, options.cluster, signal_name, run)
+    checks = [why, *_distributed_checks(facts, options, f"Slurm stopped this task ({signal_name})")]
+    return SmokeReport(
+        python=str(target.python),
+        prefix=str(target.prefix) if target.prefix else None,
+        profile=target.profile.name,
+        origin=target.origin,
+        options=options,
+        facts=facts,
+        checks=tuple(checks),
+        duration=time.monotonic() - started,
+        probe_seconds=time.monotonic() - started,
+    )
+
+
 def _reference_run() -> dict[str, str]:
     """The single-process run every distributed run must match, as the probe trains it."""
     run = table.find_run(table.SCRATCH_BATCH_ALL)
@@ -388,6 +426,8 @@ def _probe_check(outcome: ProbeOutcome, facts: dict[str, Any], timeout: float) -
     completed = outcome.completed
     if completed.ok and facts.get("complete"):
         return None
+    if facts.get("complete") and facts.get("ended_by") == "join-watch":
+        return None  # a cluster worker's join watch ended it, and its answer names the peer to blame
     last = next((line for line in reversed(completed.stderr.splitlines()) if line.strip()), "")
     data = {"returncode": completed.returncode, "signal": completed.signal_name, "timed_out": completed.timed_out}
     if completed.timed_out:
