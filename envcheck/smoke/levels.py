@@ -197,8 +197,12 @@ def probe_rows(levels: Iterable[str]) -> list[dict[str, Any]]:
     return [level.to_probe() for level in chosen(levels)]
 
 
+# Where the docs show the table: docs/hooks/reference.py writes markdown_table() in its place at every build.
+DOCS_MARK = "<!-- the levels of envcheck/smoke/levels.py -->"
+
+
 def markdown_table() -> str:
-    """The docs' table of levels (a unit test holds the docs to it)."""
+    """The docs' table of levels: name, what it does, loss."""
     words = {"sse": "sum of squared errors", "mse": "mean squared error"}
     rows = ["| level | what it does | loss |", "| --- | --- | --- |"]
     rows += [f"| `{level.name}` | {level.does} | {words[level.loss.kind]} |" for level in LEVELS]
