@@ -108,3 +108,48 @@ def test_a_tensorflow_error_is_described_by_its_cause() -> None:
     assert net.describe(tf_error) == "DeadlineExceededError: Collective has timed out during execution."
     assert net.describe(ValueError("plain: one line\nsecond")) == "ValueError: plain: one line"
     assert net.describe(KeyError()) == "KeyError:"
+
+
+class FakeSpec:
+    def __init__(self, jobs: dict[str, list[str]]) -> None:
+        self.jobs = jobs
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return self.jobs
+
+
+def tensorflow_placing(addresses: list[str], rank: int) -> Any:
+    """A stand-in for tensorflow whose SlurmClusterResolver places the step's tasks at ``addresses``."""
+    asked: dict[str, Any] = {}
+
+    class SlurmClusterResolver:
+        def __init__(self, **kwargs: Any) -> None:
+            asked.update(kwargs)
+            self.task_type, self.task_id = "worker", rank
+
+        def cluster_spec(self) -> FakeSpec:
+            return FakeSpec({"worker": addresses})
+
+    resolver = type("cluster_resolver", (), {"SlurmClusterResolver": SlurmClusterResolver})
+    tf = type("tf", (), {"distribute": type("distribute", (), {"cluster_resolver": resolver})})
+    tf.asked = asked
+    return tf
+
+
+SLURM = {"port_base": 20008, "tasks_per_node": 2, "node": "node-a", "local_id": 1}
+
+
+def test_the_resolver_is_asked_for_one_address_per_task_and_this_task_finds_its_own() -> None:
+    tf = tensorflow_placing(["node-a:20008", "node-a:20009", "node-b:20008"], rank=1)
+    spec, task_type, task_id, here = cluster.slurm_cluster(tf, SLURM)
+    assert (spec["worker"][task_id], task_type, here) == ("node-a:20009", "worker", 2)
+    assert tf.asked == {"port_base": 20008, "gpus_per_node": 2, "gpus_per_task": 1, "auto_set_gpu": False}
+
+
+def test_a_task_placed_elsewhere_than_slurm_started_it_fails_naming_both() -> None:
+    tf = tensorflow_placing(["node-a:20008", "node-b:20008", "node-a:20009"], rank=1)  # cyclic, read as block
+    with pytest.raises(cluster.ClusterError) as caught:
+        cluster.slurm_cluster(tf, SLURM)
+    message = str(caught.value)
+    assert "the address node-b:20008, but Slurm started it on node-a as its local task 1" in message
+    assert "srun -m block" in message
