@@ -19,6 +19,13 @@ from envcheck.errors import EnvcheckError
 from envcheck.results import CheckResult, Status
 from envcheck.smoke.distributed import ClusterSpec
 
+# What the worker was doing, from the stage its answer last gave.
+STAGES = {
+    "joining": "while joining the other workers",
+    "training": "while training",
+    "trained": "after training",
+    "failed": "after its training had failed",
+}
 KNOCK_S = 1.0  # Slurm's KillWait (30 s by default) leaves time for one knock on every peer at once
 SCONTROL_S = 3.0
 STOPPED_HINT = "srun's own output names the task that failed first (srun: error: NODE: task N: ...); read its report"
@@ -81,12 +88,13 @@ def what_happened(state: str | None, job_id: str) -> str:
 def stopped_facts(
     facts: Mapping[str, Any], spec: ClusterSpec, signal_name: str, run_name: str
 ) -> tuple[dict[str, Any], CheckResult]:
-    """The probe's last answer completed with what happened: the failures name every peer that no longer answers
-    (or this task, when all do), and a check says why the task was stopped."""
+    """The probe's last answer completed with what happened: the failures the worker found itself, else every peer
+    that no longer answers (or this task, when all do), and a check says why the task was stopped."""
     updated = dict(facts)
     info = dict(updated.get("distributed") or {})
     task = info.get("task") or {"type": spec.task_type, "index": spec.task_index}
-    stage = info.get("stage") or "starting"
+    stage = info.get("stage")
+    doing = STAGES.get(str(stage), "while starting")
     peers = [
         (job, index, address)
         for job, tasks in sorted((info.get("cluster") or {}).items())
@@ -97,7 +105,9 @@ def stopped_facts(
     state = job_state(spec.slurm.job_id if spec.slurm else "")
     happened = what_happened(state, spec.slurm.job_id if spec.slurm else "")
     gone = [p for p in peers if not status[p[2]]]
-    if gone:
+    if info.get("failures"):
+        failures = list(info["failures"])  # the worker named them itself, before the signal came
+    elif gone:
         failures = [
             {"index": index, "job": job, "address": address, "answering": False, "error": "no longer answers"}
             for job, index, address in gone
@@ -110,13 +120,13 @@ def stopped_facts(
     runs = dict(updated.get("runs") or {})
     run = dict(runs.get(run_name) or {"name": run_name})
     if run.get("status") != "ok":
-        run.update(status="error", error=f"stopped by {signal_name} from Slurm while {stage}")
+        run.update(status="error", error=f"stopped by {signal_name} from Slurm {doing}")
         runs[run_name] = run
     updated["runs"] = runs
     check = CheckResult(
         "distributed.stopped",
         Status.FAIL,
-        f"Slurm stopped this task with {signal_name} while {stage}: {happened}",
+        f"Slurm stopped this task with {signal_name} {doing}: {happened}",
         hint=STOPPED_HINT,
         data={"signal": signal_name, "job_state": state, "stage": stage, "answering": status},
     )

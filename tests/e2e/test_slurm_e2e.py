@@ -220,9 +220,13 @@ def test_srun_k_ends_the_other_worker_with_a_report_of_what_happened(
     checks = checks_of(report)
     stopped = checks["distributed.stopped"]
     assert stopped["status"] == "fail"
-    assert stopped["detail"].startswith("Slurm stopped this task with SIGTERM while training: job "), stopped
+    # the signal may come before this worker saw its peer go, or just after
+    assert re.match(r"Slurm stopped this task with SIGTERM (while training|after its training had failed): job \d+ ",
+                    stopped["detail"]), stopped  # fmt: skip
     peer = report["request"]["cluster"]["slurm"]["port_base"] + 1
-    assert checks["distributed.workers"]["detail"] == f"worker 1 at {slurm_node}:{peer} no longer answers"
+    workers = checks["distributed.workers"]["detail"]
+    assert workers.startswith(f"worker 1 at {slurm_node}:{peer} "), workers
+    assert workers.endswith("no longer answers") or "stopped answering" in workers, workers
     assert report["exit_code"] == 1
     print(f"\nsrun -K, SIGKILL of worker 1 mid-training: worker 0's report written and the step over in {ended:.1f} s")
 

@@ -147,3 +147,21 @@ def test_the_jobs_fate_in_words(state: str | None, words: str) -> None:
 def test_no_scontrol_means_no_job_state(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "")
     assert stopped.job_state("7") is None
+
+
+def test_a_worker_that_had_named_its_dead_peer_keeps_that_failure(
+    monkeypatch: pytest.MonkeyPatch, listening: str, silent: str
+) -> None:
+    """srun -K's SIGTERM may come just after the worker saw its peer go: what it found stays in the report."""
+    answer = partial_answer([listening, silent])
+    found = {"index": 1, "address": silent, "error": "stopped answering 3.2 s into training (Connection reset)"}
+    answer["distributed"].update(stage="failed", failures=[found])
+    fake_slurm(monkeypatch, answer, signal.SIGTERM, "RUNNING")
+    checks = {c["id"]: c for c in json.loads(smoke_cluster().stdout)["checks"]}
+    assert checks["distributed.stopped"]["detail"].startswith(
+        "Slurm stopped this task with SIGTERM after its training had failed: job 481516 is still running"
+    )
+    assert checks["distributed.stopped"]["data"]["stage"] == "failed"
+    assert checks["distributed.workers"]["detail"] == (
+        f"worker 1 at {silent} stopped answering 3.2 s into training (Connection reset)"
+    )
