@@ -104,6 +104,7 @@ _live: set[subprocess.Popen[Any]] = set()
 _live_lock = threading.RLock()  # re-entrant: the handler runs in the main thread, which may hold it
 _stopping = threading.Event()  # a signal is stopping the command: no new child may start
 _handling = False  # the handlers are installed (a nested use leaves them be)
+_signal_number: int | None = None  # the signal that is stopping the command
 
 
 @contextlib.contextmanager
@@ -158,8 +159,16 @@ def cleaning_up() -> Iterator[None]:
             signal.signal(number, handler)
 
 
+def stopping_signal() -> int | None:
+    """The signal that stopped the command (SIGINT, SIGTERM, SIGHUP), while it is being stopped; else None."""
+    return _signal_number if _stopping.is_set() else None
+
+
 def _on_signal(signum: int, frame: Any) -> None:
+    global _signal_number
     first = not _stopping.is_set()
+    if first:
+        _signal_number = signum
     _stopping.set()
     stop_children()
     if first:  # a second Ctrl-C while the first one unwinds must not interrupt the clean-up

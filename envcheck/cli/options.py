@@ -19,7 +19,7 @@ from envcheck import installers, profiles
 from envcheck.errors import UsageError
 from envcheck.lock.platforms import PLATFORMS
 from envcheck.setup import backends
-from envcheck.smoke import distributed, rules
+from envcheck.smoke import distributed, levels
 
 if TYPE_CHECKING:
     from envcheck.output.display import Format
@@ -47,15 +47,15 @@ if TYPE_CHECKING:  # the type checker sees the base; typer gets the enums of the
 else:
     Backend = choices("Backend", backends.names())
     Installer = choices("Installer", installers.INSTALLERS)
-    Level = choices("Level", rules.LEVELS)
-    Device = choices("Device", rules.DEVICES)
+    Level = choices("Level", levels.names())
+    Device = choices("Device", levels.DEVICES)
     Strategy = choices("Strategy", distributed.STRATEGIES)
     ExportFormat = choices("ExportFormat", profiles.FORMATS)
     Platform = choices("Platform", PLATFORMS)
 
 # The defaults of the choices: the core's own.
 DEFAULT_INSTALLER = Installer(installers.DEFAULT_INSTALLER)
-DEFAULT_DEVICE = Device(rules.DEFAULT_DEVICE)
+DEFAULT_DEVICE = Device(levels.DEFAULT_DEVICE)
 DEFAULT_EXPORT_FORMAT = ExportFormat(profiles.DEFAULT_FORMAT)
 
 

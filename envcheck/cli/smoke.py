@@ -29,7 +29,7 @@ from envcheck.cli.options import (
     output_format,
     values,
 )
-from envcheck.smoke.rules import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SEED, DEFAULT_TIMEOUT
+from envcheck.smoke.levels import DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_SEED, DEFAULT_TIMEOUT
 
 NAME = "smoke-train"
 

@@ -12,7 +12,7 @@ from envcheck.output import symbol
 from envcheck.output.display import Style, View
 from envcheck.redaction import redactor
 from envcheck.results import Status
-from envcheck.smoke import rules
+from envcheck.smoke import levels, rules
 from envcheck.smoke.train import SmokeReport
 
 HEADLINES = {
@@ -139,7 +139,9 @@ def _processes(report: SmokeReport) -> str:
 
 
 def _loss(run: dict[str, Any]) -> str:
-    return rules.loss_kind(run) if run.get("loss") else ""
+    """The loss kind from the table (a run the probe never reached has one too), else as the probe named it."""
+    known = run.get("loss") or levels.find_run(str(run.get("name"))) is not None
+    return rules.loss_kind(run) if known else ""
 
 
 def _seconds(value: Any) -> str:

@@ -22,6 +22,15 @@ from typing import Any
 from envcheck import runner
 
 
+class ProbeInterrupted(KeyboardInterrupt):
+    """A signal stopped the command while probe ``name`` ran: ``data`` is its answer so far (None if none)."""
+
+    def __init__(self, name: str, data: dict[str, Any] | None) -> None:
+        super().__init__(name)
+        self.name = name
+        self.data = data
+
+
 @dataclass(frozen=True)
 class ProbeOutcome:
     """What a probe left: its JSON answer (``data``, possibly partial) and how its process ended."""
@@ -72,7 +81,10 @@ def run_probe(
         control_dir = Path(control)
         (control_dir / "input.json").write_text(json.dumps(dict(payload or {})), encoding="utf-8")
         argv = [str(python), *flags, str(script_path(name)), str(control_dir)]
-        completed = runner.run(argv, timeout=timeout, env=env)
+        try:
+            completed = runner.run(argv, timeout=timeout, env=env)
+        except KeyboardInterrupt as exc:  # the probe is gone; what it wrote so far may say how far it got
+            raise ProbeInterrupted(name, _read_answer(control_dir / "output.json")) from exc
         return ProbeOutcome(name=name, data=_read_answer(control_dir / "output.json"), completed=completed)
 
 

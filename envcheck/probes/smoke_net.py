@@ -1,9 +1,9 @@
-"""Probe part: the reference network's data and levels list, the network in NumPy, the scratch level, and the
-record helpers every level shares.
+"""Probe part: the reference network's data, the network in NumPy, the scratch level, and the record helpers
+every level shares.
 
 Stand-alone, standard library only at module level (NumPy arrives as an argument); loaded by smoke_train.py.
-The level list here and envcheck/smoke/rules.py's are the same list, one on each side of the process boundary;
-a test holds them together.
+The levels and their runs are the host's table (envcheck/smoke/levels.py), received in input.json: a run is
+{"name", "level", "batch", "loss"}. ``TRAINERS`` maps a level's name to the function that trains one of its runs.
 """
 
 # ruff: noqa: B905  (zip(strict=...) needs Python 3.10; probes run on 3.8+)
@@ -11,15 +11,11 @@ a test holds them together.
 import time
 import traceback
 
-LEVELS = ("scratch", "keras", "tape", "tf1-optimizer", "tf1-gradients")
-TF_LEVELS = ("keras", "tape", "tf1-optimizer", "tf1-gradients")
 PARAM_NAMES = ("W_h", "b_h", "W_o", "b_o")
 SHAPES = ((4, 3), (1, 3), (3, 1), (1, 1))
 X_DATA = [[1.0, 0.0, 1.0, 0.0], [1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 0.0, 1.0]]
 Y_DATA = [[1.0], [1.0], [0.0]]
 CURVE_POINTS = 100  # loss curve points sent to the host; the plot uses every epoch
-SSE = "sse: sum over samples of (yp - yt)^2"
-MSE = "mse: keras.losses.MeanSquaredError (mean over samples of (yp - yt)^2)"
 
 
 # ---------------------------------------------------------------- records
@@ -38,25 +34,34 @@ def nested(array):
 
 
 def describe(exc):
-    text = f"{type(exc).__name__}: {exc}".strip()
-    return text.splitlines()[0][:500] if text else type(exc).__name__
+    """One line: the exception's type and what it says; for TensorFlow's 'Graph execution error:' followed by
+    where the op was defined, the line that gives the cause."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        causes = [
+            line
+            for line in lines[1:]
+            if not line.startswith(("File ", "Detected at node", "[[")) and not line.endswith(":")
+        ]
+        lines = causes[:1] or lines
+    text = f"{type(exc).__name__}: {lines[0] if lines else ''}".strip()
+    return text[:500]
 
 
-def error_record(name, level, batch, loss, exc):
+def new_record(run, **facts):
+    """A run's record: the host's row (name, level, batch, loss) and what is known so far."""
+    record = {key: run[key] for key in ("name", "level", "batch", "loss")}
+    record.update(facts)
+    return record
+
+
+def error_record(run, exc):
     tail = traceback.format_exception(type(exc), exc, exc.__traceback__)
-    return {
-        "name": name,
-        "level": level,
-        "batch": batch,
-        "loss": loss,
-        "status": "error",
-        "error": describe(exc),
-        "traceback": "".join(tail)[-2000:],
-    }
+    return new_record(run, status="error", error=describe(exc), traceback="".join(tail)[-2000:])
 
 
-def not_run(name, level, batch, loss, status, reason):
-    return {"name": name, "level": level, "batch": batch, "loss": loss, "status": status, "error": reason}
+def not_run(run, status, reason):
+    return new_record(run, status=status, error=reason)
 
 
 def downsample(curve):
@@ -69,15 +74,34 @@ def downsample(curve):
     return {"epoch": [i + 1 for i in idx], "loss": [number(curve[i]) for i in idx]}
 
 
-def runs_of(level):
-    """(run name, batch mode, loss) for each run a level makes."""
-    return {
-        "scratch": [("scratch-batchN", "N", SSE), ("scratch-batch1", "1", SSE)],
-        "keras": [("keras-batch1", "1", MSE)],
-        "tape": [("tape-batch1", "1", SSE), ("tape-batchN", "N", SSE)],
-        "tf1-optimizer": [("tf1-optimizer-batchN", "N", SSE)],
-        "tf1-gradients": [("tf1-gradients-batchN", "N", SSE)],
-    }[level]
+# ---------------------------------------------------------------- what every trainer reads
+
+
+class Training:
+    """The network, the hyper-parameters and, once a TensorFlow level starts, TensorFlow and the modules the
+    levels need (smoke_tf.start). A trainer is ``trainer(training, run) -> (record, loss per epoch)``."""
+
+    def __init__(self, answer, net, epochs, lr, device):
+        self.answer, self.net, self.epochs, self.lr, self.device = answer, net, epochs, lr, device
+        self.tf = None
+        self.scope = None  # smoke_tf.Scope: the device the TF 2 levels run under
+        self.modules = {}  # name -> imported module, for the levels' "needs" besides TensorFlow
+        self.unavailable = {}  # module name -> (status, reason) for every run of a level that needs it
+        self.gradients = {}  # level -> its autodiff gradient at the initial weights
+        self.errors = answer.data["errors"]
+        self.reference = answer.data["reference"]
+
+    def why_not(self, level):
+        """(status, reason) when a module the level needs is unavailable, else None."""
+        return next((self.unavailable[name] for name in level["needs"] if name in self.unavailable), None)
+
+    def pinned(self, device, scope):
+        """The same training on another device, with facts of its own (the GPU-vs-CPU rerun)."""
+        other = Training.__new__(Training)
+        other.__dict__.update(self.__dict__)
+        other.device, other.scope = device, scope
+        other.gradients, other.errors, other.reference = {}, {}, {}
+        return other
 
 
 # ---------------------------------------------------------------- the network in NumPy
@@ -153,9 +177,9 @@ def mse_loss(net):
 # ---------------------------------------------------------------- scratch level (NumPy, chain rule)
 
 
-def run_scratch(net, epochs, lr, batch):
-    name = "scratch-batch" + batch
-    record = {"name": name, "level": "scratch", "batch": batch, "loss": SSE, "devices": {"compute": "NumPy (host CPU)"}}
+def run_scratch(net, epochs, lr, run):
+    batch = run["batch"]
+    record = new_record(run, devices={"compute": "NumPy (host CPU)"})
     params = [p.copy() for p in net.init]
     curve = []
     X, yt = net.X, net.yt
@@ -192,3 +216,10 @@ def sequential_reference(net, epochs, lr):
 
 def gradient_dict(grads):
     return {name: nested(g) for name, g in zip(PARAM_NAMES, grads)}
+
+
+def train_scratch(training, run):
+    return run_scratch(training.net, training.epochs, training.lr, run)
+
+
+TRAINERS = {"scratch": train_scratch}

@@ -1,12 +1,14 @@
 """Probe part: the TensorFlow levels (keras, tape, tf1-optimizer, tf1-gradients) and the GPU-vs-CPU rerun.
 
 Stand-alone, standard library only at module level; TensorFlow and Keras are imported inside functions.
-Loaded by smoke_train.py; the shared records come from smoke_net.py.
+Loaded by smoke_train.py; the shared records come from smoke_net.py. ``TRAINERS`` maps each level of the
+host's table to the function that trains one of its runs.
 """
 
 # ruff: noqa: B905  (zip(strict=...) needs Python 3.10; probes run on 3.8+)
 
 import contextlib
+import importlib
 import importlib.util
 import os
 import sys
@@ -28,12 +30,8 @@ def sibling(name):
 _net = sibling("smoke_net")
 PARAM_NAMES = _net.PARAM_NAMES
 SHAPES = _net.SHAPES
-SSE = _net.SSE
-MSE = _net.MSE
 describe = _net.describe
-error_record = _net.error_record
-not_run = _net.not_run
-runs_of = _net.runs_of
+new_record = _net.new_record
 finish = _net.finish
 timing = _net.timing
 sse_loss = _net.sse_loss
@@ -45,11 +43,11 @@ gradient_dict = _net.gradient_dict
 # ---------------------------------------------------------------- TensorFlow set-up
 
 
-def import_tensorflow(answer, device, logical_cpus=0, gpu_index=None, before_init=None):
+def import_tensorflow(answer, device, logical_cpus=0, choose_gpus=None, before_init=None):
     """Import TensorFlow, pin or hide devices as asked, and record what TensorFlow sees.
 
     ``logical_cpus``: split the CPU into that many logical devices when no GPU is used (a mirrored run on a
-    CPU-only machine); ``gpu_index``: keep only that GPU visible (one loopback worker per GPU). Both must
+    CPU-only machine); ``choose_gpus(tf, gpus)``: the GPUs to keep visible (a worker's share). Both must
     happen before anything initialises the runtime, so they happen here; so does ``before_init(tf)``, for a
     MultiWorkerMirroredStrategy, whose collective ops must be configured at program start-up.
     """
@@ -62,8 +60,8 @@ def import_tensorflow(answer, device, logical_cpus=0, gpu_index=None, before_ini
         # Hidden before anything initialises the runtime, so no op can land on a GPU.
         tf.config.set_visible_devices([], "GPU")
     gpus = tf.config.list_physical_devices("GPU")
-    if gpu_index is not None and gpus and device != "cpu":
-        gpus = [gpus[gpu_index % len(gpus)]]
+    if choose_gpus is not None and gpus and device != "cpu":
+        gpus = choose_gpus(tf, gpus)
         tf.config.set_visible_devices(gpus, "GPU")
     info["physical_gpus"] = [g.name for g in gpus]
     details = []
@@ -145,18 +143,18 @@ def sorted_unique(items):
 # ---------------------------------------------------------------- keras level
 
 
-def run_keras(net, tf, keras, epochs, lr, scope):
-    name = "keras-batch1"
-    record = {"name": name, "level": "keras", "batch": "1", "loss": MSE}
+def train_keras(training, run):
+    net, tf, keras, scope = training.net, training.tf, training.modules["keras"], training.scope
+    record = new_record(run)
     rows = [(net.X[i : i + 1], net.yt[i : i + 1]) for i in range(len(net.X))]
     curve = []
     start = time.perf_counter()
     with scope:
         model = keras_model(keras, net)
-        model.compile(loss=keras.losses.MeanSquaredError(), optimizer=keras.optimizers.SGD(learning_rate=lr))
+        model.compile(loss=keras.losses.MeanSquaredError(), optimizer=keras.optimizers.SGD(learning_rate=training.lr))
         first = None
         steps = 0
-        for _ in range(epochs):
+        for _ in range(training.epochs):
             epoch_loss = 0.0
             for x, y in rows:
                 epoch_loss += float(model.train_on_batch(x, y))
@@ -189,9 +187,21 @@ def tape_gradient(net, tf, keras, scope):
     return [g.numpy().reshape(shape) for g, shape in zip(grads, SHAPES)]
 
 
-def run_tape(net, tf, keras, epochs, lr, batch, scope, suffix=""):
-    name = "tape-batch" + batch + suffix
-    record = {"name": name, "level": "tape", "batch": batch, "loss": SSE, "compiled": "tf.function (one loop)"}
+def train_tape(training, run):
+    """The tape level's run; the level's gradient at the initial weights is taken once, before its first run."""
+    net, tf, keras, scope = training.net, training.tf, training.modules["keras"], training.scope
+    level = run["level"]
+    if level not in training.gradients and level + "-gradient" not in training.errors:
+        try:
+            training.gradients[level] = gradient_dict(tape_gradient(net, tf, keras, scope))
+        except Exception as exc:  # the runs still train; the gradient check then has one source fewer
+            training.errors[level + "-gradient"] = describe(exc)
+    return run_tape(net, tf, keras, training.epochs, training.lr, run, scope)
+
+
+def run_tape(net, tf, keras, epochs, lr, run, scope):
+    batch = run["batch"]
+    record = new_record(run, compiled="tf.function (one loop)")
     per_epoch = 3 if batch == "1" else 1
     steps = epochs * per_epoch
     start = time.perf_counter()
@@ -273,10 +283,17 @@ def build_forward(tf, X, W_h, b_h, W_o, b_o):
     return tf.sigmoid(tf.matmul(h, W_o) + b_o, name="ypred")
 
 
-def run_tf1_optimizer(net, tf, epochs, lr, device):
+def train_tf1_optimizer(training, run):
+    record, curve, gradient = run_tf1_optimizer(training.net, training.tf, training.epochs, training.lr,
+                                                training.device, run)  # fmt: skip
+    training.gradients[run["level"]] = gradient_dict(gradient)
+    return record, curve
+
+
+def run_tf1_optimizer(net, tf, epochs, lr, device, run):
     """GradientDescentOptimizer(lr).compute_gradients(E, params) / apply_gradients, run in a Session loop."""
     v1 = tf.compat.v1
-    record = {"name": "tf1-optimizer-batchN", "level": "tf1-optimizer", "batch": "N", "loss": SSE}
+    record = new_record(run)
     start = time.perf_counter()
     graph = tf.Graph()  # graph mode stays inside this graph; the TF 2 levels keep running eagerly
     with graph.as_default(), graph.device(device_name(device, tf)):
@@ -310,11 +327,19 @@ def run_tf1_optimizer(net, tf, epochs, lr, device):
     return record, curve, initial_gradient
 
 
-def run_tf1_gradients(net, tf, epochs, lr, device):
+def train_tf1_gradients(training, run):
+    net, epochs, lr = training.net, training.epochs, training.lr
+    record, curve, gradient = run_tf1_gradients(net, training.tf, epochs, lr, training.device, run)
+    training.gradients[run["level"]] = gradient_dict(gradient)
+    # the chain-rule twin of this level, for the host's trajectory check
+    training.reference["sequential_weights"] = sequential_reference(net, epochs, lr)
+    return record, curve
+
+
+def run_tf1_gradients(net, tf, epochs, lr, device, run):
     """tf.gradients(E, [p])[0] per parameter, evaluated with sess.run and applied by hand, one after another."""
     v1 = tf.compat.v1
-    record = {"name": "tf1-gradients-batchN", "level": "tf1-gradients", "batch": "N", "loss": SSE}
-    record["update_order"] = "W_h, b_h, W_o, b_o; each gradient fed the weights updated so far"
+    record = new_record(run, update_order="W_h, b_h, W_o, b_o; each gradient fed the weights updated so far")
     start = time.perf_counter()
     graph = tf.Graph()
     with graph.as_default(), graph.device(device_name(device, tf)):
@@ -357,17 +382,26 @@ def run_tf1_gradients(net, tf, epochs, lr, device):
     return record, curve, initial_gradient
 
 
-# ---------------------------------------------------------------- all TF levels in order
+# ---------------------------------------------------------------- the levels' TensorFlow, the GPU-vs-CPU rerun
+
+TRAINERS = {
+    "keras": train_keras,
+    "tape": train_tape,
+    "tf1-optimizer": train_tf1_optimizer,
+    "tf1-gradients": train_tf1_gradients,
+}
+# What a module needs once imported, before any level uses it.
+SETUP = {"keras": lambda keras: keras.config.set_floatx("float64")}  # the optimizer's learning rate follows floatx
 
 
-def run_tf_levels(answer, net, tf_levels, request, epochs, lr, device):
+def start(training, levels):
+    """Import TensorFlow and the other modules ``levels`` need; what cannot be had is marked unavailable."""
+    answer = training.answer
     try:
-        tf = import_tensorflow(answer, device)
+        tf = import_tensorflow(answer, training.device)
     except Exception as exc:
         answer.data["errors"]["tensorflow"] = describe(exc)
-        for level in tf_levels:
-            for name, batch, loss in runs_of(level):
-                answer.add_run(not_run(name, level, batch, loss, "unavailable", "tensorflow: " + describe(exc)))
+        training.unavailable["tensorflow"] = ("unavailable", "tensorflow: " + describe(exc))
         return
     answer.data["versions"]["tensorflow"] = tf.__version__
     try:  # the header names keras even when no keras level runs here
@@ -377,85 +411,47 @@ def run_tf_levels(answer, net, tf_levels, request, epochs, lr, device):
     except Exception:
         pass
     gpus = answer.data["tensorflow"]["physical_gpus"]
-    if device == "gpu" and not gpus:
+    if training.device == "gpu" and not gpus:
         answer.data["device_error"] = "TensorFlow sees no GPU"
-        for level in tf_levels:
-            for name, batch, loss in runs_of(level):
-                answer.add_run(not_run(name, level, batch, loss, "skipped", "--device gpu, but TensorFlow sees no GPU"))
+        training.unavailable["tensorflow"] = ("skipped", "--device gpu, but TensorFlow sees no GPU")
         return
-    answer.data["device_used"] = "GPU:0" if (gpus and device != "cpu") else "CPU:0"
-    keras = None
-    if "keras" in tf_levels or "tape" in tf_levels:
+    answer.data["device_used"] = "GPU:0" if (gpus and training.device != "cpu") else "CPU:0"
+    training.tf = tf
+    training.scope = Scope(tf, device_name(training.device, tf))
+    for name in dict.fromkeys(m for level in levels for m in level["needs"] if m != "tensorflow"):
         try:
-            import keras
-
-            keras.config.set_floatx("float64")  # the optimizer's learning rate variable follows floatx
-            answer.data["versions"]["keras"] = keras.__version__
+            module = importlib.import_module(name)
+            SETUP.get(name, lambda module: None)(module)
         except Exception as exc:
-            answer.data["errors"]["keras"] = describe(exc)
-            keras = None
-    answer.write()
-    scope = Scope(tf, device_name(device, tf))
-    gradients = {}
-
-    for level in tf_levels:
-        if level in ("keras", "tape") and keras is None:
-            for name, batch, loss in runs_of(level):
-                answer.add_run(
-                    not_run(name, level, batch, loss, "unavailable", "keras: " + answer.data["errors"]["keras"])
-                )
+            answer.data["errors"][name] = describe(exc)
+            training.unavailable[name] = ("unavailable", name + ": " + describe(exc))
             continue
-        if level == "keras":
-            try:
-                answer.add_run(*run_keras(net, tf, keras, epochs, lr, scope))
-            except Exception as exc:
-                answer.add_run(error_record("keras-batch1", "keras", "1", MSE, exc))
-        elif level == "tape":
-            try:
-                gradients["tape"] = gradient_dict(tape_gradient(net, tf, keras, scope))
-            except Exception as exc:
-                answer.data["errors"]["tape-gradient"] = describe(exc)
-            for batch in ("1", "N"):
-                try:
-                    answer.add_run(*run_tape(net, tf, keras, epochs, lr, batch, scope))
-                except Exception as exc:
-                    answer.add_run(error_record("tape-batch" + batch, "tape", batch, SSE, exc))
-        elif level == "tf1-optimizer":
-            try:
-                record, curve, grad = run_tf1_optimizer(net, tf, epochs, lr, device)
-                gradients["tf1-optimizer"] = gradient_dict(grad)
-                answer.add_run(record, curve)
-            except Exception as exc:
-                answer.add_run(error_record("tf1-optimizer-batchN", "tf1-optimizer", "N", SSE, exc))
-        elif level == "tf1-gradients":
-            try:
-                record, curve, grad = run_tf1_gradients(net, tf, epochs, lr, device)
-                gradients["tf1-gradients"] = gradient_dict(grad)
-                answer.data["reference"]["sequential_weights"] = sequential_reference(net, epochs, lr)
-                answer.add_run(record, curve)
-            except Exception as exc:
-                answer.add_run(error_record("tf1-gradients-batchN", "tf1-gradients", "N", SSE, exc))
-        answer.data["reference"]["autodiff_gradients"] = gradients
-        answer.write()
-
-    if request.get("compare_cpu") and gpus and device != "cpu" and "tape" in tf_levels and keras is not None:
-        compare_on_cpu(answer, net, tf, keras, epochs, lr)
+        training.modules[name] = module
+        answer.data["versions"][name] = getattr(module, "__version__", None)
+    answer.write()
 
 
-def compare_on_cpu(answer, net, tf, keras, epochs, lr):
-    """The tape runs again, pinned to the CPU, so the host can compare the GPU's numbers with the CPU's."""
-    cpu = Scope(tf, "/device:CPU:0")
-    result = {}
+def compare_on_cpu(training, levels, trainers):
+    """The runs of ``levels`` again, pinned to the CPU, so the host can compare the GPU's numbers with the CPU's."""
+    tf = training.tf
+    cpu = training.pinned("cpu", Scope(tf, "/device:CPU:0"))
+    result = {"runs": {}}
     try:
-        result["gradient"] = gradient_dict(tape_gradient(net, tf, keras, cpu))
-        for batch in ("1", "N"):
-            record, _ = run_tape(net, tf, keras, epochs, lr, batch, cpu, suffix="-cpu")
-            result["tape-batch" + batch] = {
-                "final_weights": record["final_weights"],
-                "final_outputs": record["final_outputs"],
-                "devices": record["devices"],
-            }
+        for level in levels:
+            trainer = trainers.get(level["name"])
+            if trainer is None or training.why_not(level):
+                continue
+            for run in level["runs"]:
+                record, _ = trainer(cpu, run)
+                result["runs"][run["name"]] = {
+                    "final_weights": record["final_weights"],
+                    "final_outputs": record["final_outputs"],
+                    "devices": record["devices"],
+                }
+        if cpu.errors:
+            result["error"] = next(iter(cpu.errors.values()))
     except Exception as exc:
         result["error"] = describe(exc)
-    answer.data["cpu_reference"] = result
-    answer.write()
+    result["gradients"] = cpu.gradients
+    training.answer.data["cpu_reference"] = result
+    training.answer.write()

@@ -3,21 +3,23 @@
 Stand-alone; standard library at module level, NumPy / TensorFlow / Keras / matplotlib imported inside functions.
 Usage: python -I smoke_train.py CONTROL_DIR  (reads CONTROL_DIR/input.json, writes CONTROL_DIR/output.json)
 
-Input: levels (scratch, keras, tape, tf1-optimizer, tf1-gradients), seed, epochs, lr, device (cpu|gpu|auto),
-plot (a PNG path or null), compare_cpu (bool), parallel (bool); mode (levels, the default; mirrored, workers,
-worker or cluster: see smoke_distributed.py) with workers, join_timeout and run for the distributed modes.
+Input: levels (the host's table rows to train: name, needs, own_process, cpu_rerun, runs), seed, epochs, lr,
+device (cpu|gpu|auto), plot (a PNG path or null), compare_cpu (bool), parallel (bool); mode (levels, the
+default; mirrored, workers, worker or cluster: see smoke_distributed.py) with workers, join_timeout, run and
+reference_run for the distributed modes. Each level is trained by ``TRAINERS[name]`` of a probe part.
 
 The parts: smoke_net.py (data, NumPy network, scratch level, shared records), smoke_tf.py (the TensorFlow
-levels), smoke_distributed.py (tf.distribute); this file orchestrates. They load each other by path.
+levels), smoke_distributed.py (tf.distribute), smoke_workers.py (the loopback launcher), smoke_cluster.py (a
+real cluster's worker); this file orchestrates. They load each other by path.
 
 The network: 4 inputs -> 3 sigmoid -> 1 sigmoid, rows of X are samples (h = sigmoid(X @ W_h + b_h)).
 Every level starts from the same initial weights, drawn with numpy.random.RandomState(seed).uniform(-1, 1),
-in float64. One "run" is a level in one batch mode (``tape-batch1``, ``tape-batchN``, ...).
+in float64. One "run" is a level in one batch mode (``tape-batch1``, ``tape-batchN``, ...), named by the host.
 
 Facts only: the host decides what passes. The answer is rewritten after every run, so a crash keeps the
-runs before it. With two or more CPUs the keras level (thousands of train_on_batch calls, the slowest by far)
-runs in a second process started by this one, so both import TensorFlow at the same time; the host's
-timeout kills the whole process group.
+runs before it. With two or more CPUs the levels marked own_process (keras: thousands of train_on_batch calls,
+the slowest by far) run in a second process started by this one, so both import TensorFlow at the same time;
+the host's timeout kills the whole process group.
 """
 
 # ruff: noqa: B905  (zip(strict=...) needs Python 3.10; probes run on 3.8+)
@@ -44,8 +46,10 @@ def sibling(name):
 
 
 _net = sibling("smoke_net")
-LEVELS, TF_LEVELS, SSE, MSE = _net.LEVELS, _net.TF_LEVELS, _net.SSE, _net.MSE
-number, describe, not_run, runs_of = _net.number, _net.describe, _net.not_run, _net.runs_of
+_tf = sibling("smoke_tf")
+number, describe, not_run = _net.number, _net.describe, _net.not_run
+# Level name -> the function that trains one of its runs; each probe part names its own levels.
+TRAINERS = {**_net.TRAINERS, **_tf.TRAINERS}
 
 
 # ---------------------------------------------------------------- plumbing
@@ -72,13 +76,13 @@ class Answer:
         self.write()
 
 
-# ---------------------------------------------------------------- worker process for the keras level
+# ---------------------------------------------------------------- worker process for the slow levels
 
 
-def start_worker(control_dir, request):
-    worker_dir = os.path.join(control_dir, "keras-worker")
+def start_worker(control_dir, request, levels):
+    worker_dir = os.path.join(control_dir, "level-worker")
     os.makedirs(worker_dir, exist_ok=True)
-    payload = dict(request, levels=["keras"], plot=None, compare_cpu=False, parallel=False, worker=True)
+    payload = dict(request, levels=levels, plot=None, compare_cpu=False, parallel=False, worker=True)
     with open(os.path.join(worker_dir, "input.json"), "w", encoding="utf-8") as handle:
         json.dump(payload, handle)
     # Same interpreter, same flags; it inherits this process group, so a host timeout ends both.
@@ -87,7 +91,7 @@ def start_worker(control_dir, request):
     return proc, worker_dir
 
 
-def collect_worker(answer, proc, worker_dir):
+def collect_worker(answer, proc, worker_dir, levels):
     started = time.perf_counter()
     returncode = proc.wait()
     data = None
@@ -97,17 +101,18 @@ def collect_worker(answer, proc, worker_dir):
     except (OSError, ValueError):
         pass
     answer.data["worker"] = {
-        "levels": ["keras"],
+        "levels": [level["name"] for level in levels],
         "returncode": returncode,
         "waited_s": round(time.perf_counter() - started, 3),
     }
     runs = (data or {}).get("runs", {})
-    for name, _batch, loss in [("keras-batch1", "1", MSE)]:
+    for run in (run for level in levels for run in level["runs"]):
+        name = run["name"]
         if name in runs:
             answer.add_run(runs[name], (data or {}).get("curves", {}).get(name))
         else:
             how = f"was killed by signal {-returncode}" if returncode < 0 else f"exited with code {returncode}"
-            answer.add_run(not_run(name, "keras", "1", loss, "error", "the keras worker process " + how))
+            answer.add_run(not_run(run, "error", f"the {run['level']} worker process " + how))
     if data:
         info = answer.data["tensorflow"]
         if not info.get("version") and data.get("tensorflow", {}).get("version"):
@@ -175,7 +180,7 @@ def main(control_dir):
     started = time.perf_counter()
     with open(os.path.join(control_dir, "input.json"), encoding="utf-8") as handle:
         request = json.load(handle)
-    levels = [lv for lv in LEVELS if lv in request.get("levels", LEVELS)]
+    levels = list(request.get("levels") or [])
     seed = int(request.get("seed", 0))
     epochs = int(request.get("epochs", 2000))
     lr = float(request.get("lr", 0.1))
@@ -186,7 +191,13 @@ def main(control_dir):
         {
             "probe": "smoke_train",
             "complete": False,
-            "request": {"levels": levels, "seed": seed, "epochs": epochs, "lr": lr, "device": device},
+            "request": {
+                "levels": [level["name"] for level in levels],
+                "seed": seed,
+                "epochs": epochs,
+                "lr": lr,
+                "device": device,
+            },
             "versions": {"python": platform.python_version()},
             "executable": sys.executable,
             "cpu_count": os.cpu_count(),
@@ -204,8 +215,8 @@ def main(control_dir):
     except Exception as exc:
         answer.data["errors"]["numpy"] = describe(exc)
         for level in levels:
-            for name, batch, loss in runs_of(level):
-                answer.add_run(not_run(name, level, batch, loss, "unavailable", "numpy: " + describe(exc)))
+            for run in level["runs"]:
+                answer.add_run(not_run(run, "unavailable", "numpy: " + describe(exc)))
         answer.data["complete"] = True
         answer.write()
         return
@@ -215,45 +226,49 @@ def main(control_dir):
     chain_rule, _ = net.gradient(net.init, net.X, net.yt)
     answer.data["reference"]["chain_rule_gradient"] = _net.gradient_dict(chain_rule)
     answer.write()
+    training = _net.Training(answer, net, epochs, lr, device)
 
     mode = request.get("mode", "levels")
     if mode != "levels":
-        train_distributed(answer, net, request, control_dir, mode)
+        train_distributed(answer, training, request, control_dir, mode)
         answer.data["wall_s"] = round(time.perf_counter() - started, 3)
         answer.data["complete"] = True
         answer.write()
         return
 
-    # Start the keras worker before importing TensorFlow here, so both imports overlap.
+    # Start the slow levels' process before importing TensorFlow here, so both imports overlap.
     proc = None
-    others = [lv for lv in levels if lv in TF_LEVELS and lv != "keras"]
+    own = [level for level in levels if level["own_process"]]
+    others = [level for level in levels if "tensorflow" in level["needs"] and not level["own_process"]]
     if (
-        "keras" in levels
+        own
         and others
         and request.get("parallel", True)
         and (os.cpu_count() or 1) >= 2
-        and installed("keras")
+        and all(installed(name) for level in own for name in level["needs"])
     ):
         try:
-            proc, worker_dir = start_worker(control_dir, request)
+            proc, worker_dir = start_worker(control_dir, request, own)
             answer.data["processes"] = 2
-            levels = [lv for lv in levels if lv != "keras"]
-        except OSError as exc:  # keras then runs here, after the others
+            levels = [level for level in levels if not level["own_process"]]
+        except OSError as exc:  # they then run here, after the others
             answer.data["errors"]["worker"] = describe(exc)
 
-    if "scratch" in levels:
-        for batch in ("N", "1"):
-            try:
-                answer.add_run(*_net.run_scratch(net, epochs, lr, batch))
-            except Exception as exc:
-                answer.add_run(_net.error_record("scratch-batch" + batch, "scratch", batch, SSE, exc))
-
-    tf_levels = [lv for lv in levels if lv in TF_LEVELS]
-    if tf_levels:
-        sibling("smoke_tf").run_tf_levels(answer, net, tf_levels, request, epochs, lr, device)
+    tf_levels = [level for level in levels if "tensorflow" in level["needs"]]
+    for level in levels:
+        if level in tf_levels and training.tf is None and "tensorflow" not in training.unavailable:
+            _tf.start(training, tf_levels)
+        train_level(training, level)
+        if training.tf is not None:
+            answer.data["reference"]["autodiff_gradients"] = training.gradients
+            answer.write()
+    rerun = [level for level in tf_levels if level["cpu_rerun"]]
+    gpus = answer.data["tensorflow"].get("physical_gpus")
+    if request.get("compare_cpu") and rerun and gpus and device != "cpu" and training.tf is not None:
+        _tf.compare_on_cpu(training, rerun, TRAINERS)
 
     if proc is not None:
-        collect_worker(answer, proc, worker_dir)
+        collect_worker(answer, proc, worker_dir, own)
     if worker:
         answer.data["curves"] = answer.curves
     elif request.get("plot"):
@@ -263,20 +278,43 @@ def main(control_dir):
     answer.write()
 
 
-def train_distributed(answer, net, request, control_dir, mode):
+def train_level(training, level):
+    """Every run of ``level`` by its trainer; a run that raises is recorded with its traceback, the next goes on."""
+    answer = training.answer
+    trainer = TRAINERS.get(level["name"])
+    why_not = training.why_not(level)
+    for run in level["runs"]:
+        if why_not is not None:
+            answer.add_run(not_run(run, *why_not))
+        elif trainer is None:
+            answer.add_run(not_run(run, "error", "this probe has no trainer for level " + repr(level["name"])))
+        else:
+            try:
+                answer.add_run(*trainer(training, run))
+            except Exception as exc:
+                answer.add_run(_net.error_record(run, exc))
+
+
+def train_distributed(answer, training, request, control_dir, mode):
     """--strategy mirrored, --workers N (this process launches them; each is mode 'worker'), --cluster."""
     distributed = sibling("smoke_distributed")
     answer.data["mode"] = mode
     answer.data["distributed"] = {"mode": mode}
     if mode == "workers":
-        distributed.launch_workers(answer, net, request, control_dir, os.path.abspath(__file__))
+        launcher = sibling("smoke_workers")
+        launcher.launch_workers(answer, training, request, control_dir, os.path.abspath(__file__), reference)
         return
     if mode != "worker":  # the launcher of loopback workers computed it once for all of them
-        distributed.reference(answer, net, int(request["epochs"]), float(request["lr"]))
+        reference(training, request)
     if mode == "mirrored":
-        distributed.run_mirrored(answer, net, request)
+        distributed.run_mirrored(answer, training.net, request)
     else:
-        distributed.run_worker(answer, net, request)
+        distributed.run_worker(answer, training.net, request)
+
+
+def reference(training, request):
+    """The single-process run the distributed run must match (the host names it), trained by its level."""
+    train_level(training, {"name": request["reference_run"]["level"], "needs": [], "runs": [request["reference_run"]]})
 
 
 if __name__ == "__main__":

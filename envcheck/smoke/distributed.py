@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from envcheck.errors import UsageError
 from envcheck.results import CheckResult, Status
+from envcheck.smoke import levels as table
 from envcheck.smoke import rules
 
 STRATEGIES = ("mirrored",)
@@ -29,11 +32,43 @@ REPLICA_TOLERANCE_GPU = 0.0
 # replicas' gradients is the full-batch gradient, so only round-off separates them.
 SINGLE_PROCESS_TOLERANCE_CPU = rules.TRAJECTORY_TOLERANCE
 SINGLE_PROCESS_TOLERANCE_GPU = rules.GPU_CPU_TOLERANCE
+# After the join, a collective that waits longer than this for a peer fails: a dead or frozen worker is named
+# within seconds instead of holding the others until --timeout. One all-reduce here takes about a millisecond.
+COLLECTIVE_TIMEOUT = 5.0
 # Slurm's variables that tf.distribute.cluster_resolver.SlurmClusterResolver reads in a job step (srun).
 SLURM_STEP_VARIABLES = ("SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_STEP_NODELIST", "SLURM_STEP_TASKS_PER_NODE")
+# Without ports reserved for the step, the port base is derived from the job and step ids, inside this range
+# (below Linux's ephemeral ports), so that two steps on one node rarely meet; every task derives the same.
+DERIVED_PORTS = (20000, 32000)
 CLUSTER_HINT = (
     "set TF_CONFIG for this worker, or start every worker with srun (srun -N 2 envcheck smoke-train --cluster)"
 )
+
+
+@dataclass(frozen=True)
+class SlurmStep:
+    """What this task of a Slurm job step tells TensorFlow beyond Slurm's own variables: ports and its place."""
+
+    job_id: str
+    step_id: str
+    node: str  # SLURMD_NODENAME: the node Slurm started this task on
+    local_id: int  # SLURM_LOCALID: this task's index among the step's tasks on its node
+    tasks_per_node: int  # the most tasks of the step on any one node
+    port_base: int  # task k of a node listens on port_base + k
+    ports: str  # where port_base comes from, for the report
+    gpus_bound: bool  # Slurm gave each task GPUs of its own (--gpus-per-task): a task uses all it sees
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "step_id": self.step_id,
+            "node": self.node,
+            "local_id": self.local_id,
+            "tasks_per_node": self.tasks_per_node,
+            "port_base": self.port_base,
+            "ports": self.ports,
+            "gpus_bound": self.gpus_bound,
+        }
 
 
 @dataclass(frozen=True)
@@ -46,6 +81,7 @@ class ClusterSpec:
     num_workers: int
     addresses: tuple[str, ...] = ()  # known on the host for TF_CONFIG; Slurm's are resolved inside the probe
     nodes: str | None = None  # Slurm's compressed node list, as Slurm wrote it
+    slurm: SlurmStep | None = None
 
     @property
     def is_chief(self) -> bool:
@@ -60,6 +96,7 @@ class ClusterSpec:
             "addresses": list(self.addresses),
             "nodes": self.nodes,
             "chief": self.is_chief,
+            "slurm": self.slurm.to_json() if self.slurm else None,
         }
 
 
@@ -110,14 +147,58 @@ def _from_slurm(environ: Mapping[str, str]) -> ClusterSpec:
         raise UsageError(f"Slurm's task numbers are not numbers: {exc}", CLUSTER_HINT) from exc
     if not 0 <= rank < tasks:
         raise UsageError(f"SLURM_PROCID {rank} is outside the step's {tasks} task(s)", CLUSTER_HINT)
-    return ClusterSpec("slurm", "worker", rank, tasks, nodes=environ["SLURM_STEP_NODELIST"])
+    per_node = _tasks_per_node(environ["SLURM_STEP_TASKS_PER_NODE"])
+    port_base, ports = slurm_port_base(environ, per_node)
+    try:
+        local_id = int(environ.get("SLURM_LOCALID") or 0)
+    except ValueError as exc:
+        raise UsageError(f"SLURM_LOCALID is not a number: {exc}", CLUSTER_HINT) from exc
+    step = SlurmStep(
+        job_id=environ.get("SLURM_JOB_ID", ""),
+        step_id=environ.get("SLURM_STEP_ID") or environ.get("SLURM_STEPID") or "",
+        node=environ.get("SLURMD_NODENAME", ""),
+        local_id=local_id,
+        tasks_per_node=per_node,
+        port_base=port_base,
+        ports=ports,
+        gpus_bound=bool(environ.get("SLURM_GPUS_PER_TASK")),
+    )
+    return ClusterSpec("slurm", "worker", rank, tasks, nodes=environ["SLURM_STEP_NODELIST"], slurm=step)
+
+
+def _tasks_per_node(value: str) -> int:
+    """The most tasks on one node, from Slurm's '2(x3),1' (two tasks on each of three nodes, then one)."""
+    counts = [int(count) for count, _ in re.findall(r"(\d+)(\(x\d+\))?", value)]
+    if not counts:
+        raise UsageError(f"SLURM_STEP_TASKS_PER_NODE is not Slurm's tasks-per-node list: {value!r}", CLUSTER_HINT)
+    return max(counts)
+
+
+def slurm_port_base(environ: Mapping[str, str], tasks_per_node: int) -> tuple[int, str]:
+    """The first port of the step's tasks on a node, and where it comes from.
+
+    Slurm reserves ports for each step where MpiParams=ports= is configured (SLURM_STEP_RESV_PORTS, such as
+    '20008-20010'); they are used when they hold one port per task of the node. Otherwise a base derived from
+    the job and step ids, the same in every task, keeps two steps on one node apart (TensorFlow's 8888 would not).
+    """
+    reserved = environ.get("SLURM_STEP_RESV_PORTS", "").strip()
+    ports: list[int] = []
+    for first, last in re.findall(r"(\d+)(?:-(\d+))?", reserved):
+        ports.extend(range(int(first), int(last or first) + 1))
+    if ports and ports[:tasks_per_node] == list(range(ports[0], ports[0] + tasks_per_node)):
+        return ports[0], f"reserved by Slurm for the step (SLURM_STEP_RESV_PORTS={reserved})"
+    low, high = DERIVED_PORTS
+    slots = (high - low) // max(tasks_per_node, 1)
+    key = f"{environ.get('SLURM_JOB_ID', '')}.{environ.get('SLURM_STEP_ID') or environ.get('SLURM_STEPID', '')}"
+    base = low + (zlib.crc32(key.encode()) % slots) * max(tasks_per_node, 1)
+    return base, "derived from the job and step ids (no ports reserved: MpiParams=ports= in slurm.conf reserves some)"
 
 
 # ---------------------------------------------------------------------------------------------- rules
 
 
 def run_name(mode: str) -> str:
-    return {"mirrored": "mirrored-batchN", "workers": "workers-batchN", "cluster": "cluster-batchN"}[mode]
+    return table.DISTRIBUTED_RUNS[mode].name
 
 
 def worker_results(facts: Mapping[str, Any], mode: str) -> list[dict[str, Any]]:
@@ -144,7 +225,7 @@ def evaluate(facts: Mapping[str, Any], *, mode: str, workers: int) -> list[Check
     runs = [w["run"] for w in results if (w.get("run") or {}).get("status") == "ok"]
     if runs and len(runs) == len(results):
         checks.append(check_replicas_agree(runs))
-        reference = (facts.get("runs") or {}).get("scratch-batchN") or {}
+        reference = (facts.get("runs") or {}).get(table.SCRATCH_BATCH_ALL) or {}
         if reference.get("status") == "ok":
             checks.append(check_single_process(runs[0], reference))
         checks.append(check_collective_time(runs))
@@ -193,7 +274,10 @@ def check_workers(facts: Mapping[str, Any], *, mode: str, expected: int) -> Chec
     count = len(results) if mode == "workers" else (replicas if mode == "mirrored" else expected)
     detail = f"{count} {what} joined, {replicas} replica(s) in sync"
     if mode == "cluster":
-        detail = f"{expected} of {expected} workers joined, {replicas} replica(s) in sync"
+        gpus = (info.get("gpus") or {}).get("count")
+        data["gpus"] = gpus
+        mine = "" if gpus is None else f"; this task trained on {gpus} GPU(s)" if gpus else "; this task on the CPU"
+        detail = f"{expected} of {expected} workers joined, {replicas} replica(s) in sync{mine}"
     return CheckResult(check_id, Status.PASS, detail, data=data)
 
 

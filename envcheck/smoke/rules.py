@@ -11,29 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from envcheck.results import CheckResult, Status
-
-LEVELS = ("scratch", "keras", "tape", "tf1-optimizer", "tf1-gradients")
-TF_LEVELS = ("keras", "tape", "tf1-optimizer", "tf1-gradients")
-DEVICES = ("cpu", "gpu", "auto")
-DEFAULT_DEVICE = "auto"  # TensorFlow decides
-
-# The article's training, every level alike, and the command's defaults.
-DEFAULT_EPOCHS = 2000
-DEFAULT_LR = 0.1
-DEFAULT_SEED = 0
-MAX_SEED = 2**32 - 1  # numpy.random.RandomState takes 0 .. 2**32 - 1
-# The whole training, all levels: ~10 s on a 2-core laptop; importing TensorFlow from a cold disk can take
-# a minute, and a first GPU run compiles kernels.
-DEFAULT_TIMEOUT = 600.0
-
-# The runs each level makes (a level in one batch mode), in the order they are shown.
-RUNS: dict[str, tuple[str, ...]] = {
-    "scratch": ("scratch-batchN", "scratch-batch1"),
-    "keras": ("keras-batch1",),
-    "tape": ("tape-batch1", "tape-batchN"),
-    "tf1-optimizer": ("tf1-optimizer-batchN",),
-    "tf1-gradients": ("tf1-gradients-batchN",),
-}
+from envcheck.smoke import levels as table
 
 # Converged: every output rounds to its target and the final loss is under these thresholds. The article's
 # own runs end near 0.002 (batch N) and 0.005 (batch 1) in sum of squared errors; 0.05 allows an average
@@ -50,28 +28,17 @@ TRAJECTORY_TOLERANCE = 1e-10
 # another order and use fused multiply-adds, so allow more than round-off but far less than any real error.
 GPU_CPU_TOLERANCE = 1e-6
 
-# Pairs that must end at the same weights: the same loss (keras's MSE over one sample is that sample's
-# squared error, so at batch 1 it equals the sum of squared errors) and the same batch mode.
-TRAJECTORY_PAIRS = (
-    ("scratch-batchN", "tape-batchN"),
-    ("scratch-batchN", "tf1-optimizer-batchN"),
-    ("scratch-batch1", "tape-batch1"),
-    ("scratch-batch1", "keras-batch1"),
-)
-SEQUENTIAL_REFERENCE = "scratch-sequential"  # chain-rule twin of the article's low level, computed by the probe
-
 NO_GPU_HINT = (
     "check the driver with nvidia-smi and that TensorFlow has its CUDA libraries"
     " (Linux: pip install 'tensorflow[and-cuda]'); or run with --device cpu"
 )
 
 
-def runs_for(levels: Iterable[str]) -> list[str]:
-    return [run for level in LEVELS if level in set(levels) for run in RUNS[level]]
-
-
 def loss_kind(run: Mapping[str, Any]) -> str:
-    """``sse`` or ``mse``: the probe describes each run's loss as '<kind>: <text>'."""
+    """``sse`` or ``mse``: the table's for a run it knows, else the probe's description '<kind>: <text>'."""
+    known = table.find_run(str(run.get("name")))
+    if known is not None:
+        return known.loss.kind
     return str(run.get("loss") or "sse").split(":")[0].strip()
 
 
@@ -220,7 +187,7 @@ def placement_summary(run: Mapping[str, Any]) -> str:
 
 def check_requested_device(facts: Mapping[str, Any], requested: str, levels: Iterable[str]) -> CheckResult | None:
     """--device against what TensorFlow sees; asking for a GPU where there is none fails, never runs on CPU."""
-    if not any(level in TF_LEVELS for level in levels):
+    if not any(level in table.tensorflow_names() for level in levels):
         return None
     info = facts.get("tensorflow") or {}
     if not info.get("version"):
@@ -319,18 +286,19 @@ def check_gradients(facts: Mapping[str, Any]) -> CheckResult | None:
 
 
 def check_trajectories(facts: Mapping[str, Any]) -> list[CheckResult]:
-    """Scratch and the TF levels with the same loss and batch mode end at the same weights."""
+    """Every run the table pairs with a reference (the same loss and batch mode) ends at the reference's weights."""
     runs = facts.get("runs") or {}
-    checks = []
-    for left, right in TRAJECTORY_PAIRS:
-        a, b = runs.get(left) or {}, runs.get(right) or {}
-        if a.get("status") != "ok" or b.get("status") != "ok":
-            continue
-        checks.append(_trajectory(f"trajectory.{left}-vs-{right}", a["final_weights"], b))
+    references = {name: run.get("final_weights") for name, run in runs.items() if run.get("status") == "ok"}
     sequential = (facts.get("reference") or {}).get("sequential_weights")
-    low = runs.get("tf1-gradients-batchN") or {}
-    if sequential and low.get("status") == "ok":
-        checks.append(_trajectory(f"trajectory.{SEQUENTIAL_REFERENCE}-vs-tf1-gradients-batchN", sequential, low))
+    if sequential:
+        references[table.SEQUENTIAL_REFERENCE] = sequential
+    checks = []
+    for level in table.LEVELS:
+        for run in level.runs:
+            done = runs.get(run.name) or {}
+            if run.matches is None or done.get("status") != "ok" or not references.get(run.matches):
+                continue
+            checks.append(_trajectory(f"trajectory.{run.matches}-vs-{run.name}", references[run.matches], done))
     return checks
 
 
@@ -351,7 +319,8 @@ def _trajectory(check_id: str, reference: Mapping[str, Any], run: Mapping[str, A
 
 
 def check_gpu_vs_cpu(facts: Mapping[str, Any]) -> CheckResult | None:
-    """The tape runs on the GPU against the same runs pinned to the CPU (present only when a GPU ran)."""
+    """The runs of the table's CPU-rerun levels on the GPU against the same runs pinned to the CPU (present only
+    when a GPU ran)."""
     cpu = facts.get("cpu_reference")
     if cpu is None:
         return None
@@ -363,15 +332,21 @@ def check_gpu_vs_cpu(facts: Mapping[str, Any]) -> CheckResult | None:
             hint="run envcheck smoke-train --device cpu to see the CPU on its own",
         )
     runs = facts.get("runs") or {}
+    cpu_runs = cpu.get("runs") or {}
     diffs: dict[str, float] = {}
-    for name in ("tape-batch1", "tape-batchN"):
-        gpu_run, cpu_run = runs.get(name) or {}, cpu.get(name) or {}
-        if gpu_run.get("status") == "ok" and cpu_run.get("final_weights"):
-            diffs[name] = max_abs_difference(gpu_run["final_weights"], cpu_run["final_weights"])
-    gpu_gradient = ((facts.get("reference") or {}).get("autodiff_gradients") or {}).get("tape")
-    gradient_diff = (
-        max_relative_difference(gpu_gradient, cpu["gradient"]) if gpu_gradient and cpu.get("gradient") else None
-    )
+    gradient_diffs: dict[str, float] = {}
+    gpu_gradients = (facts.get("reference") or {}).get("autodiff_gradients") or {}
+    for level in table.LEVELS:
+        if not level.cpu_rerun:
+            continue
+        for run in level.runs:
+            gpu_run, cpu_run = runs.get(run.name) or {}, cpu_runs.get(run.name) or {}
+            if gpu_run.get("status") == "ok" and cpu_run.get("final_weights"):
+                diffs[run.name] = max_abs_difference(gpu_run["final_weights"], cpu_run["final_weights"])
+        cpu_gradient = (cpu.get("gradients") or {}).get(level.name)
+        if gpu_gradients.get(level.name) and cpu_gradient:
+            gradient_diffs[level.name] = max_relative_difference(gpu_gradients[level.name], cpu_gradient)
+    gradient_diff = max(gradient_diffs.values()) if gradient_diffs else None
     if not diffs:
         return None
     worst = max(diffs.values())
@@ -431,7 +406,7 @@ def evaluate(
     if requested_device is not None:
         checks.append(requested_device)
     runs = facts.get("runs") or {}
-    for name in runs_for(levels):
+    for name in table.run_names(levels):
         run = runs.get(name) or {"name": name, "status": "missing", "error": f"not run: {missing_reason}"}
         checks.append(check_converged(run))
         for extra in (check_loss_fell(run), check_placement(run, device, gpus)):

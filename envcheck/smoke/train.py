@@ -8,33 +8,36 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from envcheck import runner
 from envcheck.errors import EnvironmentUnusableError, ExitCode, UsageError
-from envcheck.probes import ProbeOutcome, run_probe
+from envcheck.probes import ProbeInterrupted, ProbeOutcome, run_probe
 from envcheck.progress import NullReporter, Reporter
 from envcheck.results import CheckResult, Status, exit_code_for, overall_status
 from envcheck.shell import command
 from envcheck.smoke import distributed, rules
+from envcheck.smoke import levels as table
 from envcheck.suggest import Naming
 from envcheck.targets import Target
 
-# The defaults live with the level table in rules, which the command line reads without loading this module.
-DEFAULT_DEVICE = rules.DEFAULT_DEVICE
-DEFAULT_EPOCHS = rules.DEFAULT_EPOCHS
-DEFAULT_LR = rules.DEFAULT_LR
-DEFAULT_SEED = rules.DEFAULT_SEED
-DEFAULT_TIMEOUT = rules.DEFAULT_TIMEOUT
-MAX_SEED = rules.MAX_SEED
+# The defaults live with the level table, which the command line reads without loading this module.
+DEFAULT_DEVICE = table.DEFAULT_DEVICE
+DEFAULT_EPOCHS = table.DEFAULT_EPOCHS
+DEFAULT_LR = table.DEFAULT_LR
+DEFAULT_SEED = table.DEFAULT_SEED
+DEFAULT_TIMEOUT = table.DEFAULT_TIMEOUT
+MAX_SEED = table.MAX_SEED
 
 
 @dataclass(frozen=True)
 class SmokeOptions:
-    levels: tuple[str, ...] = rules.LEVELS
+    levels: tuple[str, ...] = field(default_factory=table.names)
     seed: int = DEFAULT_SEED
     epochs: int = DEFAULT_EPOCHS
     lr: float = DEFAULT_LR
@@ -78,14 +81,15 @@ def make_options(
     cluster for ``cluster``: TF_CONFIG or a Slurm job step.
     """
     chosen: list[str] = []
-    for level in levels or rules.LEVELS:
+    valid = table.names()
+    for level in levels or valid:
         name = level.strip().lower()
-        if name not in rules.LEVELS:
-            raise UsageError(f"unknown level {level!r}; valid levels: {', '.join(rules.LEVELS)}")
+        if name not in valid:
+            raise UsageError(f"unknown level {level!r}; valid levels: {', '.join(valid)}")
         if name not in chosen:
             chosen.append(name)
-    if device.lower() not in rules.DEVICES:
-        raise UsageError(f"unknown device {device!r}; valid devices: {', '.join(rules.DEVICES)}")
+    if device.lower() not in table.DEVICES:
+        raise UsageError(f"unknown device {device!r}; valid devices: {', '.join(table.DEVICES)}")
     if epochs < 1:
         raise UsageError(f"--epochs must be at least 1, not {epochs}")
     if not (math.isfinite(lr) and lr > 0):
@@ -95,14 +99,14 @@ def make_options(
     if not (math.isfinite(timeout) and timeout >= 1):
         raise UsageError(f"--timeout must be a finite number of seconds, at least 1, not {timeout}")
     mode = _distributed_mode(levels, plot, strategy, workers, cluster)
-    if mode == "levels" and device.lower() == "gpu" and not any(lv in rules.TF_LEVELS for lv in chosen or ()):
+    if mode == "levels" and device.lower() == "gpu" and not any(lv in table.tensorflow_names() for lv in chosen):
         raise UsageError(
             "--device gpu needs a TensorFlow level; the scratch level runs in NumPy on the CPU",
             "add --level tape (or any TensorFlow level), or drop --device gpu",
         )
     spec = distributed.cluster_from_environment(os.environ if environ is None else environ) if cluster else None
     return SmokeOptions(
-        levels=tuple(level for level in rules.LEVELS if level in chosen) if mode == "levels" else (),
+        levels=tuple(level.name for level in table.chosen(chosen)) if mode == "levels" else (),
         seed=seed,
         epochs=epochs,
         lr=lr,
@@ -113,7 +117,8 @@ def make_options(
         strategy=strategy.lower() if strategy else None,
         workers=workers or 0,
         cluster=spec,
-        join_timeout=min(distributed.DEFAULT_JOIN_TIMEOUT, timeout),
+        # a join that fails must be reported before --timeout stops the whole training
+        join_timeout=min(distributed.DEFAULT_JOIN_TIMEOUT, timeout * 0.75),
     )
 
 
@@ -261,6 +266,8 @@ class SmokeReport:
             # every worker's report could say it; the chief's is the one a cluster's user reads
             "workers_joined": joined,
             "devices": info.get("devices"),
+            "gpus": info.get("gpus"),  # a cluster worker's share of its node's GPUs
+            "stopped": info.get("stopped"),  # Slurm ended this task: the signal and the job's state
             "failures": info.get("failures") or [],
             "workers": workers,
         }
@@ -269,8 +276,8 @@ class SmokeReport:
 def run_names(options: SmokeOptions) -> list[str]:
     """The runs the options ask for, in display order."""
     if options.mode == "levels":
-        return rules.runs_for(options.levels)
-    return ["scratch-batchN", distributed.run_name(options.mode)]
+        return table.run_names(options.levels)
+    return [table.SCRATCH_BATCH_ALL, distributed.run_name(options.mode)]
 
 
 def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None = None) -> SmokeReport:
@@ -288,7 +295,7 @@ def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None
             f"no python interpreter at {python}", f"recreate the environment with: {rebuild}"
         )
     payload = {
-        "levels": list(options.levels),
+        "levels": table.probe_rows(options.levels),
         "seed": options.seed,
         "epochs": options.epochs,
         "lr": options.lr,
@@ -303,10 +310,21 @@ def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None
         payload.update(
             workers=options.workers,
             join_timeout=options.join_timeout,
-            run=distributed.run_name(options.mode),
+            collective_timeout=distributed.COLLECTIVE_TIMEOUT,
+            run=table.DISTRIBUTED_RUNS[options.mode].to_probe(),
+            reference_run=_reference_run(),
         )
+        if options.cluster is not None and options.cluster.slurm is not None:
+            payload["slurm"] = options.cluster.slurm.to_json()
     reporter.phase(phase)
-    outcome = run_probe(python, "smoke_train", payload, timeout=options.timeout)
+    try:
+        outcome = run_probe(python, "smoke_train", payload, timeout=options.timeout)
+    except ProbeInterrupted as stopped:
+        number = runner.stopping_signal()
+        if options.cluster is None or options.cluster.slurm is None or number != signal.SIGTERM:
+            raise  # Ctrl-C, or a signal outside a Slurm step: the command is interrupted
+        with runner.cleaning_up():  # a report, not "interrupted": scontrol may run although a signal came
+            return _stopped_report(target, options, stopped.data or {}, started, signal.Signals(number).name)
     if outcome.data is None and not _died(outcome):
         raise _unusable(python, outcome)
     facts = dict(outcome.data or {})
@@ -353,19 +371,49 @@ def _distributed_phase(options: SmokeOptions, python: Path) -> str:
 def _distributed_checks(facts: dict[str, Any], options: SmokeOptions, missing: str) -> list[CheckResult]:
     """The device asked for, the single-process reference and the distributed run, then the distributed rules."""
     checks: list[CheckResult] = []
-    device = rules.check_requested_device(facts, options.device, rules.TF_LEVELS)
+    device = rules.check_requested_device(facts, options.device, table.tensorflow_names())
     if device is not None:
         checks.append(device)
     runs = facts.get("runs") or {}
     for name in run_names(options):
         run = runs.get(name) or {"name": name, "status": "missing", "error": f"not run: {missing}"}
-        if name != "scratch-batchN" and run.get("status") != "ok" and options.mode == "workers":
+        if name != table.SCRATCH_BATCH_ALL and run.get("status") != "ok" and options.mode == "workers":
             continue  # each worker's own failure is named by distributed.workers
         checks.append(rules.check_converged(run))
     if facts.get("device_error"):
         return checks
     checks.extend(distributed.evaluate(facts, mode=options.mode, workers=options.workers or 1))
     return checks
+
+
+def _stopped_report(
+    target: Target, options: SmokeOptions, facts: dict[str, Any], started: float, signal_name: str
+) -> SmokeReport:
+    """The report of a cluster worker that Slurm stopped: what happened to the job, which peer is gone."""
+    from envcheck.smoke import stopped
+
+    assert options.cluster is not None
+    run = distributed.run_name(options.mode)
+    facts, why = stopped.stopped_facts(facts, options.cluster, signal_name, run)
+    checks = [why, *_distributed_checks(facts, options, f"Slurm stopped this task ({signal_name})")]
+    return SmokeReport(
+        python=str(target.python),
+        prefix=str(target.prefix) if target.prefix else None,
+        profile=target.profile.name,
+        origin=target.origin,
+        options=options,
+        facts=facts,
+        checks=tuple(checks),
+        duration=time.monotonic() - started,
+        probe_seconds=time.monotonic() - started,
+    )
+
+
+def _reference_run() -> dict[str, str]:
+    """The single-process run every distributed run must match, as the probe trains it."""
+    run = table.find_run(table.SCRATCH_BATCH_ALL)
+    assert run is not None  # a row of the table
+    return run.to_probe()
 
 
 def _died(outcome: ProbeOutcome) -> bool:
@@ -378,6 +426,8 @@ def _probe_check(outcome: ProbeOutcome, facts: dict[str, Any], timeout: float) -
     completed = outcome.completed
     if completed.ok and facts.get("complete"):
         return None
+    if facts.get("complete") and facts.get("ended_by") == "join-watch":
+        return None  # a cluster worker's join watch ended it, and its answer names the peer to blame
     last = next((line for line in reversed(completed.stderr.splitlines()) if line.strip()), "")
     data = {"returncode": completed.returncode, "signal": completed.signal_name, "timed_out": completed.timed_out}
     if completed.timed_out:

@@ -19,7 +19,7 @@ from envcheck.lock.platforms import PLATFORMS
 from envcheck.output.display import Format, Style, View, show
 from envcheck.output.lock import CHECK
 from envcheck.setup import backends
-from envcheck.smoke import distributed, rules
+from envcheck.smoke import distributed, levels
 from envcheck.verify import DEFAULT_TIMEOUT
 
 cli = CliRunner()
@@ -37,8 +37,8 @@ def click_params(name: str) -> dict[str, Any]:
     [
         ("setup", "--backend", backends.names()),
         ("setup", "--installer", installers.INSTALLERS),
-        ("smoke-train", "--level", rules.LEVELS),
-        ("smoke-train", "--device", rules.DEVICES),
+        ("smoke-train", "--level", levels.names()),
+        ("smoke-train", "--device", levels.DEVICES),
         ("smoke-train", "--strategy", distributed.STRATEGIES),
         ("lock", "--platform", tuple(PLATFORMS)),
         ("download", "--platform", tuple(PLATFORMS)),
@@ -62,11 +62,11 @@ def test_the_backend_registry_builds_each_name_the_command_line_offers() -> None
     [
         ("setup", "--installer", installers.DEFAULT_INSTALLER),
         ("verify", "--timeout", DEFAULT_TIMEOUT),
-        ("smoke-train", "--epochs", rules.DEFAULT_EPOCHS),
-        ("smoke-train", "--lr", rules.DEFAULT_LR),
-        ("smoke-train", "--seed", rules.DEFAULT_SEED),
-        ("smoke-train", "--timeout", rules.DEFAULT_TIMEOUT),
-        ("smoke-train", "--device", rules.DEFAULT_DEVICE),
+        ("smoke-train", "--epochs", levels.DEFAULT_EPOCHS),
+        ("smoke-train", "--lr", levels.DEFAULT_LR),
+        ("smoke-train", "--seed", levels.DEFAULT_SEED),
+        ("smoke-train", "--timeout", levels.DEFAULT_TIMEOUT),
+        ("smoke-train", "--device", levels.DEFAULT_DEVICE),
         ("export", "--format", profiles.DEFAULT_FORMAT),
     ],
 )

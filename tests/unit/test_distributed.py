@@ -236,3 +236,68 @@ def test_the_chief_of_a_cluster_says_how_many_workers_joined() -> None:
     run["status"], run["error"] = "error", "DeadlineExceeded: barrier timed out"
     failed = by_id(facts, mode="cluster", workers=1)["distributed.workers"]
     assert failed.status is Status.FAIL and "worker 0 at node-a:8888 DeadlineExceeded" in failed.detail
+
+
+def test_a_cluster_worker_says_how_many_gpus_it_trained_on() -> None:
+    run = dict(worker_run(), name="cluster-batchN")
+    info = {"mode": "cluster", "expected_workers": 2, "cluster": {"worker": ["n:1", "n:2"]}, "task": {"index": 0}}
+    facts = {"runs": {"cluster-batchN": run}, "distributed": {**info, "gpus": {"count": 0, "devices": []}}}
+    detail = by_id(facts, mode="cluster", workers=1)["distributed.workers"].detail
+    assert detail == "2 of 2 workers joined, 2 replica(s) in sync; this task on the CPU"
+    facts["distributed"]["gpus"] = {"count": 2, "devices": ["/physical_device:GPU:0", "/physical_device:GPU:1"]}
+    assert by_id(facts, mode="cluster", workers=1)["distributed.workers"].detail.endswith("trained on 2 GPU(s)")
+
+
+# ---------------------------------------------------------------------------------------------- Slurm: ports, place
+
+
+def test_a_slurm_task_knows_its_node_local_index_and_the_tasks_per_node() -> None:
+    step = distributed.cluster_from_environment(slurm_environment()).slurm
+    assert step is not None
+    assert (step.job_id, step.step_id, step.node, step.local_id, step.tasks_per_node) == ("481516", "0", "gpu08", 1, 2)
+    assert not step.gpus_bound
+    bound = distributed.cluster_from_environment({**slurm_environment(), "SLURM_GPUS_PER_TASK": "1"}).slurm
+    assert bound is not None and bound.gpus_bound
+
+
+@pytest.mark.parametrize(("value", "most"), [("2(x2)", 2), ("1", 1), ("3(x2),4,1", 4), ("8(x16)", 8)])
+def test_the_most_tasks_on_one_node_from_slurms_list(value: str, most: int) -> None:
+    step = distributed.cluster_from_environment({**slurm_environment(), "SLURM_STEP_TASKS_PER_NODE": value}).slurm
+    assert step is not None and step.tasks_per_node == most
+
+
+def test_ports_reserved_for_the_step_are_used_first() -> None:
+    environ = {**slurm_environment(), "SLURM_STEP_RESV_PORTS": "20008-20010"}
+    assert distributed.slurm_port_base(environ, 2) == (
+        20008,
+        "reserved by Slurm for the step (SLURM_STEP_RESV_PORTS=20008-20010)",
+    )
+    assert distributed.slurm_port_base({**environ, "SLURM_STEP_RESV_PORTS": "12000,12001"}, 2)[0] == 12000
+
+
+def test_without_enough_reserved_ports_the_base_comes_from_the_job_and_step() -> None:
+    environ = slurm_environment()
+    few = {**environ, "SLURM_STEP_RESV_PORTS": "20008"}
+    for case in (environ, few):
+        base, why = distributed.slurm_port_base(case, 2)
+        assert why.startswith("derived from the job and step ids")
+        low, high = distributed.DERIVED_PORTS
+        assert low <= base and base + 2 <= high and (base - low) % 2 == 0
+    # every task of the step derives the same base; another step of the job, or another job, another one
+    assert distributed.slurm_port_base({**environ, "SLURM_PROCID": "0", "SLURM_LOCALID": "0"}, 2)[0] == base
+    others = {distributed.slurm_port_base({**environ, "SLURM_STEP_ID": str(s)}, 2)[0] for s in range(50)}
+    assert len(others) >= 45
+
+
+def test_two_steps_on_one_node_do_not_share_ports() -> None:
+    environ = slurm_environment()
+    first = distributed.slurm_port_base({**environ, "SLURM_STEP_ID": "0"}, 2)[0]
+    second = distributed.slurm_port_base({**environ, "SLURM_STEP_ID": "1"}, 2)[0]
+    assert {first, first + 1}.isdisjoint({second, second + 1})
+
+
+def test_slurms_task_numbers_in_the_json_report() -> None:
+    spec = distributed.cluster_from_environment({**slurm_environment(), "SLURM_STEP_RESV_PORTS": "20008-20010"})
+    document = spec.to_json()
+    assert document["slurm"]["port_base"] == 20008 and document["slurm"]["local_id"] == 1
+    assert document["slurm"]["node"] == "gpu08"

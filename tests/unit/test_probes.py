@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import venv
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -59,23 +57,3 @@ def test_probes_honour_the_wish_not_to_write_bytecode(tmp_path: Path, monkeypatc
     assert not (tmp_path / "site" / "__pycache__").exists()
     run_probe(python, "imports", {"modules": ["envcheck_bytecode_probe_target"]}, timeout=60, write_bytecode=True)
     assert list((tmp_path / "site" / "__pycache__").glob("envcheck_bytecode_probe_target*.pyc"))
-
-
-def _probe_module(name: str) -> Any:
-    """A probe script loaded by path, as the probes load each other (they are not importable modules)."""
-    from envcheck.probes import script_path
-
-    spec = importlib.util.spec_from_file_location(f"_test_probe_{name}", script_path(name))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_training_probe_and_the_host_list_the_same_levels_and_runs() -> None:
-    from envcheck.smoke import rules as training
-
-    net = _probe_module("smoke_net")
-    assert net.LEVELS == training.LEVELS
-    assert net.TF_LEVELS == training.TF_LEVELS
-    assert {level: tuple(name for name, _, _ in net.runs_of(level)) for level in net.LEVELS} == training.RUNS

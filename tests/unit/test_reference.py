@@ -54,7 +54,7 @@ def test_every_option_and_choice_of_every_command_is_in_the_cli_reference() -> N
 
 
 def test_a_default_from_the_core_is_shown() -> None:
-    from envcheck.smoke.rules import DEFAULT_EPOCHS
+    from envcheck.smoke.levels import DEFAULT_EPOCHS
 
     row = next(line for line in cli_reference().splitlines() if line.startswith("| `--epochs`"))
     assert f"`{DEFAULT_EPOCHS}`" in row

@@ -16,14 +16,14 @@ from typer.testing import CliRunner
 from envcheck import runner
 from envcheck.cli import app
 from envcheck.smoke.distributed import STRATEGIES
-from envcheck.smoke.rules import DEVICES, LEVELS
+from envcheck.smoke.levels import DEVICES, names
 
 cli = CliRunner()
 PYTHON = sys.executable
 # the parser offers the core's own tables, as click lists them
 CHOICES = {
     name: ", ".join(repr(value) for value in table)
-    for name, table in (("levels", LEVELS), ("devices", DEVICES), ("strategies", STRATEGIES))
+    for name, table in (("levels", names()), ("devices", DEVICES), ("strategies", STRATEGIES))
 }
 ENVELOPE_KEYS = {"schema_version", "envcheck_version", "command", "status", "exit_code"}
 PAYLOAD_KEYS = {

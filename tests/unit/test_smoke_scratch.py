@@ -14,6 +14,7 @@ import pytest
 from envcheck.probes import run_probe
 from envcheck.profiles.files import load_profile
 from envcheck.results import Status
+from envcheck.smoke import levels
 from envcheck.smoke import rules as training
 from envcheck.smoke.train import make_options, smoke_train
 from envcheck.targets import Target
@@ -27,7 +28,7 @@ PYTHON = Path(sys.executable)
 
 def payload(**changes: object) -> dict[str, object]:
     base: dict[str, object] = {
-        "levels": list(training.LEVELS),
+        "levels": levels.probe_rows(levels.names()),
         "seed": 0,
         "epochs": 2000,
         "lr": 0.1,
@@ -62,7 +63,7 @@ def test_probe_trains_scratch_and_reports_tf_levels_unavailable() -> None:
 
 
 def test_scratch_level_converges_as_the_article_says() -> None:
-    outcome = run_probe(PYTHON, "smoke_train", payload(levels=["scratch"]), timeout=120)
+    outcome = run_probe(PYTHON, "smoke_train", payload(levels=levels.probe_rows(["scratch"])), timeout=120)
     assert outcome.data is not None
     checks = {c.id: c for c in training.evaluate(outcome.data, levels=("scratch",), device="auto")}
     assert checks["level.scratch-batchN.converged"].status is Status.PASS
@@ -73,9 +74,10 @@ def test_scratch_level_converges_as_the_article_says() -> None:
 
 
 def test_same_seed_same_weights_other_seed_other_weights() -> None:
-    one = run_probe(PYTHON, "smoke_train", payload(levels=["scratch"], epochs=3), timeout=60).data
-    two = run_probe(PYTHON, "smoke_train", payload(levels=["scratch"], epochs=3), timeout=60).data
-    other = run_probe(PYTHON, "smoke_train", payload(levels=["scratch"], epochs=3, seed=1), timeout=60).data
+    scratch = levels.probe_rows(["scratch"])
+    one = run_probe(PYTHON, "smoke_train", payload(levels=scratch, epochs=3), timeout=60).data
+    two = run_probe(PYTHON, "smoke_train", payload(levels=scratch, epochs=3), timeout=60).data
+    other = run_probe(PYTHON, "smoke_train", payload(levels=scratch, epochs=3, seed=1), timeout=60).data
     assert one and two and other
     assert one["reference"]["initial_weights"] == two["reference"]["initial_weights"]
     assert one["runs"]["scratch-batchN"]["final_weights"] == two["runs"]["scratch-batchN"]["final_weights"]

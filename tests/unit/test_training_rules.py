@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from envcheck.results import Status
+from envcheck.smoke import levels
 from envcheck.smoke import rules as training
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "smoke"
@@ -44,8 +45,8 @@ def on_gpu(facts: dict[str, Any], *, cpu_reference: bool = True) -> dict[str, An
                 devices[key] = [GPU for _ in devices[key]]
     if cpu_reference:
         gpu["cpu_reference"] = {
-            "gradient": copy.deepcopy(facts["reference"]["autodiff_gradients"]["tape"]),
-            **{
+            "gradients": {"tape": copy.deepcopy(facts["reference"]["autodiff_gradients"]["tape"])},
+            "runs": {
                 name: {
                     "final_weights": copy.deepcopy(facts["runs"][name]["final_weights"]),
                     "final_outputs": facts["runs"][name]["final_outputs"],
@@ -71,10 +72,10 @@ def nudge(weights: dict[str, Any], amount: float) -> dict[str, Any]:
 
 
 def test_recorded_cpu_run_passes_every_check(cpu_facts: dict[str, Any]) -> None:
-    checks = training.evaluate(cpu_facts, levels=training.LEVELS, device="auto")
+    checks = training.evaluate(cpu_facts, levels=levels.names(), device="auto")
     assert [c.id for c in checks if c.status is not Status.PASS] == []
     ids = {c.id for c in checks}
-    for run in training.runs_for(training.LEVELS):
+    for run in levels.run_names(levels.names()):
         assert f"level.{run}.converged" in ids
         assert f"level.{run}.loss-fell" in ids
     assert "level.tape-batch1.device" in ids
@@ -177,7 +178,7 @@ def test_a_run_that_raised_fails_with_its_exception(cpu_facts: dict[str, Any]) -
         "error": "InvalidArgumentError: Cannot assign a device for operation MatMul",
         "traceback": "Traceback ...",
     }
-    checks = by_id(training.evaluate(cpu_facts, levels=training.LEVELS, device="auto"))
+    checks = by_id(training.evaluate(cpu_facts, levels=levels.names(), device="auto"))
     failed = checks["level.tape-batchN.converged"]
     assert failed.status is Status.FAIL
     assert failed.detail == "raised InvalidArgumentError: Cannot assign a device for operation MatMul"
@@ -190,7 +191,7 @@ def test_a_run_the_probe_never_reached_fails_with_the_reason(cpu_facts: dict[str
     checks = by_id(
         training.evaluate(
             cpu_facts,
-            levels=training.LEVELS,
+            levels=levels.names(),
             device="auto",
             missing_reason="the training process was killed by SIGSEGV",
         )
@@ -211,7 +212,7 @@ def test_only_the_requested_levels_are_judged(cpu_facts: dict[str, Any]) -> None
 
 def test_device_gpu_without_a_gpu_fails_clearly() -> None:
     facts = recorded("cpu_machine_device_gpu.json")
-    checks = by_id(training.evaluate(facts, levels=training.LEVELS, device="gpu"))
+    checks = by_id(training.evaluate(facts, levels=levels.names(), device="gpu"))
     requested = checks["device.requested"]
     assert requested.status is Status.FAIL
     assert requested.detail.startswith("--device gpu, but TensorFlow 2.21.0 sees no GPU")
@@ -223,7 +224,7 @@ def test_device_gpu_without_a_gpu_fails_clearly() -> None:
 
 def test_gpu_placement_passes_for_device_gpu(cpu_facts: dict[str, Any]) -> None:
     facts = on_gpu(cpu_facts)
-    checks = by_id(training.evaluate(facts, levels=training.LEVELS, device="gpu"))
+    checks = by_id(training.evaluate(facts, levels=levels.names(), device="gpu"))
     assert checks["device.requested"].status is Status.PASS
     for run in ("keras-batch1", "tape-batch1", "tape-batchN", "tf1-optimizer-batchN", "tf1-gradients-batchN"):
         check = checks[f"level.{run}.device"]
@@ -235,7 +236,7 @@ def test_gpu_placement_passes_for_device_gpu(cpu_facts: dict[str, Any]) -> None:
 def test_a_run_that_fell_back_to_the_cpu_fails_device_gpu(cpu_facts: dict[str, Any]) -> None:
     facts = on_gpu(cpu_facts)
     facts["runs"]["tape-batchN"]["devices"]["outputs"] = [CPU]
-    check = by_id(training.evaluate(facts, levels=training.LEVELS, device="gpu"))["level.tape-batchN.device"]
+    check = by_id(training.evaluate(facts, levels=levels.names(), device="gpu"))["level.tape-batchN.device"]
     assert check.status is Status.FAIL
     assert check.detail == "variables on GPU:0, outputs on CPU:0, but --device gpu was asked for"
 
@@ -243,21 +244,21 @@ def test_a_run_that_fell_back_to_the_cpu_fails_device_gpu(cpu_facts: dict[str, A
 def test_auto_on_a_gpu_machine_warns_when_a_run_stayed_on_the_cpu(cpu_facts: dict[str, Any]) -> None:
     facts = on_gpu(cpu_facts)
     facts["runs"]["keras-batch1"]["devices"] = {"variables": [CPU], "outputs": [CPU]}
-    check = by_id(training.evaluate(facts, levels=training.LEVELS, device="auto"))["level.keras-batch1.device"]
+    check = by_id(training.evaluate(facts, levels=levels.names(), device="auto"))["level.keras-batch1.device"]
     assert check.status is Status.WARN
     assert "TensorFlow sees 1 GPU(s)" in check.detail
 
 
 def test_device_cpu_rejects_a_gpu_placement(cpu_facts: dict[str, Any]) -> None:
     facts = on_gpu(cpu_facts, cpu_reference=False)
-    check = by_id(training.evaluate(facts, levels=training.LEVELS, device="cpu"))["level.tape-batch1.device"]
+    check = by_id(training.evaluate(facts, levels=levels.names(), device="cpu"))["level.tape-batch1.device"]
     assert check.status is Status.FAIL
 
 
 def test_gpu_matches_cpu_within_tolerance(cpu_facts: dict[str, Any]) -> None:
     facts = on_gpu(cpu_facts)
-    facts["cpu_reference"]["tape-batchN"]["final_weights"] = nudge(
-        facts["cpu_reference"]["tape-batchN"]["final_weights"], 3e-9
+    facts["cpu_reference"]["runs"]["tape-batchN"]["final_weights"] = nudge(
+        facts["cpu_reference"]["runs"]["tape-batchN"]["final_weights"], 3e-9
     )
     check = training.check_gpu_vs_cpu(facts)
     assert check is not None and check.status is Status.PASS
@@ -266,8 +267,8 @@ def test_gpu_matches_cpu_within_tolerance(cpu_facts: dict[str, Any]) -> None:
 
 def test_gpu_that_disagrees_with_the_cpu_fails(cpu_facts: dict[str, Any]) -> None:
     facts = on_gpu(cpu_facts)
-    facts["cpu_reference"]["tape-batch1"]["final_weights"] = nudge(
-        facts["cpu_reference"]["tape-batch1"]["final_weights"], 1e-3
+    facts["cpu_reference"]["runs"]["tape-batch1"]["final_weights"] = nudge(
+        facts["cpu_reference"]["runs"]["tape-batch1"]["final_weights"], 1e-3
     )
     check = training.check_gpu_vs_cpu(facts)
     assert check is not None and check.status is Status.FAIL
@@ -336,7 +337,7 @@ def test_nan_on_both_sides_is_not_agreement() -> None:
 
 def test_a_gpu_gradient_that_disagrees_with_the_cpu_fails_even_when_weights_agree(cpu_facts: dict[str, Any]) -> None:
     facts = on_gpu(cpu_facts)
-    gradient = facts["cpu_reference"]["gradient"]
+    gradient = facts["cpu_reference"]["gradients"]["tape"]
     scale = max(abs(v) for row in gradient["W_h"] for v in row)
     gradient["W_h"][0][0] += 10 * training.GRADIENT_TOLERANCE * scale
     check = training.check_gpu_vs_cpu(facts)
@@ -346,11 +347,11 @@ def test_a_gpu_gradient_that_disagrees_with_the_cpu_fails_even_when_weights_agre
 
 def test_gpu_vs_cpu_tolerance_boundary(cpu_facts: dict[str, Any]) -> None:
     facts = on_gpu(cpu_facts)
-    weights = facts["cpu_reference"]["tape-batchN"]["final_weights"]
-    facts["cpu_reference"]["tape-batchN"]["final_weights"] = nudge(weights, 0.9 * training.GPU_CPU_TOLERANCE)
+    weights = facts["cpu_reference"]["runs"]["tape-batchN"]["final_weights"]
+    facts["cpu_reference"]["runs"]["tape-batchN"]["final_weights"] = nudge(weights, 0.9 * training.GPU_CPU_TOLERANCE)
     passing = training.check_gpu_vs_cpu(facts)
     assert passing is not None and passing.status is Status.PASS
-    facts["cpu_reference"]["tape-batchN"]["final_weights"] = nudge(weights, 1.1 * training.GPU_CPU_TOLERANCE)
+    facts["cpu_reference"]["runs"]["tape-batchN"]["final_weights"] = nudge(weights, 1.1 * training.GPU_CPU_TOLERANCE)
     failing = training.check_gpu_vs_cpu(facts)
     assert failing is not None and failing.status is Status.FAIL
 
