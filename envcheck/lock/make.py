@@ -34,6 +34,7 @@ from envcheck.lock.pylock import (
 )
 from envcheck.profiles.profile import Profile
 from envcheck.progress import NullReporter, Reporter
+from envcheck.redaction import redact_credentials
 from envcheck.suggest import lock_command
 
 COMPILE_TIMEOUT = 900.0
@@ -150,7 +151,8 @@ def make_lock(request: LockRequest, reporter: Reporter | None = None) -> LockRes
             )
         kept_platforms = tuple(dict.fromkeys(p for p, _ in covered))
         kept_pythons = tuple(dict.fromkeys(py for _, py in covered))
-        text = written.read_text("utf-8") + tool_table(
+        # the lock is a file to share: a credential uv kept in an index URL stays out of it
+        text = redact_credentials(written.read_text("utf-8")) + tool_table(
             request.profile.name, request.profile.digest, kept_platforms, kept_pythons
         )
         output = request.output.expanduser().absolute()

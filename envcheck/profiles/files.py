@@ -13,6 +13,7 @@ from pathlib import Path
 from envcheck.bounded import USER_FILE_LIMIT, USER_FILE_LINES, TooLarge, describe, read_limited, too_many_lines
 from envcheck.errors import ProfileError
 from envcheck.profiles.profile import Profile, parse_toml, profile_path
+from envcheck.redaction import hide, secrets_in_text
 
 YAML_SUFFIXES = (".yml", ".yaml")
 # longest first: a UTF-32 LE mark begins with the UTF-16 LE one
@@ -55,7 +56,8 @@ def read_text(path: Path) -> str:
     """The file's text, from the encoding its byte-order mark names, else UTF-8.
 
     A file past ``USER_FILE_LIMIT`` or ``USER_FILE_LINES`` is refused before anything reads it whole (the
-    installer would take minutes and gigabytes over it).
+    installer would take minutes and gigabytes over it); the credentials of its URLs (an ``--index-url`` line)
+    are hidden from then on.
     """
     try:
         data = read_limited(path, USER_FILE_LIMIT)
@@ -73,6 +75,7 @@ def read_text(path: Path) -> str:
         ) from exc
     if too_many_lines(text):
         raise too_large(path, f"more than {USER_FILE_LINES:,} lines long")
+    hide(secrets_in_text(text))
     return text
 
 
