@@ -19,6 +19,7 @@ from packaging.specifiers import SpecifierSet
 
 from envcheck import runner, shell
 from envcheck.errors import EnvcheckError, ExitCode, ProgramNotFoundError, UsageError
+from envcheck.indexes import check_indexes
 from envcheck.installers import IndexOptions, explain_hash_mismatch, pip_download_argv, uv_compile_argv
 from envcheck.lock.platforms import PLATFORMS, platform_named
 from envcheck.lock.pylock import (
@@ -122,6 +123,7 @@ def make_lock(request: LockRequest, reporter: Reporter | None = None) -> LockRes
             index=request.index,
         )
         reporter.phase("resolve")
+        check_indexes(request.index, uv=True)
         # index URLs (maybe with credentials) travel in the environment, not on the command line
         env = request.index.environment(uv=True)
         completed = runner.run(argv, timeout=COMPILE_TIMEOUT, env=env, on_line=reporter.line)
@@ -276,6 +278,7 @@ def download(
                 f"the lock has no wheel for {where} of: {', '.join(sources)}",
                 "a wheelhouse holds only wheels; leave that platform out",
             )
+    check_indexes(index, uv=False)
     created = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
     before = {p.name for p in dest.iterdir()}
