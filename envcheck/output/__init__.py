@@ -14,6 +14,9 @@ from envcheck.redaction import redact_credentials, redacting
 
 SYMBOLS = {"pass": "✓", "warn": "!", "fail": "✗", "skip": "-"}
 STYLES = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
+# The width of a pipe or a file: none to speak of. rich would otherwise assume 80 columns there, cutting a
+# table's last column ("10,7…") and wrapping long lines in the middle of what a script or a log reads.
+UNLIMITED_WIDTH = 100_000
 
 
 def stdout_console() -> Console:
@@ -26,8 +29,11 @@ def stderr_console() -> Console:
 
 
 def _console(stream: IO[str], **options: Any) -> Console:
-    """A console that hides every secret it is given to print."""
-    return Console(file=redacting(stream), highlight=False, **options)
+    """A console that hides every secret it is given to print, and cuts nothing outside a terminal."""
+    console = Console(file=redacting(stream), highlight=False, **options)
+    if not console.is_terminal:
+        console.width = UNLIMITED_WIDTH
+    return console
 
 
 def print_error(message: str, hint: str | None) -> None:
