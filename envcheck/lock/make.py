@@ -278,6 +278,7 @@ def download(
                 f"the lock has no wheel for {where} of: {', '.join(sources)}",
                 "a wheelhouse holds only wheels; leave that platform out",
             )
+    _refuse_a_file_as_folder(dest)
     check_indexes(index, uv=False)
     created = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
@@ -331,6 +332,19 @@ def download(
         downloaded=tuple(sorted({p.name for p in dest.iterdir()} - before)),
         lock_path=lock_path,
     )
+
+
+def _refuse_a_file_as_folder(dest: Path) -> None:
+    """--dest must be a folder or a place for one: a file there (or above it) is the user's mistake, not the disk's."""
+    for place in (dest, *dest.parents):
+        if place.exists():
+            if place.is_dir():
+                return
+            where = "is a file" if place == dest else f"is inside {place}, which is a file"
+            raise UsageError(
+                f"--dest {dest} {where}, not a folder",
+                "give a folder for the wheels (made if missing), e.g. --dest wheelhouse",
+            )
 
 
 def _already_there(path: Path, sha256: str) -> bool:

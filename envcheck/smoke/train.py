@@ -86,14 +86,14 @@ def make_options(
             chosen.append(name)
     if device.lower() not in rules.DEVICES:
         raise UsageError(f"unknown device {device!r}; valid devices: {', '.join(rules.DEVICES)}")
-    if epochs < 1:
-        raise UsageError(f"--epochs must be at least 1, not {epochs}")
+    if not 1 <= epochs <= rules.MAX_EPOCHS:
+        raise UsageError(f"--epochs must be between 1 and {rules.MAX_EPOCHS}, not {epochs}")
     if not (math.isfinite(lr) and lr > 0):
         raise UsageError(f"--lr must be a positive finite number, not {lr}")
     if not 0 <= seed <= MAX_SEED:
         raise UsageError(f"--seed must be between 0 and {MAX_SEED}, not {seed}")
-    if not (math.isfinite(timeout) and timeout >= 1):
-        raise UsageError(f"--timeout must be a finite number of seconds, at least 1, not {timeout}")
+    if not (math.isfinite(timeout) and 1 <= timeout <= rules.MAX_TIMEOUT):
+        raise UsageError(f"--timeout must be a number of seconds from 1 to {rules.MAX_TIMEOUT:g}, not {timeout}")
     mode = _distributed_mode(levels, plot, strategy, workers, cluster)
     if mode == "levels" and device.lower() == "gpu" and not any(lv in rules.TF_LEVELS for lv in chosen or ()):
         raise UsageError(
@@ -305,6 +305,8 @@ def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None
             join_timeout=options.join_timeout,
             run=distributed.run_name(options.mode),
         )
+    if options.cluster is not None and options.cluster.addresses:
+        _refuse_unresolved_hosts(options.cluster, options.join_timeout, reporter)
     reporter.phase(phase)
     outcome = run_probe(python, "smoke_train", payload, timeout=options.timeout)
     if outcome.data is None and not _died(outcome):
@@ -315,7 +317,7 @@ def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None
         reporter.line(line)
 
     checks: list[CheckResult] = []
-    probe_check = _probe_check(outcome, facts, options.timeout)
+    probe_check = _probe_check(outcome, facts, options.timeout, options.mode)
     if probe_check is not None:
         checks.append(probe_check)
     missing = probe_check.detail if probe_check is not None else "the probe stopped before this run"
@@ -338,6 +340,21 @@ def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None
         probe_seconds=outcome.completed.duration,
         stderr=outcome.completed.stderr,
     )
+
+
+def _refuse_unresolved_hosts(spec: distributed.ClusterSpec, within: float, reporter: Reporter) -> None:
+    """Every host of TF_CONFIG's cluster must resolve before TensorFlow starts: it would wait for the whole time
+    limit on one that never does. A peer not yet named (its pod not ready) has the join time to appear."""
+    phase = f"resolve the cluster's {len(spec.addresses)} host(s)"
+    reporter.phase(phase)
+    missing = distributed.unresolved(spec.addresses, within=within)
+    if missing:
+        reporter.done(phase, f"{len(missing)} do not resolve", ok=False)
+        raise UsageError(
+            f"TF_CONFIG names host(s) that do not resolve on this machine after {within:g} s: {', '.join(missing)}",
+            "check the host names in TF_CONFIG's cluster (every worker lists the same ones)",
+        )
+    reporter.done(phase)
 
 
 def _distributed_phase(options: SmokeOptions, python: Path) -> str:
@@ -374,7 +391,7 @@ def _died(outcome: ProbeOutcome) -> bool:
     return completed.timed_out or completed.signal_number is not None
 
 
-def _probe_check(outcome: ProbeOutcome, facts: dict[str, Any], timeout: float) -> CheckResult | None:
+def _probe_check(outcome: ProbeOutcome, facts: dict[str, Any], timeout: float, mode: str) -> CheckResult | None:
     completed = outcome.completed
     if completed.ok and facts.get("complete"):
         return None
@@ -385,7 +402,11 @@ def _probe_check(outcome: ProbeOutcome, facts: dict[str, Any], timeout: float) -
             "smoke.probe",
             Status.FAIL,
             f"training did not finish within {timeout:g} s (the probe was stopped)",
-            hint="raise --timeout, or train fewer levels with --level",
+            # --level is refused with --strategy, --workers and --cluster: a distributed run has its own hint
+            hint="raise --timeout, or train fewer levels with --level"
+            if mode == "levels"
+            else "raise --timeout; every worker waits for all the others: check that each one was started and"
+            " that the addresses and ports in its cluster are the right ones",
             data=data,
         )
     if completed.signal_name:
