@@ -32,7 +32,7 @@ from envcheck.setup.prefix import PrefixState, check_room, creates, make_room, p
 from envcheck.setup.request import SetupRequest, resolve
 from envcheck.setup.result import Action, SetupResult
 from envcheck.setup.steps import run_steps, shown
-from envcheck.suggest import next_program
+from envcheck.suggest import next_program, path_note
 
 
 def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -> SetupResult:
@@ -128,6 +128,7 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
         steps=[shown(s) for s in steps],
         phases=dict(clock.seconds),
         run_command=resolved.naming.run(*next_program(request.profile)),
+        path_note=path_note(),
         lock=None if found.lock is None else record.lock_json(found.lock.path, found.lock.digest),
     )
 

@@ -13,6 +13,7 @@ from packaging.version import Version
 from envcheck import shell
 from envcheck.installers import environment_pip_argv
 from envcheck.kernels import install_argv, kernel_name
+from envcheck.locations import uv_command
 from envcheck.profiles.profile import TENSORFLOW_DISTRIBUTIONS, Package
 from envcheck.results import CheckResult, Status
 from envcheck.suggest import Naming
@@ -50,8 +51,9 @@ def pip_uninstall(ev: Evidence, *names: str) -> str:
 
 
 def pip_argv(ev: Evidence, verb: str, *args: str) -> list[str]:
-    """``pip VERB ARGS`` for the target: its own pip, or uv's pip (as typed: ``uv``) where it has none."""
-    return environment_pip_argv(ev.python, verb, *args, uv=None if ev.probe.get("pip", True) else "uv")
+    """``pip VERB ARGS`` for the target: its own pip, or uv's pip where it has none (the uv envcheck uses, as the
+    user can type it)."""
+    return environment_pip_argv(ev.python, verb, *args, uv=None if ev.probe.get("pip", True) else uv_command())
 
 
 def requirement_text(requirement: Requirement) -> str:
