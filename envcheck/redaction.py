@@ -31,7 +31,7 @@ from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 HIDDEN = "***"
 # A value shorter than this is hidden inside URLs only: on its own it would hide ordinary words ("pip", "cpu").
 MIN_SECRET_LENGTH = 4
-# A user name that comes with a password is not secret ("ci-bot", "__token__"), unless it is as long as a token.
+# A user name is no secret ("ci-bot", "__token__", "git"), unless it is as long as a token.
 TOKEN_LENGTH = 16
 
 # Where a URL starts and ends in free text: a scheme, "://", then everything up to white space. Everything in
@@ -102,10 +102,9 @@ def redact_credentials(text: str) -> str:
 
 
 def secrets_in_url(url: str) -> list[str]:
-    """The secret values of one URL: its password, a user name alone (a token), its query and fragment values.
-
-    A user name that comes with a password is a secret only when it is as long as a token (``TOKEN_LENGTH``).
-    """
+    """The secret values of one URL: its password, its query and fragment values, and its user name when that
+    is as long as a token (``TOKEN_LENGTH``: ``https://TOKEN@host/``); a short one ("git", "deploy") is hidden
+    inside URLs only, where it always appears."""
     try:
         parts = urlsplit(url.strip().rstrip(_TRAILING))
         parts.port  # noqa: B018 - reading it validates the authority
@@ -119,7 +118,7 @@ def secrets_in_url(url: str) -> list[str]:
             # the same pair as an Authorization header carries it (a debug log may print the header)
             pair = f"{unquote(user)}:{unquote(password)}".encode()
             found.append(base64.b64encode(pair).decode("ascii"))
-        if not has_password or len(unquote(user)) >= TOKEN_LENGTH:
+        if len(unquote(user)) >= TOKEN_LENGTH:
             found.append(user)
     for text, public in ((parts.query, frozenset[str]()), (parts.fragment, _PUBLIC_FRAGMENT_KEYS)):
         for piece in re.split(r"[&;]", text):

@@ -96,7 +96,7 @@ def _netrc_secrets(environ: Mapping[str, str]) -> list[str]:
     found: list[str] = []
     for login, account, password in parsed.hosts.values():
         found += [value for value in (password, account) if value]
-        if login and (not password or len(login) >= TOKEN_LENGTH):
+        if login and len(login) >= TOKEN_LENGTH:
             found.append(login)
     return found
 

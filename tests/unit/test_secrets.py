@@ -41,8 +41,9 @@ def _nothing_known() -> Iterator[None]:
     [
         (f"https://host/simple?token={TOKEN}", [TOKEN]),
         (f"https://bot:{quote(PASSWORD, safe='')}@host/simple", [quote(PASSWORD, safe="")]),
-        (f"https://{TOKEN}@host/simple", [TOKEN]),  # a user name alone is a token (Gemfury, GitHub)
-        ("https://ci-bot:pw12345@host/", ["pw12345"]),  # a user name with a password is not secret...
+        ("https://gemfury-Xk93Lm2Qp8Zq7@host/simple", ["gemfury-Xk93Lm2Qp8Zq7"]),  # a user name as long as a token
+        ("https://ci-bot:pw12345@host/", ["pw12345"]),  # a user name is no secret...
+        ("git+ssh://git@github.com/org/repo.git", []),
         ("https://deploy-token-1234567890:pw12345@host/", ["pw12345", "deploy-token-1234567890"]),  # ...unless long
         ("https://host/a.whl#sha256=abc&egg=x", []),  # public fragment keys
         ("https://host/simple", []),
