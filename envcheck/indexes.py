@@ -40,27 +40,34 @@ class UnreachableIndexError(EnvcheckError):
     could not finish: the same command works once the address or the network is right)."""
 
 
-def check_indexes(index: IndexOptions, *, uv: bool, environ: Mapping[str, str] | None = None) -> None:
+def check_indexes(
+    index: IndexOptions,
+    *,
+    uv: bool,
+    environ: Mapping[str, str] | None = None,
+    untouched: str = "nothing was installed",
+) -> None:
     """Raise UnreachableIndexError for the first index or link of ``index`` (and of the installer's own variables
-    in ``environ``) that does not answer; nothing with ``--offline``."""
+    in ``environ``) that does not answer; nothing with ``--offline``. ``untouched`` ends the message: what the
+    command did not do."""
     if index.offline:
         return
     environ = os.environ if environ is None else environ
     for kind, url in index.locations(uv=uv, environ=environ):
         problem = _problem(url)
         if problem is not None:
-            shown = redact_credentials(url)
+            local = "://" not in url or url.lower().startswith("file:")
+            what = "package index" if kind == "index" else "--find-links folder" if local else "--find-links page"
             raise UnreachableIndexError(
-                f"the package {kind} {shown} {problem}; nothing was installed",
-                _hint(kind, url),
+                f"the {what} {redact_credentials(url)} {problem}; {untouched}", _hint(kind, local)
             )
 
 
-def _hint(kind: str, url: str) -> str:
-    if "://" not in url or url.lower().startswith("file:"):
-        return "give a folder that exists with --find-links, or fill it first: envcheck download --lock LOCK --dest DIR"
+def _hint(kind: str, local: bool) -> str:
+    if local:
+        return f"give a {'folder' if kind == 'links' else 'file:// index'} that exists, or fill one first: envcheck download --lock LOCK --dest DIR"
     return (
-        f"check the {kind}'s address (a typo in --index-url, --extra-index-url or --find-links?), the network and "
+        "check the address given (a typo in --index-url, --extra-index-url or --find-links?), the network and "
         "any proxy (HTTPS_PROXY, NO_PROXY); without a network: --offline --find-links DIR"
     )
 

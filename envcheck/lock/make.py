@@ -123,7 +123,7 @@ def make_lock(request: LockRequest, reporter: Reporter | None = None) -> LockRes
             index=request.index,
         )
         reporter.phase("resolve")
-        check_indexes(request.index, uv=True)
+        check_indexes(request.index, uv=True, untouched="nothing was locked")
         # index URLs (maybe with credentials) travel in the environment, not on the command line
         env = request.index.environment(uv=True)
         completed = runner.run(argv, timeout=COMPILE_TIMEOUT, env=env, on_line=reporter.line)
@@ -279,7 +279,7 @@ def download(
                 "a wheelhouse holds only wheels; leave that platform out",
             )
     _refuse_a_file_as_folder(dest)
-    check_indexes(index, uv=False)
+    check_indexes(index, uv=False, untouched="nothing was downloaded")
     created = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
     before = {p.name for p in dest.iterdir()}
