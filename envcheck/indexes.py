@@ -65,7 +65,8 @@ def check_indexes(
 
 def _hint(kind: str, local: bool) -> str:
     if local:
-        return f"give a {'folder' if kind == 'links' else 'file:// index'} that exists, or fill one first: envcheck download --lock LOCK --dest DIR"
+        place = "folder" if kind == "links" else "file:// index"
+        return f"give a {place} that exists, or fill one first: envcheck download --lock LOCK --dest DIR"
     return (
         "check the address given (a typo in --index-url, --extra-index-url or --find-links?), the network and "
         "any proxy (HTTPS_PROXY, NO_PROXY); without a network: --offline --find-links DIR"
