@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from envcheck import __version__
+from envcheck.bounded import REPORT_LIMIT, TooLarge, describe, read_limited
 from envcheck.errors import ExitCode, UsageError
 
 KINDS = ("verify", "smoke-train")
@@ -128,7 +129,9 @@ NEWER = "written by a newer envcheck"
 
 def load_report(path: Path) -> Report:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, REPORT_LIMIT).decode("utf-8")
+    except TooLarge:
+        raise _Unusable(f"larger than {describe(REPORT_LIMIT)}; a report is 10-100 KB") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise _Unusable(getattr(exc, "strerror", None) or str(exc)) from exc
     try:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from envcheck.locations import MARKER_NAME
+from envcheck.redaction import Redactor
 
 MARKER_SCHEMA = 1
 
@@ -52,9 +53,11 @@ def read_marker(prefix: Path) -> Marker | None:
 
 
 def write_marker(prefix: Path, marker: Marker) -> None:
+    """Write the marker; a credential in it (a --find-links URL with a token) is kept hidden, like in every file."""
     path = marker_path(prefix)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(marker), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    fields = Redactor()(asdict(marker))
+    tmp.write_text(json.dumps(fields, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, path)
 
 

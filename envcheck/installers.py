@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,9 +65,43 @@ class IndexOptions:
                 env["PIP_FIND_LINKS"] = " ".join(links)
         return env
 
+    def locations(self, *, uv: bool, environ: Mapping[str, str]) -> list[tuple[str, str]]:
+        """Every index the installer will read, as ("index", URL), and every link given, as ("links", URL or
+        folder): the index options, and the installer's own index variables in ``environ`` that the options do
+        not replace. (A links folder from the user's own variables is not listed: pip skips one that is missing.)"""
+        variables = {**environ, **self.environment(uv=uv)}
+        names = _UV_VARIABLES if uv else _PIP_VARIABLES
+        found: list[tuple[str, str]] = []
+        if not any(_true(variables.get(name, "")) for name in names["off"]):
+            for name in names["index"]:
+                found += [("index", _index_url(value)) for value in variables.get(name, "").split()]
+        found += [("links", link) for link in self.find_links]
+        return list(dict.fromkeys(found))
+
     @property
     def _links_by_environment(self) -> bool:
         return any(redact_credentials(link) != link for link in self.find_links)
+
+
+# The installers' own variables for indexes, and the ones that turn the indexes off.
+_PIP_VARIABLES = {
+    "index": ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"),
+    "off": ("PIP_NO_INDEX",),
+}
+_UV_VARIABLES = {
+    "index": ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "UV_INDEX", "UV_EXTRA_INDEX_URL"),
+    "off": ("UV_OFFLINE", "UV_NO_INDEX"),
+}
+
+
+def _index_url(value: str) -> str:
+    """uv's ``UV_INDEX`` entries may be named: ``name=https://...``."""
+    name, equals, url = value.partition("=")
+    return url if equals and "://" in url and "://" not in name else value
+
+
+def _true(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 # ---------------------------------------------------------------------------------------------- pip
@@ -152,6 +186,7 @@ _UNREACHABLE = re.compile(
 )
 _REASONS = (
     ("connection refused", "the connection was refused"),
+    ("connection reset", "the connection was reset"),
     ("name or service not known", "the host name is unknown"),
     ("nodename nor servname", "the host name is unknown"),
     ("temporary failure in name resolution", "host names cannot be resolved (no DNS)"),

@@ -74,6 +74,22 @@ def is_python_environment(path: Path) -> bool:
     return (path / "pyvenv.cfg").is_file() or (path / "conda-meta").is_dir()
 
 
+def uv_command() -> str:
+    """uv as a printed command names it: ``uv`` where that name on PATH is the uv envcheck uses, else that uv's
+    path (the one installed with envcheck lives in envcheck's own environment, off the user's PATH)."""
+    try:
+        found = find_uv()
+    except ProgramNotFoundError:
+        return "uv"  # none to name: the hint that needs it says how to install it
+    on_path = shutil.which("uv")
+    try:
+        if on_path and Path(on_path).resolve() == found.resolve():
+            return "uv"
+    except OSError:
+        pass
+    return str(found)
+
+
 def find_uv() -> Path:
     """The uv that was installed with envcheck, else one on PATH."""
     try:

@@ -1,9 +1,12 @@
 """Redaction: what envcheck hides before anything is printed or logged.
 
-Two layers. Credentials (the user info, query values and fragment values of every URL) are hidden everywhere,
-always: on the screen, in logs, in error messages and in every report. Identity (the home folder, the user
-name and the host name) is hidden in the reports made to be shared (``--json``, ``--markdown``) unless the
-user keeps it with ``--no-redact``.
+Two layers. Credentials are hidden everywhere, always: on the screen, in logs, in error messages, in every
+report and file envcheck writes. They are hidden twice over: the user info, query values and fragment values
+of every URL; and the secret values themselves wherever they appear, whole URL or not (pip's retry warnings
+name an index's path and query without its scheme and host). The values are the ones envcheck was given or
+found (``hiding``; ``envcheck.secrets`` collects them), in their raw, percent-encoded and percent-decoded
+forms. Identity (the home folder, the user name and the host name) is hidden in the reports made to be shared
+(``--json``, ``--markdown``) unless the user keeps it with ``--no-redact``.
 
 URLs are read with ``urllib.parse``; a regular expression only finds where one starts and ends in free text.
 Names are replaced only as whole components of a path, never inside check ids, package names, commands or
@@ -12,17 +15,24 @@ prose: a user named ``pip`` keeps ``python -m pip install`` intact.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import getpass
 import os
 import re
 import socket
-from collections.abc import Callable, Mapping
+import typing
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import IO, Any
+from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 
 HIDDEN = "***"
+# A value shorter than this is hidden inside URLs only: on its own it would hide ordinary words ("pip", "cpu").
+MIN_SECRET_LENGTH = 4
+# A user name is no secret ("ci-bot", "__token__", "git"), unless it is as long as a token.
+TOKEN_LENGTH = 16
 
 # Where a URL starts and ends in free text: a scheme, "://", then everything up to white space. Everything in
 # between belongs to the URL because a password may hold any character ("p@ss", "a'b", "x)y").
@@ -79,10 +89,133 @@ def _hide_values(text: str, *, keep: frozenset[str]) -> str:
 
 
 def redact_credentials(text: str) -> str:
-    """Every URL in ``text`` with its credentials hidden; the rest of the text unchanged."""
+    """``text`` with every known secret value and every URL's credentials hidden; the rest unchanged."""
+    pattern = _secrets.pattern
+    if pattern is not None:
+        text = pattern.sub(HIDDEN, text)
     if "://" not in text:
         return text
     return _URL.sub(lambda match: "".join(redact_url(u) for u in _NEXT_URL.split(match.group(0))), text)
+
+
+# ---------------------------------------------------------------------------------------------- secret values
+
+
+def secrets_in_url(url: str) -> list[str]:
+    """The secret values of one URL: its password, its query and fragment values, and its user name when that
+    is as long as a token (``TOKEN_LENGTH``: ``https://TOKEN@host/``); a short one ("git", "deploy") is hidden
+    inside URLs only, where it always appears."""
+    try:
+        parts = urlsplit(url.strip().rstrip(_TRAILING))
+        parts.port  # noqa: B018 - reading it validates the authority
+    except ValueError:
+        return []
+    found: list[str] = []
+    if "@" in parts.netloc:
+        user, has_password, password = parts.netloc.rpartition("@")[0].partition(":")
+        if has_password:
+            found.append(password)
+            # the same pair as an Authorization header carries it (a debug log may print the header)
+            pair = f"{unquote(user)}:{unquote(password)}".encode()
+            found.append(base64.b64encode(pair).decode("ascii"))
+        if len(unquote(user)) >= TOKEN_LENGTH:
+            found.append(user)
+    for text, public in ((parts.query, frozenset[str]()), (parts.fragment, _PUBLIC_FRAGMENT_KEYS)):
+        for piece in re.split(r"[&;]", text):
+            key, has_value, value = piece.partition("=")
+            if not has_value:
+                found.append(key)
+            elif key.lower() not in public:
+                found.append(value)
+    return [value for value in found if value]
+
+
+def secrets_in_text(text: str) -> list[str]:
+    """The secret values of every URL in free text (a configuration file, a requirements file)."""
+    if "://" not in text:
+        return []
+    return [
+        value for match in _URL.finditer(text) for u in _NEXT_URL.split(match.group(0)) for value in secrets_in_url(u)
+    ]
+
+
+def secret_forms(value: str) -> set[str]:
+    """The forms a secret takes in what programs print: as given, percent-decoded, percent-encoded (both ways
+    of writing a space); forms too short to hide on their own are left out."""
+    decoded = {value, unquote(value), unquote_plus(value)}
+    forms = set(decoded)
+    for plain in decoded:
+        forms |= {quote(plain, safe=""), quote(plain, safe="/:@"), quote_plus(plain, safe="")}
+    return {form for form in forms if len(form) >= MIN_SECRET_LENGTH and form.strip("*")}
+
+
+class _Secrets:
+    """The secret values known now, as one pattern (longest first, so a value inside another one is not cut)."""
+
+    def __init__(self) -> None:
+        self.values: frozenset[str] = frozenset()
+        self.pattern: re.Pattern[str] | None = None
+
+    def set(self, values: frozenset[str]) -> None:
+        forms = sorted({form for value in values for form in secret_forms(value)}, key=lambda f: (-len(f), f))
+        # the pattern is replaced whole: threads streaming a child's output read it without a lock
+        self.pattern = re.compile("|".join(re.escape(form) for form in forms)) if forms else None
+        self.values = values
+
+
+_secrets = _Secrets()
+
+
+def hide(values: Iterable[str]) -> None:
+    """Hide these secret values (and their other forms) from now on, until the ``hiding`` around ends."""
+    new = frozenset(v for v in values if v) - _secrets.values
+    if new:
+        _secrets.set(_secrets.values | new)
+
+
+@contextlib.contextmanager
+def hiding(values: Iterable[str] = ()) -> Iterator[None]:
+    """While inside, ``values`` (and any value ``hide`` adds) are hidden; afterwards only those known before."""
+    before = _secrets.values
+    hide(values)
+    try:
+        yield
+    finally:
+        _secrets.set(before)
+
+
+def redacting(stream: IO[str]) -> IO[str]:
+    """``stream`` with every write redacted first: a log file, the console's stdout or stderr."""
+    wrapped: Any = _Redacting(stream)  # it has the members a text stream's users call; the rest pass through
+    return typing.cast("IO[str]", wrapped)
+
+
+class _Redacting:
+    """A text stream whose every write is redacted first.
+
+    Everything else (``isatty``, ``fileno``, ``encoding``, ...) is the wrapped stream's, so that rich still
+    knows whether it writes to a terminal.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(redact_credentials(text))
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def __enter__(self) -> _Redacting:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stream.close()
 
 
 # ---------------------------------------------------------------------------------------------- identity

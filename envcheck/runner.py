@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from envcheck import shell
+from envcheck.bounded import LINE_LIMIT, HeadTail, drain
 from envcheck.errors import ProgramNotFoundError
 from envcheck.redaction import redact_credentials
 
@@ -69,6 +69,7 @@ class Completed:
     stderr: str
     duration: float
     timed_out: bool = False
+    left_out: int = 0  # bytes of output dropped between the kept head and tail (envcheck.bounded)
 
     @property
     def ok(self) -> bool:
@@ -200,9 +201,11 @@ def run(
     """Run ``argv`` and wait for it, at most ``timeout`` seconds.
 
     With ``on_line`` or ``log`` the output (stdout and stderr merged, in order) is streamed line by line,
-    redacted, and also returned as ``stdout``. Without them stdout and stderr are captured apart, through
-    files rather than pipes so that a chatty child can never block on a full pipe.
-    A ``KeyboardInterrupt`` kills the child's whole process tree, then propagates.
+    redacted, and also returned as ``stdout``. Without them stdout and stderr are captured apart, each drained
+    by a thread of its own so that a chatty child can never block on a full pipe. Either way what is kept is
+    bounded (``envcheck.bounded``): a child that writes without end costs its head and its tail, never all of
+    memory or disk; the log gets the same. A ``KeyboardInterrupt`` kills the child's whole process tree, then
+    propagates.
     """
     args = tuple(os.fspath(a) for a in argv)
     child_env = clean_environment(env)
@@ -210,83 +213,99 @@ def run(
     streaming = on_line is not None or log is not None
     if _stopping.is_set():  # the command is being stopped: start nothing new (a worker thread's next probe)
         raise KeyboardInterrupt
-    with (
-        tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as out,
-        tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err,
-    ):
-        try:
-            proc = subprocess.Popen(
-                args,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE if streaming else out,
-                stderr=subprocess.STDOUT if streaming else err,
-                env=child_env,
-                cwd=cwd,
-                start_new_session=(os.name == "posix"),
-                text=streaming,
-                encoding="utf-8" if streaming else None,
-                errors="replace" if streaming else None,
-                preexec_fn=_death_signal_hook(),
-            )
-        except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
-            raise ProgramNotFoundError(
-                f"cannot run {args[0]}: {exc.strerror or exc}",
-                "check that the path exists and is an executable program",
-            ) from exc
+    try:
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if streaming else subprocess.PIPE,
+            env=child_env,
+            cwd=cwd,
+            start_new_session=(os.name == "posix"),
+            text=streaming,
+            encoding="utf-8" if streaming else None,
+            errors="replace" if streaming else None,
+            preexec_fn=_death_signal_hook(),
+        )
+    except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+        raise ProgramNotFoundError(
+            f"cannot run {args[0]}: {exc.strerror or exc}",
+            "check that the path exists and is an executable program",
+        ) from exc
 
-        collected: list[str] = []
-        reader: threading.Thread | None = None
-        timed_out = False
-        try:
-            with _live_lock:
-                _live.add(proc)
-                if _stopping.is_set():  # the signal came while it started: it was not in the list yet
-                    _kill_tree(proc, wait=False)
-            if streaming:
-                assert proc.stdout is not None
-                reader = threading.Thread(target=_pump, args=(proc.stdout, collected, on_line, log), daemon=True)
-                reader.start()
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                _kill_tree(proc)
-        except BaseException:
-            _kill_tree(proc)
-            raise
-        finally:
-            with _live_lock:
-                _live.discard(proc)
-            if reader is not None:
-                reader.join(timeout=5)
+    out, err = HeadTail(), HeadTail()
+    logged = _Logged()
+    readers: list[threading.Thread] = []
+    timed_out = False
+    try:
+        with _live_lock:
+            _live.add(proc)
+            if _stopping.is_set():  # the signal came while it started: it was not in the list yet
+                _kill_tree(proc, wait=False)
+        # each reader holds its stream: a grandchild that outlives the child may keep the pipe open
         if streaming:
-            stdout, stderr = "".join(collected), ""
+            readers.append(_reader(_pump, proc.stdout, out, on_line, log, logged))
         else:
-            out.seek(0)
-            err.seek(0)
-            stdout, stderr = out.read(), err.read()
+            readers += [_reader(drain, proc.stdout.fileno(), out), _reader(drain, proc.stderr.fileno(), err)]  # type: ignore[union-attr]
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_tree(proc)
+    except BaseException:
+        _kill_tree(proc)
+        raise
+    finally:
+        with _live_lock:
+            _live.discard(proc)
+        for reader in readers:
+            # the child has ended: what it wrote is in the pipe already, read in moments; a grandchild that
+            # still holds the pipe (a daemon it started) is not waited for
+            reader.join(timeout=5 if streaming else 2)
+    if log is not None and out.head_full:
+        log.write(out.since(logged.bytes))
+        log.flush()
     return Completed(
         argv=args,
         returncode=None if timed_out else proc.returncode,
-        stdout=stdout,
-        stderr=stderr,
+        stdout=out.text(),
+        stderr=err.text(),
         duration=time.monotonic() - start,
         timed_out=timed_out,
+        left_out=out.dropped + err.dropped,
     )
+
+
+def _reader(target: Callable[..., None], *args: Any) -> threading.Thread:
+    thread = threading.Thread(target=target, args=args, daemon=True)
+    thread.start()
+    return thread
+
+
+class _Logged:
+    """How many bytes of a streamed output went to the log as they came (the head; the tail follows at the end)."""
+
+    bytes = 0
 
 
 def _pump(
     stream: IO[str],
-    collected: list[str],
+    kept: HeadTail,
     on_line: Callable[[str], None] | None,
     log: IO[str] | None,
+    logged: _Logged,
 ) -> None:
-    for raw in stream:
+    while True:
+        raw = stream.readline(LINE_LIMIT)  # a line without end arrives in pieces, never whole
+        if not raw:
+            return
         line = redact_credentials(raw)
-        collected.append(line)
-        if log is not None:
+        data = line.encode("utf-8", errors="replace")
+        if log is not None and not kept.head_full:
             log.write(line)
             log.flush()
+            logged.bytes += len(data)
+        kept.add(data)
         if on_line is not None:
             on_line(line.rstrip("\n"))
 

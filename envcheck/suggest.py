@@ -2,14 +2,21 @@
 its folder, its kernel) and the `envcheck setup|verify|run|lock|download ...` lines built from them.
 
 Every line is quoted by ``envcheck.shell`` for the shell of the platform it is meant for, so that a path with a
-space (macOS's ``~/Library/Application Support``) survives being pasted.
+space (macOS's ``~/Library/Application Support``) survives being pasted. Each starts with the envcheck that
+works as typed: ``envcheck`` where that name on PATH is this program, else this program's own path (a new
+user's first command, ``~/.venvs/envcheck/bin/envcheck setup``, leaves it off PATH); ``path_note`` says how to
+put it there, as pipx does.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import sys
+import sysconfig
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from envcheck import shell
 from envcheck.profiles.profile import DEFAULT_PROFILE, Profile, profiles_dir
@@ -78,7 +85,57 @@ class Naming:
         return self._line("run", *where, "--", *(command or ("python",)))
 
     def _line(self, verb: str, *parts: Part) -> str:
-        return shell.command("envcheck", verb, *parts, platform=self.platform)
+        here = self.platform is None or self.platform == sys.platform
+        return shell.command(*(envcheck_program() if here else ("envcheck",)), verb, *parts, platform=self.platform)
+
+
+def envcheck_program() -> tuple[str, ...]:
+    """How to start this envcheck as typed in the user's shell: ``envcheck`` where that name on PATH is this
+    program; else this program's path; else (no script of it at all) its interpreter with ``-m envcheck``."""
+    own = running_script()
+    if own is None:
+        return (sys.executable, "-m", "envcheck")
+    found = shutil.which("envcheck")
+    return ("envcheck",) if found and _same(Path(found), own) else (str(own),)
+
+
+def running_script() -> Path | None:
+    """The ``envcheck`` script that started this process, else the one installed with it (``python -m envcheck``,
+    or envcheck inside a test runner), else None."""
+    name = "envcheck.exe" if sys.platform == "win32" else "envcheck"
+    started = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if started is not None and started.name in (name, "envcheck") and started.is_file():
+        return started.absolute()
+    installed = Path(sysconfig.get_path("scripts")) / name
+    return installed.absolute() if installed.is_file() else None
+
+
+def path_note() -> str | None:
+    """When the commands printed name this envcheck by its path: one line on why, and how to type just
+    ``envcheck`` (a link in ``~/.local/bin``, where pipx puts its programs); None when envcheck is on PATH."""
+    program = envcheck_program()
+    if program == ("envcheck",):
+        return None
+    found = shutil.which("envcheck")
+    if found:
+        return f"note: the envcheck on your PATH ({found}) is another one; the commands above name this one by its path"
+    own = running_script()
+    if own is None:
+        return "note: envcheck is not installed as a program on your PATH; the commands above run it with python -m"
+    if sys.platform == "win32":
+        return f"note: envcheck is not on your PATH; to type just envcheck, add {own.parent} to PATH"
+    local_bin = Path.home() / ".local" / "bin"
+    on_path = any(_same(Path(folder), local_bin) for folder in os.environ.get("PATH", "").split(os.pathsep) if folder)
+    link = shell.command("ln", "-sf", own) + " ~/.local/bin/envcheck"  # the shell expands ~ where it is not quoted
+    then = "" if on_path else ' and add ~/.local/bin to PATH (export PATH="$HOME/.local/bin:$PATH" in ~/.bashrc)'
+    return f"note: envcheck is not on your PATH; to type just envcheck: mkdir -p ~/.local/bin && {link}{then}"
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def next_program(profile: Profile) -> tuple[str, ...]:
@@ -92,15 +149,15 @@ def next_program(profile: Profile) -> tuple[str, ...]:
 
 def lock_command(profile: Profile, output: Part) -> str:
     """``envcheck lock`` writing the lock of ``profile`` to ``output``."""
-    return shell.command("envcheck", "lock", *profile_args(profile), "--output", output)
+    return shell.command(*envcheck_program(), "lock", *profile_args(profile), "--output", output)
 
 
 def download_command(lock: Part, dest: Part) -> str:
     """``envcheck download`` filling the wheelhouse ``dest`` with what ``lock`` needs on this machine."""
-    return shell.command("envcheck", "download", "--lock", lock, "--dest", dest)
+    return shell.command(*envcheck_program(), "download", "--lock", lock, "--dest", dest)
 
 
 def offline_setup_command(lock: Part, wheelhouses: Sequence[Part]) -> str:
     """``envcheck setup`` from a lock and its wheelhouses, without a network."""
     links = [part for folder in wheelhouses for part in ("--find-links", folder)]
-    return shell.command("envcheck", "setup", "--lock", lock, "--offline", *links)
+    return shell.command(*envcheck_program(), "setup", "--lock", lock, "--offline", *links)

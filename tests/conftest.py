@@ -13,8 +13,10 @@ whose document does not follow it errors at teardown, and the terminal summary c
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -101,6 +103,17 @@ def session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         mp.setenv("ENVCHECK_HOME", str(home))
         mp.setenv("JUPYTER_DATA_DIR", str(home / "jupyter"))
         yield home
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _envcheck_on_path() -> Iterator[None]:
+    """The folder of envcheck's script (and of its uv) first on PATH, as for a user who installed it there, so
+    that hints name `envcheck` and `uv` whether or not the test run's environment is activated. Tests of a
+    machine where they are off PATH set PATH themselves."""
+    scripts = sysconfig.get_path("scripts")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PATH", os.pathsep.join([scripts, os.environ.get("PATH", "")]))
+        yield
 
 
 @pytest.fixture(autouse=True)

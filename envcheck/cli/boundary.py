@@ -23,34 +23,44 @@ def boundary(command: str) -> Callable[[F], F]:
     envcheck's own errors carry their message, hint and code; an OSError (a full or read-only disk) or any
     other unexpected error becomes exit 3 in the same form, never a traceback. With --json a script also
     gets the error on stdout, in the usual envelope, whose ``command`` is the command's name.
+
+    While the command runs, every secret it was given or its installers will read is hidden from everything
+    it prints and writes (``envcheck.secrets``, ``envcheck.redaction``).
     """
 
     def wrap(func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            from envcheck import runner
+            from envcheck import redaction
 
-            as_json = bool(kwargs.get("json_output"))
-            try:
-                with runner.stop_on_signals():  # Ctrl-C and SIGTERM stop every child at once, then land here
-                    return func(*args, **kwargs)
-            except EnvcheckError as exc:
-                fail(command, exc.exit_code, exc.message, exc.hint, as_json=as_json)
-            except KeyboardInterrupt:
-                fail(command, ExitCode.INTERRUPTED, "interrupted", None, as_json=as_json)
-            except (typer.Exit, typer.Abort, CLICK_ERROR):
-                raise  # an exit code chosen on purpose, or a usage error for the group's boundary
-            except OSError as exc:
-                fail(command, ExitCode.UNUSABLE, _os_error_text(exc), _os_error_hint(exc), as_json=as_json)
-            except Exception as exc:  # noqa: BLE001 - the one boundary where anything unforeseen becomes one line
-                message = f"envcheck could not finish: {type(exc).__name__}: {one_line(str(exc))}"
-                fail(
-                    command, ExitCode.UNUSABLE, message, "run again with -v; if it persists, report it", as_json=as_json
-                )
+            with redaction.hiding():  # what the command learns to hide is forgotten when it ends
+                return _guarded(command, func, args, kwargs)
 
         return wrapper  # type: ignore[return-value]
 
     return wrap
+
+
+def _guarded(command: str, func: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
+    """Run the command; whatever ends it early becomes ``fail``."""
+    from envcheck import redaction, runner, secrets
+
+    as_json = bool(kwargs.get("json_output"))
+    try:
+        with runner.stop_on_signals():  # Ctrl-C and SIGTERM stop every child at once, then land here
+            redaction.hide(secrets.collect_for_command(kwargs))
+            return func(*args, **kwargs)
+    except EnvcheckError as exc:
+        fail(command, exc.exit_code, exc.message, exc.hint, as_json=as_json)
+    except KeyboardInterrupt:
+        fail(command, ExitCode.INTERRUPTED, "interrupted", None, as_json=as_json)
+    except (typer.Exit, typer.Abort, CLICK_ERROR):
+        raise  # an exit code chosen on purpose, or a usage error for the group's boundary
+    except OSError as exc:
+        fail(command, ExitCode.UNUSABLE, _os_error_text(exc), _os_error_hint(exc), as_json=as_json)
+    except Exception as exc:  # noqa: BLE001 - the one boundary where anything unforeseen becomes one line
+        message = f"envcheck could not finish: {type(exc).__name__}: {one_line(str(exc))}"
+        fail(command, ExitCode.UNUSABLE, message, "run again with -v; if it persists, report it", as_json=as_json)
 
 
 def _os_error_text(exc: OSError) -> str:

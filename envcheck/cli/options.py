@@ -8,6 +8,7 @@ not load the probes, the rules or rich.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 import typer
 
-from envcheck import installers, profiles
+from envcheck import installers, profiles, verify
 from envcheck.errors import UsageError
 from envcheck.lock.platforms import PLATFORMS
 from envcheck.setup import backends
@@ -137,9 +138,24 @@ SetupLockOpt = Annotated[
 # ---------------------------------------------------------------------------------------------- verify
 
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Treat warnings as failures (exit 1).")]
+
+
+def _a_number(value: float) -> float:
+    """NaN is within every range click checks (it compares false with both ends): it is refused here."""
+    if math.isnan(value):
+        raise typer.BadParameter("nan is not a number of seconds.")
+    return value
+
+
 VerifyTimeoutOpt = Annotated[
     float,
-    typer.Option("--timeout", min=1.0, help="Seconds the whole check may take, every process it starts included."),
+    typer.Option(
+        "--timeout",
+        min=1.0,
+        max=verify.MAX_TIMEOUT,
+        callback=_a_number,
+        help="Seconds the whole check may take, every process it starts included.",
+    ),
 ]
 FixOpt = Annotated[
     bool, typer.Option("--fix", help="Run the fix plan's steps inside the environment, then verify again.")
@@ -157,7 +173,7 @@ LevelOpt = Annotated[
     typer.Option("--level", "-l", case_sensitive=False, help="A level to train (repeatable; default: all)."),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the initial weights, shared by every level.")]
-EpochsOpt = Annotated[int, typer.Option("--epochs", help="Training epochs per level.")]
+EpochsOpt = Annotated[int, typer.Option("--epochs", min=1, max=levels.MAX_EPOCHS, help="Training epochs per level.")]
 LrOpt = Annotated[float, typer.Option("--lr", help="Learning rate of plain gradient descent.")]
 DeviceOpt = Annotated[
     Device,
@@ -173,7 +189,16 @@ PlotOpt = Annotated[
 CompareCpuOpt = Annotated[
     bool, typer.Option("--compare-cpu/--no-compare-cpu", help="On a GPU, also run on the CPU and compare.")
 ]
-SmokeTimeoutOpt = Annotated[float, typer.Option("--timeout", min=1.0, help="Seconds the training process may take.")]
+SmokeTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        min=1.0,
+        max=levels.MAX_TIMEOUT,
+        callback=_a_number,
+        help="Seconds the training process may take.",
+    ),
+]
 StrategyOpt = Annotated[
     Strategy | None,
     typer.Option(

@@ -19,6 +19,7 @@ from packaging.specifiers import SpecifierSet
 
 from envcheck import runner, shell
 from envcheck.errors import EnvcheckError, ExitCode, ProgramNotFoundError, UsageError
+from envcheck.indexes import check_indexes
 from envcheck.installers import IndexOptions, explain_hash_mismatch, pip_download_argv, uv_compile_argv
 from envcheck.lock.platforms import PLATFORMS, platform_named
 from envcheck.lock.pylock import (
@@ -34,6 +35,7 @@ from envcheck.lock.pylock import (
 )
 from envcheck.profiles.profile import Profile
 from envcheck.progress import NullReporter, Reporter
+from envcheck.redaction import redact_credentials
 from envcheck.suggest import lock_command
 
 COMPILE_TIMEOUT = 900.0
@@ -121,6 +123,7 @@ def make_lock(request: LockRequest, reporter: Reporter | None = None) -> LockRes
             index=request.index,
         )
         reporter.phase("resolve")
+        check_indexes(request.index, uv=True, untouched="nothing was locked")
         # index URLs (maybe with credentials) travel in the environment, not on the command line
         env = request.index.environment(uv=True)
         completed = runner.run(argv, timeout=COMPILE_TIMEOUT, env=env, on_line=reporter.line)
@@ -150,7 +153,8 @@ def make_lock(request: LockRequest, reporter: Reporter | None = None) -> LockRes
             )
         kept_platforms = tuple(dict.fromkeys(p for p, _ in covered))
         kept_pythons = tuple(dict.fromkeys(py for _, py in covered))
-        text = written.read_text("utf-8") + tool_table(
+        # the lock is a file to share: a credential uv kept in an index URL stays out of it
+        text = redact_credentials(written.read_text("utf-8")) + tool_table(
             request.profile.name, request.profile.digest, kept_platforms, kept_pythons
         )
         output = request.output.expanduser().absolute()
@@ -274,6 +278,8 @@ def download(
                 f"the lock has no wheel for {where} of: {', '.join(sources)}",
                 "a wheelhouse holds only wheels; leave that platform out",
             )
+    _refuse_a_file_as_folder(dest)
+    check_indexes(index, uv=False, untouched="nothing was downloaded")
     created = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
     before = {p.name for p in dest.iterdir()}
@@ -326,6 +332,19 @@ def download(
         downloaded=tuple(sorted({p.name for p in dest.iterdir()} - before)),
         lock_path=lock_path,
     )
+
+
+def _refuse_a_file_as_folder(dest: Path) -> None:
+    """--dest must be a folder or a place for one: a file there (or above it) is the user's mistake, not the disk's."""
+    for place in (dest, *dest.parents):
+        if place.exists():
+            if place.is_dir():
+                return
+            where = "is a file" if place == dest else f"is inside {place}, which is a file"
+            raise UsageError(
+                f"--dest {dest} {where}, not a folder",
+                "give a folder for the wheels (made if missing), e.g. --dest wheelhouse",
+            )
 
 
 def _already_there(path: Path, sha256: str) -> bool:

@@ -22,6 +22,7 @@ from packaging.markers import default_environment
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import canonicalize_name
 
+from envcheck.bounded import LOCK_LIMIT, TooLarge, describe, read_limited
 from envcheck.errors import EnvcheckError, ExitCode, UsageError
 from envcheck.lock.platforms import LockPlatform
 
@@ -165,7 +166,13 @@ def read_lock(path: Path) -> Lock:
 
     path = Path(path).expanduser().absolute()
     try:
-        data = path.read_bytes()
+        data = read_limited(path, LOCK_LIMIT)
+    except TooLarge:
+        raise LockError(
+            f"{path}: larger than {describe(LOCK_LIMIT)}, far past any real lock (the deep-learning profile's for"
+            " every platform: 1 MB); envcheck does not read it",
+            "check the path given to --lock",
+        ) from None
     except OSError as exc:
         raise LockError(f"{path}: cannot read the lock: {exc.strerror}", "make one with: envcheck lock") from None
     try:

@@ -3,25 +3,37 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
-from typing import Any
+from typing import IO, Any
 
 from rich.console import Console
 from rich.markup import escape
 
-from envcheck.redaction import redact_credentials
+from envcheck.redaction import redact_credentials, redacting
 
 SYMBOLS = {"pass": "✓", "warn": "!", "fail": "✗", "skip": "-"}
 STYLES = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
+# The width of a pipe or a file: none to speak of. rich would otherwise assume 80 columns there, cutting a
+# table's last column ("10,7…") and wrapping long lines in the middle of what a script or a log reads.
+UNLIMITED_WIDTH = 100_000
 
 
 def stdout_console() -> Console:
     # rich honours NO_COLOR itself; highlight=False keeps numbers in plain text
-    return Console(highlight=False, soft_wrap=False)
+    return _console(sys.stdout, soft_wrap=False)
 
 
 def stderr_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    return _console(sys.stderr)
+
+
+def _console(stream: IO[str], **options: Any) -> Console:
+    """A console that hides every secret it is given to print, and cuts nothing outside a terminal."""
+    console = Console(file=redacting(stream), highlight=False, **options)
+    if not console.is_terminal:
+        console.width = UNLIMITED_WIDTH
+    return console
 
 
 def print_error(message: str, hint: str | None) -> None:

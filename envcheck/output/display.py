@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from envcheck.errors import UsageError
 from envcheck.output.envelope import emit_json, envelope, status_of
+from envcheck.redaction import redact_credentials
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -65,7 +66,7 @@ def show(command: str, view: View[R], result: R, fmt: Format = Format.TEXT, styl
     elif fmt is Format.MARKDOWN:
         if view.markdown is None:
             raise UsageError(f"envcheck {command} has no --markdown form", f"run: envcheck {command} --help")
-        sys.stdout.write(view.markdown(result, style))
+        sys.stdout.write(redact_credentials(view.markdown(result, style)))
         sys.stdout.flush()
     else:
         from envcheck.output import stdout_console

@@ -35,9 +35,12 @@ def envelope(command: str, status: str, exit_code: int, **payload: Any) -> dict[
 
 
 def emit_json(document: dict[str, Any]) -> None:
-    """The only writer of --json documents: exactly one, on stdout."""
+    """The only writer of --json documents: exactly one, on stdout, every credential in its values hidden."""
     import json
     import sys
 
-    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    from envcheck.redaction import Redactor
+
+    hidden = Redactor()(document)  # credentials only: identity is the command's choice (--no-redact)
+    sys.stdout.write(json.dumps(hidden, indent=2, ensure_ascii=False) + "\n")
     sys.stdout.flush()

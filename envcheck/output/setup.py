@@ -37,6 +37,8 @@ def render_setup(result: SetupResult, console: Console) -> None:
     console.print(f"next: [bold]{escape(result.next_command)}[/]", soft_wrap=True)
     if result.run_command:
         console.print(f"use:  [bold]{escape(result.run_command)}[/]", soft_wrap=True)
+    if result.path_note:
+        console.print(f"[dim]{escape(result.path_note)}[/]", soft_wrap=True)
 
 
 RESULT: View[SetupResult] = View(

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from envcheck import runner
+from envcheck.bounded import ANSWER_LIMIT, TooLarge, describe, read_limited
 
 
 class ProbeInterrupted(KeyboardInterrupt):
@@ -38,6 +39,7 @@ class ProbeOutcome:
     name: str
     data: dict[str, Any] | None
     completed: runner.Completed
+    refused: str | None = None  # why an answer it wrote was not read (envcheck.bounded)
 
     @property
     def ok(self) -> bool:
@@ -50,7 +52,7 @@ class ProbeOutcome:
             return None
         if not self.completed.ok:
             return f"the probe {self.completed.describe_exit()}"
-        return "the probe exited without writing its answer"
+        return self.refused or "the probe exited without writing its answer"
 
 
 def script_path(name: str) -> Path:
@@ -84,13 +86,17 @@ def run_probe(
         try:
             completed = runner.run(argv, timeout=timeout, env=env)
         except KeyboardInterrupt as exc:  # the probe is gone; what it wrote so far may say how far it got
-            raise ProbeInterrupted(name, _read_answer(control_dir / "output.json")) from exc
-        return ProbeOutcome(name=name, data=_read_answer(control_dir / "output.json"), completed=completed)
+            raise ProbeInterrupted(name, _read_answer(control_dir / "output.json")[0]) from exc
+        data, refused = _read_answer(control_dir / "output.json")
+        return ProbeOutcome(name=name, data=data, completed=completed, refused=refused)
 
 
-def _read_answer(path: Path) -> dict[str, Any] | None:
+def _read_answer(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The probe's answer, or None and why not when it is past ``ANSWER_LIMIT`` (a real one is under 100 KB)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_limited(path, ANSWER_LIMIT).decode("utf-8"))
+    except TooLarge:
+        return None, f"the probe's answer is larger than {describe(ANSWER_LIMIT)} (a real one is under 100 KB)"
     except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+        return None, None
+    return (data, None) if isinstance(data, dict) else (None, None)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
+from envcheck.bounded import USER_FILE_LIMIT, USER_FILE_LINES, TooLarge, describe, read_limited, too_many_lines
 from envcheck.errors import ProfileError
 from envcheck.profiles.profile import Profile, parse_toml, profile_path
+from envcheck.redaction import hide, secrets_in_text
 
 YAML_SUFFIXES = (".yml", ".yaml")
 # longest first: a UTF-32 LE mark begins with the UTF-16 LE one
@@ -45,21 +47,41 @@ def load_file(path: Path) -> Profile:
         return parse_environment_yml(read_text(path), path)
     from envcheck.profiles.requirements import parse_requirements
 
-    read_text(path)  # a file that is not text at all gets envcheck's one-line error, not pip's
-    return parse_requirements(path)
+    # a file that is not text at all, or far too long, gets envcheck's one-line error, not pip's; the files
+    # it includes are read the same way before pip's parser reads them all
+    return parse_requirements(path, read=read_text)
 
 
 def read_text(path: Path) -> str:
-    """The file's text, from the encoding its byte-order mark names, else UTF-8."""
+    """The file's text, from the encoding its byte-order mark names, else UTF-8.
+
+    A file past ``USER_FILE_LIMIT`` or ``USER_FILE_LINES`` is refused before anything reads it whole (the
+    installer would take minutes and gigabytes over it); the credentials of its URLs (an ``--index-url`` line)
+    are hidden from then on.
+    """
     try:
-        data = path.read_bytes()
+        data = read_limited(path, USER_FILE_LIMIT)
+    except TooLarge:
+        raise too_large(path, f"larger than {describe(USER_FILE_LIMIT)}") from None
     except OSError as exc:
         raise ProfileError(f"{path}: cannot read: {exc.strerror or exc}", "check the path given to --file") from exc
     encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
     try:
-        return data.decode(encoding)
+        text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         raise ProfileError(
             f"{path}: not readable as {encoding.upper()} text (byte {exc.start})",
             "save the file as UTF-8 (or UTF-16 with a byte-order mark)",
         ) from exc
+    if too_many_lines(text):
+        raise too_large(path, f"more than {USER_FILE_LINES:,} lines long")
+    hide(secrets_in_text(text))
+    return text
+
+
+def too_large(path: Path, what: str) -> ProfileError:
+    return ProfileError(
+        f"{path}: {what}, far past any real profile, requirements or environment file"
+        " (700 hashed requirements: 1.3 MB, 15,000 lines); envcheck does not read it",
+        "check that --file names the file you meant (and what its -r and -c lines include)",
+    )

@@ -8,6 +8,7 @@ and ``-c`` includes, ``-e .``, ``git+https://...#egg=name`` links, comments afte
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,19 @@ from envcheck.profiles.profile import CORE_PACKAGES, KNOWN_IMPORT_NAMES, Package
 _HINT = "the file must be one pip accepts; see https://pip.pypa.io/en/stable/reference/requirements-file-format/"
 
 
-def parse_requirements(path: Path) -> Profile:
-    """The packages of a requirements file (and of the files it includes), with the file itself to install."""
+def parse_requirements(path: Path, read: Callable[[Path], str] | None = None) -> Profile:
+    """The packages of a requirements file (and of the files it includes), with the file itself to install.
+
+    ``read`` (given: every file, the included ones too, is read with it first) refuses a file that cannot or
+    should not be read whole, before pip's parser reads them all.
+    """
     # imported here: pip's parser costs ~70 ms, paid only by commands given a requirements file
     from pip_requirements_parser import InstallationError, RequirementsFile
 
     path = Path(path).absolute()
     try:
+        if read is not None:
+            _read_with_includes(path, read, set())
         parsed = RequirementsFile.from_file(str(path), include_nested=True)
     except InstallationError as exc:  # an include that cannot be read; pip's message says which
         raise ProfileError(f"{path}: {one_line(str(exc))}", "check the paths of -r and -c lines") from exc
@@ -71,6 +78,24 @@ def parse_requirements(path: Path) -> Profile:
         install_args=("-r", str(path)),
         content=content,
     )
+
+
+def _read_with_includes(
+    path: Path, read: Callable[[Path], str], seen: set[Path], within: tuple[Path, ...] = ()
+) -> None:
+    """Read ``path`` and every file its -r and -c lines include (found by pip's own parser), each once."""
+    from pip_requirements_parser import RequirementsFile
+
+    if path in within:
+        raise ProfileError(f"{within[-1]}: includes {path}, which includes it again", "remove one of the -r lines")
+    if path in seen or not path.exists():
+        return  # read already, or for pip's parser to say that it is missing
+    seen.add(path)
+    read(path)
+    for option in RequirementsFile.from_file(str(path), include_nested=False).options:
+        for name in (*option.options.get("requirements", ()), *option.options.get("constraints", ())):
+            if "://" not in name:  # an include by URL is the installer's to fetch
+                _read_with_includes((path.parent / name).absolute(), read, seen, (*within, path))
 
 
 def _merge(same: list[Package]) -> Package:

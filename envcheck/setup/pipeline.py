@@ -23,6 +23,7 @@ from envcheck.errors import EnvcheckError, Interrupted
 from envcheck.exclusive import lock_environment
 from envcheck.locations import LOG_NAME, new_log_path
 from envcheck.progress import NullReporter, Reporter
+from envcheck.redaction import redacting
 from envcheck.setup import preflight, record
 from envcheck.setup.imports import environment_python, import_check
 from envcheck.setup.journal import Journal
@@ -31,7 +32,7 @@ from envcheck.setup.prefix import PrefixState, check_room, creates, make_room, p
 from envcheck.setup.request import SetupRequest, resolve
 from envcheck.setup.result import Action, SetupResult
 from envcheck.setup.steps import run_steps, shown
-from envcheck.suggest import next_program
+from envcheck.suggest import next_program, path_note
 
 
 def setup_environment(request: SetupRequest, reporter: Reporter | None = None) -> SetupResult:
@@ -76,7 +77,7 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
     journal = Journal()
     with (
         _removed_after(locked),
-        log_path.open("w", encoding="utf-8") as log,
+        redacting(log_path.open("w", encoding="utf-8")) as log,  # whatever goes in, no secret stays
         runner.stop_on_signals(),  # SIGTERM (a CI runner's cancel, `kill`) gets the same clean-up as Ctrl-C
     ):
         log.write(f"envcheck {__version__} setup of profile {request.profile.name} into {prefix}\n")
@@ -127,6 +128,7 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
         steps=[shown(s) for s in steps],
         phases=dict(clock.seconds),
         run_command=resolved.naming.run(*next_program(request.profile)),
+        path_note=path_note(),
         lock=None if found.lock is None else record.lock_json(found.lock.path, found.lock.digest),
     )
 

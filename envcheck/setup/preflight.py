@@ -3,7 +3,7 @@
 An existing environment keeps its backend, its interpreter and its kernel; the interpreter to build from must be
 64-bit and within the profile's Python range (unless the backend brings its own python); the backend's programs
 must exist; a lock must fit the profile and this machine, and with --offline its wheelhouse must hold every
-file. (The target folder's own checks are ``prefix``'s.)
+file; every package index must answer (unless --offline). (The target folder's own checks are ``prefix``'s.)
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from packaging.version import Version
 
 from envcheck.completion import Marker
 from envcheck.errors import EnvironmentUnusableError, UsageError
+from envcheck.indexes import check_indexes
 from envcheck.kernels import environment_of, runs_environment, spec_python
 from envcheck.lock.pylock import Lock, LockedFile, LockError, check_wheelhouse, fits_profile, read_lock
 from envcheck.probes import run_probe
@@ -93,9 +94,11 @@ def check(resolved: Resolved, *, create: bool) -> Preflight:
     else:
         found = _interpreter_in_range(resolved, create=create)
     resolved.backend.preflight()
-    if request.lock is None:
+    lock, files = _locked_files(resolved, found.markers) if request.lock is not None else (None, ())
+    # last, and only once everything local is right: one short request per index, none with --offline
+    check_indexes(request.index, uv=resolved.backend.installer == "uv")
+    if lock is None:
         return found
-    lock, files = _locked_files(resolved, found.markers)
     return Preflight(found.interpreter, found.python_version, found.markers, lock, files)
 
 

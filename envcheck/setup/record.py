@@ -12,7 +12,7 @@ from envcheck.locations import LOG_NAME
 from envcheck.lock.pylock import Lock, file_digest
 from envcheck.setup.request import Resolved
 from envcheck.setup.result import Action, SetupResult
-from envcheck.suggest import next_program
+from envcheck.suggest import next_program, path_note
 
 
 def up_to_date(resolved: Resolved) -> SetupResult | None:
@@ -42,6 +42,7 @@ def up_to_date(resolved: Resolved) -> SetupResult | None:
         backend=marker.backend,
         installer=marker.installer,
         run_command=resolved.naming.run(*next_program(request.profile)),
+        path_note=path_note(),
         lock=None if marker.lock is None or marker.lock_digest is None else lock_json(marker.lock, marker.lock_digest),
     )
 

@@ -32,6 +32,7 @@ class SetupResult:
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase, for people and benchmarks
     run_command: str = ""  # how to use the environment: `envcheck run ... -- jupyter notebook`
     lock: dict[str, str] | None = None  # {"path", "digest"} when set up from a lock
+    path_note: str | None = None  # how to put envcheck on PATH, when the commands above name it by its path
 
     def to_json(self) -> dict[str, Any]:
         return {

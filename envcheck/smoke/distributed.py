@@ -1,8 +1,9 @@
 """Distributed smoke-train on the host: the cluster this worker belongs to, and the rules for replicas and workers.
 
 The training probe runs the reference network under tf.distribute (envcheck/probes/smoke_distributed.py) and
-reports facts; the functions here read the cluster from TF_CONFIG or Slurm's variables before anything starts,
-and judge what came back. Pure functions: no process is started here.
+reports facts; the functions here read the cluster from TF_CONFIG or Slurm's variables before anything starts
+(refusing one that cannot train, and naming a host that does not resolve), and judge what came back. No process
+is started here.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +24,8 @@ from envcheck.smoke import rules
 
 STRATEGIES = ("mirrored",)
 MAX_WORKERS = 16
+# The tasks MultiWorkerMirroredStrategy trains on: no parameter server ("ps"), no evaluator.
+TRAINING_JOBS = ("chief", "worker")
 # Seconds a loopback worker may take to import TensorFlow and join the others.
 DEFAULT_JOIN_TIMEOUT = 180.0
 # Every replica applies the same all-reduced gradient to the same weights: on a GPU (NCCL broadcasts one
@@ -133,8 +137,48 @@ def _from_tf_config(raw: str) -> ClusterSpec:
             f"TF_CONFIG's task {task_type!r} #{task_index!r} is not in its cluster ({', '.join(jobs) or 'empty'})",
             CLUSTER_HINT,
         )
+    impossible = _impossible(jobs)
+    if impossible is not None:
+        raise UsageError(impossible, "give every worker a TF_CONFIG with only chief and worker tasks at host:port")
     workers = [*jobs.get("chief", []), *jobs.get("worker", [])]
     return ClusterSpec("TF_CONFIG", task_type, task_index, len(workers), tuple(workers))
+
+
+def _impossible(jobs: Mapping[str, list[str]]) -> str | None:
+    """What makes a well-formed TF_CONFIG one that cannot train: TensorFlow would start and wait for the whole
+    time limit. A job other than chief and worker; an address that is not host:port with a port from 1 to 65535."""
+    for job, addresses in jobs.items():
+        if job not in TRAINING_JOBS:
+            return (
+                f"TF_CONFIG's cluster has a {job!r} job: MultiWorkerMirroredStrategy trains on chief and worker"
+                " tasks only (no parameter servers)"
+            )
+        for index, address in enumerate(addresses):
+            host, _, port = address.rpartition(":")
+            if not host.strip("[]") or not port.isdigit() or not 1 <= int(port) <= 65535:
+                return f"TF_CONFIG's {job} #{index} is {address!r}, not host:port with a port from 1 to 65535"
+    return None
+
+
+def unresolved(addresses: Sequence[str], *, within: float) -> list[str]:
+    """The addresses whose host does not resolve, trying again for up to ``within`` seconds: a peer's name may
+    appear only once it runs (a Kubernetes pod behind a headless Service is named when it is ready)."""
+    deadline = time.monotonic() + within
+    while True:
+        missing = [a for a in addresses if not _resolves(a.rpartition(":")[0].strip("[]"))]
+        if not missing or time.monotonic() >= deadline:
+            return missing
+        time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+
+def _resolves(host: str) -> bool:
+    import socket  # here: the command line imports this module for its table of strategies
+
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return False
+    return True
 
 
 def _from_slurm(environ: Mapping[str, str]) -> ClusterSpec:

@@ -154,6 +154,11 @@ MAX_SEED = 2**32 - 1  # numpy.random.RandomState takes 0 .. 2**32 - 1
 # The whole training, all levels: ~10 s on a 2-core laptop; importing TensorFlow from a cold disk can take
 # a minute, and a first GPU run compiles kernels.
 DEFAULT_TIMEOUT = 600.0
+# 2000 epochs take about 4 s at the slowest level (keras, batch 1, on a 2-core laptop): 100,000 take minutes,
+# and more would only run into the time limit.
+MAX_EPOCHS = 100_000
+# A day: far past any real training here, and short of what the system's timers take (inf overflows them).
+MAX_TIMEOUT = 86_400.0
 
 
 # ---------------------------------------------------------------------------------------------- reading the table

@@ -90,14 +90,14 @@ def make_options(
             chosen.append(name)
     if device.lower() not in table.DEVICES:
         raise UsageError(f"unknown device {device!r}; valid devices: {', '.join(table.DEVICES)}")
-    if epochs < 1:
-        raise UsageError(f"--epochs must be at least 1, not {epochs}")
+    if not 1 <= epochs <= table.MAX_EPOCHS:
+        raise UsageError(f"--epochs must be between 1 and {table.MAX_EPOCHS}, not {epochs}")
     if not (math.isfinite(lr) and lr > 0):
         raise UsageError(f"--lr must be a positive finite number, not {lr}")
     if not 0 <= seed <= MAX_SEED:
         raise UsageError(f"--seed must be between 0 and {MAX_SEED}, not {seed}")
-    if not (math.isfinite(timeout) and timeout >= 1):
-        raise UsageError(f"--timeout must be a finite number of seconds, at least 1, not {timeout}")
+    if not (math.isfinite(timeout) and 1 <= timeout <= table.MAX_TIMEOUT):
+        raise UsageError(f"--timeout must be a number of seconds from 1 to {table.MAX_TIMEOUT:g}, not {timeout}")
     mode = _distributed_mode(levels, plot, strategy, workers, cluster)
     if mode == "levels" and device.lower() == "gpu" and not any(lv in table.tensorflow_names() for lv in chosen):
         raise UsageError(
@@ -316,6 +316,8 @@ def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None
         )
         if options.cluster is not None and options.cluster.slurm is not None:
             payload["slurm"] = options.cluster.slurm.to_json()
+    if options.cluster is not None and options.cluster.addresses:
+        _refuse_unresolved_hosts(options.cluster, options.join_timeout, reporter)
     reporter.phase(phase)
     try:
         outcome = run_probe(python, "smoke_train", payload, timeout=options.timeout)
@@ -333,7 +335,7 @@ def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None
         reporter.line(line)
 
     checks: list[CheckResult] = []
-    probe_check = _probe_check(outcome, facts, options.timeout)
+    probe_check = _probe_check(outcome, facts, options.timeout, options.mode)
     if probe_check is not None:
         checks.append(probe_check)
     missing = probe_check.detail if probe_check is not None else "the probe stopped before this run"
@@ -356,6 +358,21 @@ def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None
         probe_seconds=outcome.completed.duration,
         stderr=outcome.completed.stderr,
     )
+
+
+def _refuse_unresolved_hosts(spec: distributed.ClusterSpec, within: float, reporter: Reporter) -> None:
+    """Every host of TF_CONFIG's cluster must resolve before TensorFlow starts: it would wait for the whole time
+    limit on one that never does. A peer not yet named (its pod not ready) has the join time to appear."""
+    phase = f"resolve the cluster's {len(spec.addresses)} host(s)"
+    reporter.phase(phase)
+    missing = distributed.unresolved(spec.addresses, within=within)
+    if missing:
+        reporter.done(phase, f"{len(missing)} do not resolve", ok=False)
+        raise UsageError(
+            f"TF_CONFIG names host(s) that do not resolve on this machine after {within:g} s: {', '.join(missing)}",
+            "check the host names in TF_CONFIG's cluster (every worker lists the same ones)",
+        )
+    reporter.done(phase)
 
 
 def _distributed_phase(options: SmokeOptions, python: Path) -> str:
@@ -422,7 +439,7 @@ def _died(outcome: ProbeOutcome) -> bool:
     return completed.timed_out or completed.signal_number is not None
 
 
-def _probe_check(outcome: ProbeOutcome, facts: dict[str, Any], timeout: float) -> CheckResult | None:
+def _probe_check(outcome: ProbeOutcome, facts: dict[str, Any], timeout: float, mode: str) -> CheckResult | None:
     completed = outcome.completed
     if completed.ok and facts.get("complete"):
         return None
@@ -435,7 +452,11 @@ def _probe_check(outcome: ProbeOutcome, facts: dict[str, Any], timeout: float) -
             "smoke.probe",
             Status.FAIL,
             f"training did not finish within {timeout:g} s (the probe was stopped)",
-            hint="raise --timeout, or train fewer levels with --level",
+            # --level is refused with --strategy, --workers and --cluster: a distributed run has its own hint
+            hint="raise --timeout, or train fewer levels with --level"
+            if mode == "levels"
+            else "raise --timeout; every worker waits for all the others: check that each one was started and"
+            " that the addresses and ports in its cluster are the right ones",
             data=data,
         )
     if completed.signal_name:
@@ -458,7 +479,7 @@ def _probe_check(outcome: ProbeOutcome, facts: dict[str, Any], timeout: float) -
 
 def _unusable(python: Path, outcome: ProbeOutcome) -> EnvironmentUnusableError:
     said = next((s for s in reversed(outcome.completed.stderr.splitlines()) if s.strip()), "")
-    because = f": {said.strip()}" if said else ""
+    because = f": {outcome.refused or said.strip()}" if outcome.refused or said else ""
     return EnvironmentUnusableError(
         f"{python} cannot run envcheck's training probe (it {outcome.completed.describe_exit()}){because}",
         f"check that it is a working Python 3.8 or later: {command(python, '-c', 'import sys; print(sys.version)')}",

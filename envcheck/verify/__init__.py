@@ -7,3 +7,5 @@ from __future__ import annotations
 
 # The whole command, every child included; importing TensorFlow from a cold disk can take a minute.
 DEFAULT_TIMEOUT = 180.0
+# A day: far past any real verify, and short of what the system's timers take (inf overflows them).
+MAX_TIMEOUT = 86_400.0

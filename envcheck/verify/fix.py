@@ -32,8 +32,9 @@ from envcheck.errors import (
 )
 from envcheck.exclusive import lock_environment
 from envcheck.installers import environment_pip_argv
-from envcheck.locations import OWNER_NAME, find_uv, new_log_path
+from envcheck.locations import OWNER_NAME, find_uv, new_log_path, uv_command
 from envcheck.progress import NullReporter, Reporter
+from envcheck.redaction import redact_credentials, redacting
 from envcheck.results import Status
 from envcheck.suggest import Naming
 from envcheck.targets import Target
@@ -161,12 +162,13 @@ def fix_environment(
     where = Path(before.prefix or target.python)
     with (
         lock_environment(where, command="verify --fix"),
-        log_path.open("w", encoding="utf-8") as log,
+        redacting(log_path.open("w", encoding="utf-8")) as log,  # whatever goes in, no secret stays
         runner.stop_on_signals(),
     ):
         log.write(f"envcheck verify --fix of {before.prefix or before.python}\n")
         record = _freeze(before, log)
-        freeze_path.write_text("".join(f"{line}\n" for line in record.lines.values()), encoding="utf-8")
+        freeze = "".join(f"{line}\n" for line in record.lines.values())
+        freeze_path.write_text(redact_credentials(freeze), encoding="utf-8")  # a `pkg @ URL` line may hold a token
         ran: list[StepRun] = []
         failed: StepRun | None = None
         try:
@@ -336,6 +338,6 @@ def _name(line: str) -> str:
 
 def _resolved(argv: Sequence[str]) -> list[str]:
     """A plan step as typed ("uv pip ...") becomes the uv envcheck runs."""
-    if argv and argv[0] == "uv":
+    if argv and argv[0] in ("uv", uv_command()):
         return [str(find_uv()), *argv[1:]]
     return list(argv)

@@ -178,7 +178,7 @@ def _shell_answer(outcome: ProbeOutcome | None) -> ImportsAnswer | None:
 
 def _unusable(python: Path, outcome: ProbeOutcome) -> EnvironmentUnusableError:
     said = next((s for s in reversed(outcome.completed.stderr.splitlines()) if s.strip()), "")
-    because = f": {said.strip()}" if said else ""
+    because = f": {outcome.refused or said.strip()}" if outcome.refused or said else ""
     return EnvironmentUnusableError(
         f"{python} cannot run envcheck's probe (it {outcome.completed.describe_exit()}){because}",
         f"check that it is a working Python 3.8 or later: {shell.command(python, '-c', 'import sys; print(sys.version)')}",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from envcheck import shell
 from envcheck.installers import environment_pip_argv
+from envcheck.locations import uv_command
 from envcheck.results import CheckResult
 from envcheck.suggest import Naming
 
@@ -112,9 +113,9 @@ def pip_argv(ev: Evidence, verb: str, flags: Iterable[str], names: Iterable[str]
     """The pip command for the target, as an argument list: its own pip, or uv's where it has none.
 
     Every pip command verify prints or runs is written here, hints and plan steps alike, by the installers'
-    one builder (``uv`` as the user types it).
+    one builder (the uv envcheck uses, as the user can type it: ``uv`` when that is the one on PATH).
     """
-    uv = None if ev.probe.pip is not False else "uv"
+    uv = None if ev.probe.pip is not False else uv_command()
     return tuple(environment_pip_argv(ev.python, verb, *flags, *names, uv=uv))
 
 

@@ -108,7 +108,7 @@ def test_a_worker_killed_mid_run_fails_the_check_and_leaves_no_process(dl_env: P
             "--workers",
             "2",
             "--epochs",
-            "1000000",
+            "100000",  # the most --epochs takes: minutes of training, far longer than this test waits
             "--json",
         ],  # fmt: skip
         stdout=subprocess.PIPE,

@@ -396,7 +396,8 @@ def test_lock_names_the_platforms_it_cannot_cover_and_locks_the_rest_only_when_a
 
 def test_download_fills_a_wheelhouse_checked_against_the_lock(tiny: tuple[Path, Path, Path], tmp_path: Path) -> None:
     _, lock_path, source = tiny
-    options = ["--find-links", str(source), "--index-url", (tmp_path / "none").as_uri()]
+    (tmp_path / "empty").mkdir()  # an index with nothing in it: every file comes from the links folder
+    options = ["--find-links", str(source), "--index-url", (tmp_path / "empty").as_uri()]
     dest = tmp_path / "dest"
     args = ["download", "--lock", str(lock_path), "--dest", str(dest), "--json", *options]
     first = cli.invoke(app, args)

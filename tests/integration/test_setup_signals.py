@@ -1,8 +1,8 @@
 """A real `envcheck setup` process stopped half-way by SIGTERM or Ctrl-C (SIGINT) leaves nothing behind.
 
 Real: the envcheck process, `python -m venv`, pip, the signals. The package index is a local socket that
-accepts connections and never answers, so that the install phase is reliably in progress when the signal
-arrives; nothing leaves this machine. envcheck is started with SIGINT at its default, as in a terminal, even
+answers setup's pre-flight, then accepts connections and never answers, so that the install phase is reliably
+in progress when the signal arrives; nothing leaves this machine. envcheck is started with SIGINT at its default, as in a terminal, even
 when the tests run as a background job with SIGINT ignored.
 """
 
@@ -28,10 +28,23 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="sends POSIX signals"
 
 @pytest.fixture
 def silent_index() -> Iterator[str]:
+    """An index that answers its root once (setup's pre-flight asks it), then accepts connections and never
+    answers: the installer waits on it."""
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen(16)
+        threading.Thread(target=_answer_the_root_once, args=(server,), daemon=True).start()
         yield f"http://127.0.0.1:{server.getsockname()[1]}/simple"
+
+
+def _answer_the_root_once(server: socket.socket) -> None:
+    try:
+        connection, _ = server.accept()
+    except OSError:
+        return
+    with connection:
+        connection.recv(65536)
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 
 
 class StderrLines:

@@ -112,7 +112,8 @@ class Lines(NullReporter):
 
 
 def _request(mini, prefix: Path) -> SetupRequest:
-    index = IndexOptions(index_url=f"https://user:{SECRET}@mirror.example/simple")
+    # offline: the index is imagined, so the pre-flight does not ask it whether it answers
+    index = IndexOptions(index_url=f"https://user:{SECRET}@mirror.example/simple", offline=True)
     return SetupRequest(profile=mini, prefix=prefix, backend="tiny", index=index)
 
 

@@ -95,7 +95,7 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("args", "command", "says"),
     [
-        (["verify", "--json", "--timeout", "0"], "verify", "'--timeout': 0.0 is not in the range x>=1.0"),
+        (["verify", "--json", "--timeout", "0"], "verify", "'--timeout': 0.0 is not in the range 1.0<=x<=86400.0"),
         (["setup", "--json", "--bogus"], "setup", "No such option: --bogus"),
         (["smoke-train", "--json", "--epochs", "abc"], "smoke-train", "'--epochs': 'abc' is not a valid int"),
         (["export", "--json", "--format"], "export", "Option '--format' requires an argument"),
@@ -115,7 +115,7 @@ def test_without_json_a_refused_option_is_two_lines_and_nothing_on_stdout() -> N
     result = cli.invoke(app, ["verify", "--timeout", "0"])
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.splitlines() == [
-        "error: Invalid value for '--timeout': 0.0 is not in the range x>=1.0.",
+        "error: Invalid value for '--timeout': 0.0 is not in the range 1.0<=x<=86400.0.",
         "hint: run: envcheck verify --help",
     ]
 

@@ -67,5 +67,7 @@ def test_the_python_range_hint_is_a_command_setup_accepts(tmp_path: Path, monkey
     assert result.exit_code == 2
     hint = next(line for line in result.stderr.splitlines() if line.startswith("hint: ")).removeprefix("hint: run: ")
     words = shlex.split(hint)
-    assert words[:6] == ["envcheck", "setup", "--file", str(profile), "--prefix", str(tmp_path / "env")]
+    # PATH is empty here: the hint names this envcheck by its path, which works as typed
+    assert Path(words[0]).is_absolute() and Path(words[0]).name == "envcheck" and Path(words[0]).is_file()
+    assert words[1:6] == ["setup", "--file", str(profile), "--prefix", str(tmp_path / "env")]
     assert words[6:] == ["--python", "3.14"]  # the newest release the range allows, as a version uv can provide

@@ -419,7 +419,8 @@ def test_setup_screen_and_logs_hide_secrets(
     profile.write_text(TINY, encoding="utf-8")
     hidden = index[1] + extra[1]
     args = ["setup", "--file", str(profile), "--prefix", str(work / "env"), "--installer", installer]
-    args += ["--index-url", index[0], "--extra-index-url", extra[0], "-v"]
+    # --offline: the indexes are imagined, so the pre-flight does not ask them whether they answer
+    args += ["--index-url", index[0], "--extra-index-url", extra[0], "--offline", "-v"]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ENVCHECK_HOME", str(work / "home"))
         mp.setattr(provision, "plan_steps", fake_plan(code))

@@ -10,6 +10,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
+from envcheck.locations import uv_command
 from envcheck.lock.pylock import EXTRA, MISSING, OTHER_VERSION, Drift, LockError, drift
 from envcheck.profiles.profile import TENSORFLOW_DISTRIBUTIONS, Package
 from envcheck.results import CheckResult, Status
@@ -278,7 +279,7 @@ def check_pip_check(ev: Evidence) -> CheckResult:
         )
     problems = parse_pip_check(output)
     rerun = (
-        command(ev, "uv", "pip", "check", "--python", ev.python)
+        command(ev, uv_command(), "pip", "check", "--python", ev.python)
         if ev.pip_check_tool == "uv pip"
         else command(ev, ev.python, "-m", "pip", "check")
     )
