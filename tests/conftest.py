@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 from support import documents
+from support.timeouts import E2E_TIMEOUT
 
-E2E_TIMEOUT = 1800
 TESTS = Path(__file__).parent
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import E2E_TIMEOUT
+from support.timeouts import E2E_TIMEOUT
 
 pytestmark = [pytest.mark.gpu, pytest.mark.e2e]
 
