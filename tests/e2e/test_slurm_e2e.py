@@ -27,7 +27,7 @@ DOCS = ROOT / "docs" / "cluster.md"
 FLEET = ROOT / "docs" / "examples" / "fleet-check.sbatch"
 GPU_VARIABLES = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "GPU_DEVICE_ORDINAL", "ROCR_VISIBLE_DEVICES")
 TIMEOUT = 600
-LONG = "200000"  # epochs: minutes of training, so that a worker can be killed in the middle of it
+LONG = "100000"  # epochs (the most --epochs takes): a minute or more of training, so that a worker can be killed in the middle of it
 
 
 def docs_block(starting: str) -> str:
