@@ -131,8 +131,10 @@ def test_the_default_backend_of_an_environment_yml_refuses_the_installer_too(tmp
 
 
 def test_options_left_at_their_default_are_not_refused(tmp_path: Path) -> None:
-    # --backend conda alone: the installer's default does not count as given (the refusal comes later)
-    args = ["setup", "--backend", "conda", "--conda-exe", str(tmp_path / "none"), "--prefix", str(tmp_path / "e")]
+    # --backend conda alone: the installer's default does not count as given (the refusal comes later); no kernel,
+    # so that the profile's kernel made by an earlier test of the same run does not matter
+    conda = ["--backend", "conda", "--conda-exe", str(tmp_path / "none")]
+    args = ["setup", *conda, "--prefix", str(tmp_path / "e"), "--no-kernel"]
     result = cli.invoke(app, args)
     assert result.exit_code == 3  # no such conda executable: the backend's own refusal, after the options passed
     assert "--conda-exe" in result.stderr and "--installer" not in result.stderr
