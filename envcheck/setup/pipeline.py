@@ -27,7 +27,7 @@ from envcheck.redaction import redacting
 from envcheck.setup import preflight, record
 from envcheck.setup.imports import environment_python, import_check
 from envcheck.setup.journal import Journal
-from envcheck.setup.plan import plan_steps, write_locked_requirements
+from envcheck.setup.plan import plan_steps, refuse_unbuildable, write_locked_requirements
 from envcheck.setup.prefix import PrefixState, check_room, creates, make_room, prefix_state, refuse_foreign
 from envcheck.setup.request import SetupRequest, resolve
 from envcheck.setup.result import Action, SetupResult
@@ -62,6 +62,8 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
     create = creates(resolved, state)
 
     clock.phase("pre-flight")
+    if request.lock is None:
+        refuse_unbuildable(resolved)
     preflight.refuse_a_shared_kernel(resolved)
     found = preflight.check(resolved, create=create)
     if create:
