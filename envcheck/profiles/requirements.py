@@ -10,6 +10,7 @@ installer reads it. A line that is no requirement at all is refused, every such 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -163,7 +164,7 @@ def _merge(same: list[Package]) -> Package:
     """One package listed on several lines (one per platform marker, say) is one package with all its lines."""
     first = same[0]
     requirements = tuple(r for p in same for r in p.requirements)
-    return Package(first.name, requirements, first.import_name, first.core, all(p.conda for p in same))
+    return dataclasses.replace(first, requirements=requirements, conda=all(p.conda for p in same))
 
 
 def one_line(text: str) -> str:
