@@ -201,7 +201,7 @@ def main(control_dir):
                 modules += [package["import"]] if package.get("import") else []
             else:
                 modules += found["modules"]
-    first = [m for m in request.get("first", []) if importlib.util.find_spec(m) is not None]
+    first = [m for m in request.get("first", []) if importlib.machinery.PathFinder.find_spec(m) is not None]
     answer["first"] = first
     write(control_dir, answer)
     for name in dict.fromkeys(first + modules):

@@ -45,6 +45,7 @@ def up_to_date(resolved: Resolved) -> SetupResult | None:
         run_command=resolved.naming.run(*next_program(request.profile)),
         path_note=path_note(),
         lock=None if marker.lock is None or marker.lock_digest is None else lock_json(marker.lock, marker.lock_digest),
+        warnings=list(request.profile.warnings),
     )
 
 

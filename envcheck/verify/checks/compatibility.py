@@ -1,4 +1,4 @@
-"""Compatibility checks: numpy's ABI, protobuf's range, the Keras flavour and backend, the CPU's AVX."""
+"""Compatibility checks: numpy's ABI, protobuf's range, pkg_resources, the Keras flavour and backend, the CPU's AVX."""
 
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ NUMPY_ABI_PATTERNS = (
     "numpy.dtype size changed, may indicate binary incompatibility",
     "module compiled against ABI version",
 )
+# setuptools 82 no longer ships pkg_resources; older packages (tensorflow-hub 0.15) still import it
+PKG_RESOURCES_GONE = "82"
+PKG_RESOURCES_MISSING = "No module named 'pkg_resources'"
 PROTOBUF_PATTERNS = (
     "Descriptors cannot be created directly",
     "cannot import name 'runtime_version' from 'google.protobuf'",
@@ -197,6 +200,38 @@ def _declared_by(ev: Evidence, dependency: str) -> list[str]:
 
 
 LEGACY_VALUES = ("true", "True", "1")
+
+
+@check("compat.pkg-resources", group=COMPATIBILITY, order=25)
+def check_pkg_resources(ev: Evidence) -> CheckResult | None:
+    """Every package that imports `pkg_resources` finds it: setuptools ships it up to 81 and no longer from 82
+    on, while packages of its time (tensorflow-hub 0.15, older TensorBoard tools) still import it. Applies only
+    when an import failed for want of it.
+
+    Fix: `pip install 'setuptools<82'`."""
+    failed = sorted(name for name, found in ev.imports.items() if not found.ok and PKG_RESOURCES_MISSING in found.error)
+    if not failed:
+        return None
+    setuptools = ev.version_of("setuptools")
+    why = (
+        f"setuptools {setuptools} has no pkg_resources (gone from {PKG_RESOURCES_GONE} on)"
+        if setuptools is not None and setuptools.major >= int(PKG_RESOURCES_GONE)
+        else "setuptools, which ships it, is not installed"
+        if setuptools is None
+        else f"setuptools {setuptools} has no pkg_resources"
+    )
+    return result(
+        "compat.pkg-resources",
+        Status.FAIL,
+        f"{', '.join(failed)} import{'s' if len(failed) == 1 else ''} pkg_resources, and {why}",
+        pkg_resources_fix(),
+        modules=failed,
+    )
+
+
+def pkg_resources_fix(*, explained_by: Sequence[str] = ()) -> Remedy:
+    """The setuptools that still ships pkg_resources."""
+    return install(f"setuptools<{PKG_RESOURCES_GONE}", explained_by=explained_by)
 
 
 @check("keras.flavour", group=COMPATIBILITY, order=30)

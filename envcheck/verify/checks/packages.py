@@ -28,7 +28,13 @@ from envcheck.verify.checks.common import (
     setup_command,
     tf_requirement,
 )
-from envcheck.verify.checks.compatibility import NUMPY_ABI_PATTERNS, PROTOBUF_PATTERNS, numpy_fix, protobuf_fix
+from envcheck.verify.checks.compatibility import (
+    NUMPY_ABI_PATTERNS,
+    PROTOBUF_PATTERNS,
+    numpy_fix,
+    pkg_resources_fix,
+    protobuf_fix,
+)
 from envcheck.verify.checks.device import platform_import_fix
 from envcheck.verify.checks.pipcheck import ROOTS, parse_pip_check, pip_check_actions, pip_check_names
 from envcheck.verify.checks.ranges import wanted
@@ -81,7 +87,12 @@ def check_package_imports(ev: Evidence) -> list[CheckResult]:
             results.append(result(check_id, Status.SKIP, skipped))
             continue
         if not package.import_name:
-            results.append(result(check_id, Status.SKIP, "the profile names no module to import"))
+            said = (
+                "it provides no Python module to import (libraries, data or a plugin)"
+                if package.discover
+                else "the profile names no module to import"
+            )
+            results.append(result(check_id, Status.SKIP, said))
             continue
         results.append(_import_check(ev, check_id, package))
     return _one_install_for_the_missing(ev, results)
@@ -162,6 +173,8 @@ def _import_remedy(ev: Evidence, package: Package, found: ImportResult) -> Remed
     if any(p in text for p in PROTOBUF_PATTERNS):
         return dataclasses.replace(protobuf_fix(ev), explained_by=(*causes, "compat.protobuf"))
     missing = _MISSING.search(text)
+    if found.error_type == "ModuleNotFoundError" and missing and missing.group(1) == "pkg_resources":
+        return pkg_resources_fix(explained_by=(*causes, "compat.pkg-resources"))
     if found.error_type == "ModuleNotFoundError" and missing:
         module = missing.group(1).split(".")[0]
         if module == name.split(".")[0]:
