@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from envcheck.results import CheckResult, Status
@@ -25,8 +26,9 @@ from envcheck.verify.checks.registry import COMPATIBILITY, check
 from envcheck.verify.evidence import Evidence, as_version
 from envcheck.verify.remedy import Remedy, advice, explained, install
 
+NUMPY_1_BUILD = "compiled using NumPy 1.x cannot be run in"
 NUMPY_ABI_PATTERNS = (
-    "compiled using NumPy 1.x cannot be run in",
+    NUMPY_1_BUILD,
     "_ARRAY_API not found",
     "numpy.core.multiarray failed to import",
     "numpy.core._multiarray_umath failed to import",
@@ -67,6 +69,9 @@ def numpy_fix(ev: Evidence) -> Remedy:
     """numpy in the range every compiled package here accepts; a new build of what raised when it already is."""
     numpy = ev.version_of("numpy")
     wanted = wanted_range(ev, "numpy")
+    if numpy_1_build_broken(ev):
+        # a module built for NumPy 1.x whose package declares no upper bound (TensorFlow 2.8 to 2.15)
+        return install(f"numpy{wanted & SpecifierSet('<2')}")
     if _already_satisfied(ev, "numpy"):
         return _rebuild_fix(ev, "numpy", NUMPY_ABI_PATTERNS)
     if str(wanted):
@@ -74,6 +79,12 @@ def numpy_fix(ev: Evidence) -> Remedy:
     if numpy is not None and numpy.major >= 2:
         return install("numpy<2")
     return install("numpy", flags=("--upgrade",))
+
+
+def numpy_1_build_broken(ev: Evidence) -> bool:
+    """numpy 2 is installed, and a module built for NumPy 1.x said so while an import failed."""
+    numpy = ev.version_of("numpy")
+    return numpy is not None and numpy.major >= 2 and NUMPY_1_BUILD in error_texts(ev)
 
 
 def protobuf_fix(ev: Evidence) -> Remedy:

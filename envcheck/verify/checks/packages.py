@@ -31,6 +31,7 @@ from envcheck.verify.checks.common import (
 from envcheck.verify.checks.compatibility import (
     NUMPY_ABI_PATTERNS,
     PROTOBUF_PATTERNS,
+    numpy_1_build_broken,
     numpy_fix,
     pkg_resources_fix,
     protobuf_fix,
@@ -168,7 +169,7 @@ def _import_remedy(ev: Evidence, package: Package, found: ImportResult) -> Remed
     known = platform_import_fix(ev, text)
     if known is not None:
         return dataclasses.replace(known[1], explained_by=causes)
-    if any(p in text for p in NUMPY_ABI_PATTERNS):
+    if any(p in text for p in NUMPY_ABI_PATTERNS) or numpy_1_build_broken(ev):
         return dataclasses.replace(numpy_fix(ev), explained_by=(*causes, "compat.numpy-abi"))
     if any(p in text for p in PROTOBUF_PATTERNS):
         return dataclasses.replace(protobuf_fix(ev), explained_by=(*causes, "compat.protobuf"))
