@@ -59,7 +59,7 @@ def _install_steps(resolved: Resolved, build: BuildRequest) -> list[Step]:
     try:
         return resolved.backend.install_steps(build)
     except Unbuildable as refused:
-        raise UsageError(refused.reason, _instead(resolved, refused)) from None
+        raise UsageError(refused.reason, _instead(resolved, refused), refused.details) from None
 
 
 def _instead(resolved: Resolved, refused: Unbuildable) -> str:

@@ -39,14 +39,18 @@ class Unbuildable(Exception):
     """Raised by ``install_steps`` for a profile this backend cannot build as asked, before anything runs.
 
     ``reason`` is one line on why; ``instead`` the setup options that build it (``("--installer", "pip")``), which
-    setup turns into the whole command for this environment; ``otherwise`` what else the user can do, or "".
+    setup turns into the whole command for this environment; ``otherwise`` what else the user can do, or "";
+    ``details`` the whole list behind the reason, when it is long.
     """
 
-    def __init__(self, reason: str, instead: tuple[str, ...], otherwise: str = "") -> None:
+    def __init__(
+        self, reason: str, instead: tuple[str, ...], otherwise: str = "", details: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.instead = instead
         self.otherwise = otherwise
+        self.details = details
 
 
 class StepOutput(Protocol):

@@ -114,4 +114,7 @@ def _refuse_what_pypi_lacks(request: BuildRequest) -> None:
         f"{'have' if len(names) > 1 else 'has'} no PyPI equivalent, so a venv cannot hold {them}: {shown}",
         ("--backend", "conda"),
         "; ".join([*instead, f"remove {them} from the file to build the rest as a venv"]),
+        tuple(", ".join(names[i : i + SHOWN_NAMES]) for i in range(0, len(names), SHOWN_NAMES))
+        if len(names) > SHOWN_NAMES
+        else (),
     )
