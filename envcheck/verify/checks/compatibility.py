@@ -82,9 +82,15 @@ def numpy_fix(ev: Evidence) -> Remedy:
 
 
 def numpy_1_build_broken(ev: Evidence) -> bool:
-    """numpy 2 is installed, and a module built for NumPy 1.x said so while an import failed."""
+    """numpy 2 is installed, a module built for NumPy 1.x said so while an import failed, and nothing installed
+    needs numpy 2 (else the module needs a new build, not an older numpy)."""
     numpy = ev.version_of("numpy")
-    return numpy is not None and numpy.major >= 2 and NUMPY_1_BUILD in error_texts(ev)
+    if numpy is None or numpy.major < 2 or NUMPY_1_BUILD not in error_texts(ev):
+        return False
+    return not any(
+        spec.operator in (">=", ">", "==", "~=", "===") and (as_version(spec.version.rstrip(".*")) or numpy).major >= 2
+        for spec in wanted_range(ev, "numpy")
+    )
 
 
 def protobuf_fix(ev: Evidence) -> Remedy:
