@@ -1,8 +1,9 @@
 """Probe: import modules and read distribution versions, recording a failure per module and going on.
 
 Stand-alone and standard library only. Input: {"modules": [...], "distributions": [...], "discover": [...],
-"first": [...]}: ``discover`` names distributions whose modules are read from the environment's own records
-(``provided_modules``: RECORD, else top_level.txt) and imported too; ``first`` are modules imported before all
+"first": [...]}: ``discover`` names distributions ({"name", "import": the guess, "most": how many}) whose
+modules are read from the environment's own records (``provided_modules``: RECORD, else top_level.txt) and
+imported too, the most likely first; ``first`` are modules imported before all
 others when they are installed (TensorFlow, as a user's program imports it first).
 Usage: python -I imports.py CONTROL_DIR  (writes CONTROL_DIR/output.json after every module)
 Run without -I (to see what a python started from the user's shell sees, PYTHONPATH and all), it takes its own
@@ -18,8 +19,15 @@ import sys
 import time
 
 SCHEMA = 1  # the answer's format; the host reads exactly this version (envcheck/verify/answers/)
-# Entry-point groups of programs that load their plugins themselves: a plugin is no module a user imports
-PLUGIN_GROUPS = {"tensorboard_plugins": "a TensorBoard plugin, loaded by TensorBoard"}
+# Entry-point groups of programs that load their plugins themselves, with the program's own package (which
+# declares its built-in plugins in the same group): a plugin is no module a user imports
+PLUGIN_GROUPS = {"tensorboard_plugins": ("tensorboard", "a TensorBoard plugin, loaded by TensorBoard")}
+# Distributions another program loads as its plugin without an entry point: TensorFlow imports its GCS file-system
+# plugin itself (tensorflow/__init__.py, with TF_USE_MODULAR_FILESYSTEM); built for one TensorFlow release, it does
+# not load with another, and no user's program imports it
+PLUGIN_DISTRIBUTIONS = {
+    "tensorflow-io-gcs-filesystem": "TensorFlow's GCS file-system plugin, which TensorFlow loads itself",
+}
 # Top-level names a wheel sometimes carries by mistake, never what its users import
 NOT_MODULES = {
     "test",
@@ -69,12 +77,15 @@ def provided_modules(name, guess=None):
         return None
     except Exception:  # noqa: BLE001 - a broken record is read as no record
         return None
+    if _canonical(name) in PLUGIN_DISTRIBUTIONS:
+        return {"modules": [], "reason": PLUGIN_DISTRIBUTIONS[_canonical(name)]}
     try:
-        groups = {ep.group for ep in dist.entry_points}
+        points = [(ep.group, ep.value) for ep in dist.entry_points]
     except Exception:  # noqa: BLE001
-        groups = set()
-    for group, said in PLUGIN_GROUPS.items():
-        if group in groups:
+        points = []
+    for group, (program, said) in PLUGIN_GROUPS.items():
+        values = [value for kind, value in points if kind == group]
+        if values and not all(value.split(".")[0].split(":")[0] == program for value in values):
             return {"modules": [], "reason": said}
     counts = {}
     try:
@@ -200,7 +211,7 @@ def main(control_dir):
             if found is None:  # not installed: its guessed name says so when it is imported
                 modules += [package["import"]] if package.get("import") else []
             else:
-                modules += found["modules"]
+                modules += found["modules"][: package.get("most", len(found["modules"]))]
     first = [m for m in request.get("first", []) if importlib.machinery.PathFinder.find_spec(m) is not None]
     answer["first"] = first
     write(control_dir, answer)

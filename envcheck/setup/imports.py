@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from envcheck.errors import SetupError
-from envcheck.probes import run_probe
+from envcheck.probes import registers_twice, run_probe
 from envcheck.profiles.profile import Profile
 from envcheck.redaction import redact_credentials
 from envcheck.setup.request import Resolved
@@ -60,7 +60,9 @@ def import_check(python: Path, profile: Profile, log: IO[str], markers: Mapping[
     start or dies at once), which is no finding about a package."""
     here = [p for p in profile.packages if not p.requirements or p.applicable(markers)]
     declared = sorted({p.import_name for p in here if p.import_name and not p.discover})
-    discover = [{"name": p.name, "import": p.import_name} for p in here if p.discover]
+    # the one module a user of the distribution imports (black's blackd needs black[d]; setuptools' pkg_resources
+    # is no longer setuptools' from 82 on)
+    discover = [{"name": p.name, "import": p.import_name, "most": 1} for p in here if p.discover]
     outcome = run_probe(
         python,
         "imports",
@@ -88,6 +90,9 @@ def import_check(python: Path, profile: Profile, log: IO[str], markers: Mapping[
         if record.get("ok"):
             continue
         line = f"{record.get('error_type')}: {record.get('error', '')}".splitlines()[0]
+        if registers_twice(str(record.get("error", ""))):
+            log.write(f"import check: {name} is TensorFlow's to load, not to import again: {line}\n")
+            continue
         if record.get("error_type") != "Started" and _imports_alone(python, name, log):
             log.write(f"import check: {name} imports on its own, not after the others: {line}\n")
             continue

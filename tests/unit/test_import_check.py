@@ -76,6 +76,22 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             [],
             "a TensorBoard plugin, loaded by TensorBoard",
         ),
+        # TensorBoard itself declares its built-in plugins in the same group: it is no plugin
+        (
+            "tensorboard",
+            {"tensorboard/__init__.py": "T = 1\n"},
+            "[tensorboard_plugins]\nprojector = tensorboard.plugins.projector:ProjectorPlugin\n",
+            ["tensorboard"],
+            None,
+        ),
+        # TensorFlow's GCS file-system plugin: TensorFlow imports it itself
+        (
+            "tensorflow-io-gcs-filesystem",
+            {"tensorflow_io_gcs_filesystem/__init__.py": "import tensorflow\n"},
+            "",
+            [],
+            "TensorFlow's GCS file-system plugin, which TensorFlow loads itself",
+        ),
         # what the name guesses wrong: the module the records name, private ones only where there is nothing else
         ("absl-py-like", {"absl_like/__init__.py": "A = 1\n", "_absl_private.py": "P = 1\n"}, "", ["absl_like"], None),
         ("cffi-like", {"_cffi_like_backend.abi3.so": "\0"}, "", ["_cffi_like_backend"], None),
@@ -160,7 +176,7 @@ def test_a_module_that_fails_only_after_the_others_is_not_the_users_problem(
                 {
                     "registers_again/__init__.py": "import builtins\n"
                     "if getattr(builtins, '_envcheck_gs', False):\n"
-                    "    raise RuntimeError('File system for gs already registered')\n"
+                    "    raise RuntimeError('set up twice in one process')\n"
                 },
             ),
         ),
@@ -172,6 +188,34 @@ def test_a_module_that_fails_only_after_the_others_is_not_the_users_problem(
     log = (prefix / "envcheck-setup.log").read_text(encoding="utf-8")
     assert "registers_again imports on its own, not after the others" in log
     assert read_marker(prefix).import_failures == {}  # type: ignore[union-attr]
+
+
+def test_tensorflows_own_gcs_plugin_registering_twice_is_not_the_users_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tensorflow-io-gcs-filesystem: TensorFlow loads it itself; imported again, even alone, it registers twice."""
+    file = write_file(tmp_path, "gcs-like==1.0\n")
+    error = "raise RuntimeError('File system for gs already registered')\n"
+    FakeInstaller(monkeypatch, installing(("gcs-like", {"gcs_like/__init__.py": error})))
+    prefix = tmp_path / "env"
+    result = CliRunner().invoke(app, ["setup", "--file", str(file), "--prefix", str(prefix), "--no-kernel"])
+    assert result.exit_code == 0, result.stderr
+    log = (prefix / "envcheck-setup.log").read_text(encoding="utf-8")
+    assert "gcs_like is TensorFlow's to load, not to import again: RuntimeError: File system for gs" in log
+
+
+def test_one_module_of_each_distribution_is_imported_the_one_its_users_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """black's blackd needs black[d]; keras-io's file lists black without it."""
+    file = write_file(tmp_path, "black-like==1.0\n")
+    extra = "raise ImportError('aiohttp dependency is not installed')\n"
+    FakeInstaller(
+        monkeypatch, installing(("black-like", {"black_like/__init__.py": "B = 1\n", "blackd_like.py": extra}))
+    )
+    result = CliRunner().invoke(app, ["setup", "--file", str(file), "--prefix", str(tmp_path / "env"), "--no-kernel"])
+    assert result.exit_code == 0, result.stderr
+    assert "✓ import check 1 modules of 1 packages" in result.stderr
 
 
 def test_a_package_for_another_platform_is_not_imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,6 +265,22 @@ def test_tensorflow_installed_through_another_package_has_its_device_checked(tmp
     ev = evidence(profile=profile)  # the recorded probe imported tensorflow and listed its devices
     assert profile.package("tensorflow") is None  # type: ignore[attr-defined]
     assert check(ev, "device.tensorflow").detail.startswith("CPU only (TensorFlow ")
+
+
+def test_verify_passes_a_module_that_registers_with_tensorflow_twice(tmp_path: Path) -> None:
+    profile = file_profile(tmp_path, "tensorflow-io-gcs-filesystem\n")
+    probe = recorded()
+    probe["imports"]["tensorflow_io_gcs_filesystem"] = {
+        "ok": False,
+        "error_type": "AlreadyExistsError",
+        "error": "File system for gs already registered",
+    }
+    found = check(evidence(probe, profile=profile), "package.tensorflow-io-gcs-filesystem.import")
+    assert found.status is Status.PASS
+    assert found.detail == (
+        "`import tensorflow_io_gcs_filesystem` registers again what TensorFlow loaded itself (File system for gs"
+        " already registered): TensorFlow's to load, not to import"
+    )
 
 
 def test_verify_reads_the_modules_the_probe_found(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from packaging.utils import canonicalize_name
 
 from envcheck.locations import uv_command
 from envcheck.lock.pylock import EXTRA, MISSING, OTHER_VERSION, Drift, LockError, drift
+from envcheck.probes import registers_twice
 from envcheck.profiles.profile import TENSORFLOW_DISTRIBUTIONS, Package
 from envcheck.results import CheckResult, Status
 from envcheck.verify.answers import ImportResult
@@ -155,6 +156,14 @@ def _import_check(ev: Evidence, check_id: str, package: Package) -> CheckResult:
     if found.ok:
         detail = f"import {name}" + (f" ({found.version})" if found.version else "") + " works"
         return result(check_id, Status.PASS, detail, duration=found.seconds, file=found.file)
+    if registers_twice(found.error):
+        return result(
+            check_id,
+            Status.PASS,
+            f"`import {name}` registers again what TensorFlow loaded itself ({first_line(found.error)}):"
+            " TensorFlow's to load, not to import",
+            duration=found.seconds,
+        )
     known = platform_import_fix(ev, found.error)
     said = first_line(known[2] if known is not None else found.error)
     error = f"{found.error_type}: {said}"
