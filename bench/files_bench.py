@@ -69,7 +69,7 @@ def main() -> int:
         for number, (entry, file) in enumerate(sorted(chosen.items())):
             env = dict(os.environ, ENVCHECK_HOME=str(root / "home"))
 
-            def cache(run: str, entry: str = entry) -> dict[str, str]:
+            def cache(run: str, entry: str = entry, env: dict[str, str] = env) -> dict[str, str]:
                 return {**env, "UV_CACHE_DIR": str(root / f"cache-{entry}-{run}")} if args.fresh_cache else env
 
             try:

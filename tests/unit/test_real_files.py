@@ -384,3 +384,20 @@ def test_setup_names_the_command_that_builds_an_editable_git_line(tmp_path: Path
     assert error["hint"].startswith("drop the -e from that line for uv to install it, not editable; or build it with: ")
     assert error["hint"].endswith(f"setup --file {file} --prefix {prefix} --installer pip")
     assert not prefix.exists()
+
+
+def test_the_docs_table_says_for_every_file_where_setup_stops_and_what_the_user_reads() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "real-files.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in page.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 4 and cells[0] in OUTCOMES:
+            rows[cells[0]] = cells
+    assert set(rows) == set(OUTCOMES)
+    for entry_id, (stage, words) in OUTCOMES.items():
+        _, _, stops, reads = rows[entry_id]
+        assert stops == stage, entry_id
+        for word in words:
+            if stage == "plan" and word.endswith(" conda packages"):
+                word = word.split()[0]  # "184 conda packages have no PyPI equivalent"
+            assert word.replace("`", "") in reads.replace("`", ""), (entry_id, word)
