@@ -32,6 +32,11 @@ class Marker:
     lock_digest: str | None = None
     find_links: list[str] = field(default_factory=list)
     offline: bool = False
+    # set up from the user's own file (--file): its absolute path, for verify to judge the environment against it
+    # (``profile_digest`` is the digest of what envcheck read from it)
+    file: str | None = None
+    # the import check failed on these modules (module -> the error, one line); the environment is complete
+    import_failures: dict[str, str] = field(default_factory=dict)
 
 
 def marker_path(prefix: Path) -> Path:

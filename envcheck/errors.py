@@ -14,14 +14,19 @@ class ExitCode(IntEnum):
 
 
 class EnvcheckError(Exception):
-    """An error that envcheck explains to the user: one line of message, one line of hint."""
+    """An error that envcheck explains to the user: one line of message, one line of hint.
+
+    ``details`` are another program's own words that explain it (an installer's whole resolution report), shown
+    as they are between the two lines; most errors have none.
+    """
 
     exit_code: ExitCode = ExitCode.FAILED
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, details: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.details = details
 
 
 class UsageError(EnvcheckError):

@@ -240,3 +240,129 @@ def explain_hash_mismatch(output: str) -> str | None:
             return None
         what = found["url"].rstrip(":").rsplit("/", 1)[-1]
     return f"{what} does not match the lock: sha256 {found['got']}, the lock says {found['expected']}"
+
+
+# ---------------------------------------------------------------------------------------------- explanations
+
+EXPLANATION_LINES = 40  # uv's whole resolution report is a few lines; a build's traceback is cut to its error
+_LINE_LENGTH = 600
+_UV_START = re.compile(r"^(?:error:|×)")
+_UV_BLOCK = re.compile(r"^\s*(?:\[stderr\]|\[stdout\]|--- stderr|--- stdout)\s*$")
+_PIP_SUBPROCESS = "This error originates from a subprocess"
+_PIP_NOT_CAUSE = re.compile(r"^(?:×|│|╰─>|note:|error: subprocess-exited-with-error|\[end of output\]|See above)")
+_CAUSE = re.compile(r"^(?:[\w.]*(?:Error|Exception|Warning)\b.*:|fatal:|error:|ERROR:)|command '.*' failed")
+_WHEEL_TAGS = re.compile(
+    r"we only found wheels for `(?P<dist>[^`]+)` \(v(?P<version>[^)]+)\) with the following Python ABI tags?: "
+    r"(?P<tags>`[^`]+`(?:, `[^`]+`)*)"
+)
+_CPYTHON_TAG = re.compile(r"^cp(?P<major>[23])(?P<minor>[0-9]+)[a-z]*$")
+
+
+@dataclass(frozen=True)
+class WheelPythons:
+    """What uv said of a distribution with no wheel for this Python: the CPython versions its wheels are for."""
+
+    distribution: str
+    version: str
+    pythons: tuple[str, ...]  # "2.7", "3.5", ... in order
+
+
+@dataclass(frozen=True)
+class InstallerFailure:
+    """Why uv or pip failed, in their own words: ``lines`` to show whole, ``summary`` for the error line."""
+
+    summary: str
+    lines: tuple[str, ...]
+    wheels: tuple[WheelPythons, ...] = ()  # the distributions that have no wheel for this Python
+
+
+def explain_install_failure(output: str) -> InstallerFailure:
+    """The explanation in an installer's output: uv's whole report from its ``error:`` line (causes and hints,
+    a build's captured output cut to its last line); pip's ``ERROR:`` lines, or, for a failed subprocess (a
+    build, a git clone), the package it was collecting and the real cause above "This error originates from a
+    subprocess"."""
+    lines = [line.rstrip() for line in output.splitlines()]
+    start = next((i for i, line in enumerate(lines) if _UV_START.match(line)), None)
+    if _PIP_SUBPROCESS in output:
+        said = _pip_subprocess(lines)
+    elif any(line.startswith("ERROR:") for line in lines):
+        said = [line for line in lines if line.startswith("ERROR:")] + _pip_conflict(lines)
+    elif start is not None:
+        said = _uv_report(lines[start:])
+    else:
+        said = [line for line in lines if line.strip()][-3:]
+    said = [line[:_LINE_LENGTH] for line in said if line.strip()][:EXPLANATION_LINES]
+    wheels = tuple(WheelPythons(m["dist"], m["version"], _pythons(m["tags"])) for m in _WHEEL_TAGS.finditer(output))
+    return InstallerFailure(_summary(said), tuple(said), tuple(w for w in wheels if w.pythons))
+
+
+def _summary(said: list[str]) -> str:
+    """The one line of the explanation that says most: pip's "No matching distribution" or its first error, the
+    cause of a failed subprocess, uv's first line."""
+    errors = [line for line in said if line.startswith("ERROR:") and "Ignored the following" not in line]
+    picked = (
+        next((line for line in errors if "No matching distribution" in line), None)
+        or (errors[0] if errors else None)
+        or (said[-1] if said and said[0].startswith(("Collecting ", "Processing ")) else None)
+        or next((line for line in said if line.strip()), "no output")
+    )
+    for prefix in ("error:", "ERROR:", "×"):
+        picked = picked.strip().removeprefix(prefix).strip()
+    return picked[:300]
+
+
+def _pip_conflict(lines: list[str]) -> list[str]:
+    """pip's "The conflict is caused by:" lines, which it writes apart from its ERROR lines."""
+    try:
+        start = lines.index("The conflict is caused by:")
+    except ValueError:
+        return []
+    block = [lines[start]]
+    for line in lines[start + 1 :]:
+        if not line.startswith(" "):
+            break
+        block.append(line)
+    return block
+
+
+def _uv_report(lines: list[str]) -> list[str]:
+    """uv's report as it wrote it, except a program's captured output (``[stderr]``), which keeps its last line."""
+    kept: list[str] = []
+    block: list[str] | None = None
+    indent = 0
+    for line in lines:
+        if block is not None:
+            if line.strip() and len(line) - len(line.lstrip()) <= indent:
+                kept += block[-1:]
+                block = None
+            else:
+                if line.strip():
+                    block.append(line)
+                continue
+        if _UV_BLOCK.match(line):
+            block, indent = [], len(line) - len(line.lstrip()) - 2
+            continue
+        if line.startswith("Using Python ") or not line.strip():
+            continue
+        kept.append(line)
+    if block:
+        kept += block[-1:]
+    return kept
+
+
+def _pip_subprocess(lines: list[str]) -> list[str]:
+    """pip's failed subprocess: the package being collected, the step that failed and the cause it printed."""
+    end = next(i for i, line in enumerate(lines) if _PIP_SUBPROCESS in line)
+    before = [line.strip() for line in lines[:end] if line.strip()]
+    causes = [line for line in before if _CAUSE.search(line) and not _PIP_NOT_CAUSE.match(line)]
+    step = next((line for line in before if line.startswith("×")), None)
+    collecting = [line for line in before if line.startswith(("Collecting ", "Processing "))]
+    said = collecting[-1:] + ([step] if step else []) + causes[-1:]
+    return said or before[-3:]
+
+
+def _pythons(tags: str) -> tuple[str, ...]:
+    found = {
+        (int(m["major"]), int(m["minor"])) for tag in re.findall(r"`([^`]+)`", tags) if (m := _CPYTHON_TAG.match(tag))
+    }
+    return tuple(f"{major}.{minor}" for major, minor in sorted(found))

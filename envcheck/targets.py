@@ -13,7 +13,7 @@ from envcheck.completion import Marker, read_marker
 from envcheck.errors import EnvironmentUnusableError, NoEnvironmentError, UsageError
 from envcheck.locations import default_prefix, find_uv, python_in
 from envcheck.profiles.files import load_profile
-from envcheck.profiles.profile import Profile
+from envcheck.profiles.profile import DEFAULT_PROFILE, Profile
 from envcheck.shell import command
 from envcheck.suggest import Naming
 
@@ -37,6 +37,8 @@ def resolve_target(
 ) -> Target:
     if prefix is not None and python is not None:
         raise UsageError("--prefix and --python cannot be used together", "name the environment one way")
+    if profile_name is None and profile_file is None and prefix is not None and python is None:
+        profile_file = recorded_file(prefix.expanduser().absolute())
     profile = load_profile(profile_name, profile_file)
     if python is not None:
         return Target(python=find_interpreter(python), prefix=None, profile=profile, marker=None, origin="python")
@@ -57,6 +59,22 @@ def resolve_target(
             f"recreate it with: {Naming.of(profile, where).setup('--recreate')}",
         )
     return Target(python=interpreter, prefix=where, profile=profile, marker=read_marker(where), origin=origin)
+
+
+def recorded_file(prefix: Path) -> Path | None:
+    """The user's file an environment was set up from (``setup --file``), as its marker records it: verify judges
+    the environment against that file unless told otherwise. A file that is not there any more is said so."""
+    marker = read_marker(prefix)
+    if marker is None or marker.file is None:
+        return None
+    file = Path(marker.file)
+    if not file.is_file():
+        raise NoEnvironmentError(
+            f"{prefix} was set up from {file}, which is not there any more",
+            f"name the file where it is now: {Naming(('--file', 'FILE'), prefix).verify()}; or check it against"
+            f" a shipped profile: {Naming(('--profile', DEFAULT_PROFILE), prefix).verify()}",
+        )
+    return file
 
 
 # "3.13" or "3.13.1": a Python version asked for by number instead of by path or name

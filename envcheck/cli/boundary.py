@@ -51,7 +51,7 @@ def _guarded(command: str, func: Callable[..., Any], args: Any, kwargs: dict[str
             redaction.hide(secrets.collect_for_command(kwargs))
             return func(*args, **kwargs)
     except EnvcheckError as exc:
-        fail(command, exc.exit_code, exc.message, exc.hint, as_json=as_json)
+        fail(command, exc.exit_code, exc.message, exc.hint, as_json=as_json, details=exc.details)
     except KeyboardInterrupt:
         fail(command, ExitCode.INTERRUPTED, "interrupted", None, as_json=as_json)
     except (typer.Exit, typer.Abort, CLICK_ERROR):
@@ -81,16 +81,22 @@ def one_line(text: str) -> str:
     return " ".join(text.split())[:500]
 
 
-def fail(command: str, code: ExitCode, message: str, hint: str | None, *, as_json: bool) -> NoReturn:
+def fail(
+    command: str, code: ExitCode, message: str, hint: str | None, *, as_json: bool, details: tuple[str, ...] = ()
+) -> NoReturn:
     from envcheck.output import print_error
     from envcheck.redaction import redact_credentials
 
     # an installer's error may quote an index URL: its credentials never reach the screen
     message = redact_credentials(message)
     hint = None if hint is None else redact_credentials(hint)
-    print_error(message, hint)
+    details = tuple(redact_credentials(line) for line in details)
+    print_error(message, hint, details)
     if as_json:
         from envcheck.output.envelope import emit_json, envelope, status_of
 
-        emit_json(envelope(command, status_of(code), code, error={"message": message, "hint": hint}))
+        error: dict[str, object] = {"message": message, "hint": hint}
+        if details:
+            error["details"] = list(details)
+        emit_json(envelope(command, status_of(code), code, error=error))
     raise typer.Exit(int(code))

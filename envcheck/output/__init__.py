@@ -36,11 +36,14 @@ def _console(stream: IO[str], **options: Any) -> Console:
     return console
 
 
-def print_error(message: str, hint: str | None) -> None:
-    """An error as the user sees it: one ``error:`` line and maybe one ``hint:`` line, on stderr."""
+def print_error(message: str, hint: str | None, details: tuple[str, ...] = ()) -> None:
+    """An error as the user sees it: one ``error:`` line and maybe one ``hint:`` line, on stderr; between them,
+    indented by ``|``, another program's own words that explain it (``details``)."""
     console = stderr_console()
     # soft_wrap: an error stays one line whatever the terminal's width, so scripts can grep it
     console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    for line in details:
+        console.print(f"  [dim]|[/] {escape(line)}", soft_wrap=True)
     if hint:
         console.print(f"[bold]hint:[/] {escape(hint)}", soft_wrap=True)
 

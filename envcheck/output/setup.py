@@ -19,6 +19,8 @@ HEADLINES = {
 
 
 def render_setup(result: SetupResult, console: Console) -> None:
+    for warning in result.warnings:
+        console.print(f"[yellow]![/] {escape(warning)}", soft_wrap=True)
     console.print(f"[bold green]✓[/] {HEADLINES[result.action]} [dim]({result.duration:.1f}s)[/]")
     rows = [
         ("path", escape(str(result.prefix))),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -53,6 +54,17 @@ class ProbeOutcome:
         if not self.completed.ok:
             return f"the probe {self.completed.describe_exit()}"
         return self.refused or "the probe exited without writing its answer"
+
+
+# A module that registers with TensorFlow what TensorFlow registered already when it loaded it itself (its GCS
+# file-system plugin, tensorflow-io-gcs-filesystem): importing it again fails in any process that has TensorFlow,
+# and no user's program imports it. Not a fault of the environment.
+_REGISTERS_TWICE = re.compile(r"\balready registered\b", re.IGNORECASE)
+
+
+def registers_twice(error: str) -> bool:
+    """Whether an import failed only because what it registers with TensorFlow is registered already."""
+    return _REGISTERS_TWICE.search(error) is not None
 
 
 def script_path(name: str) -> Path:

@@ -6,7 +6,8 @@ and Keras facts, then a little real work per package); the answer is rewritten a
 or a hang leaves behind everything learnt so far and, in ``stage``, what was running when it stopped.
 
 Input (CONTROL_DIR/input.json):
-  {"packages": [{"name": "tensorflow", "import": "tensorflow"}, ...],
+  {"packages": [{"name": "tensorflow", "import": "tensorflow"}, {"name": "absl-py", "import": "absl_py",
+                "discover": true}, ...],  # discover: the module is read from the distribution's records
    "only": null | ["tensorflow"],   # per-package mode: import only these, skip the environment-wide facts
    "work": true}
 Usage: python -I environment.py CONTROL_DIR  (writes CONTROL_DIR/output.json)
@@ -17,6 +18,7 @@ facts, the small real work), interpreter.py and imports.py (shared with setup).
 """
 
 import importlib
+import importlib.machinery
 import importlib.util
 import json
 import os
@@ -230,19 +232,39 @@ def main(control_dir):
     answer = Answer(control_dir)
     data = answer.data
     only = request.get("only")
+    machine, workloads = sibling("machine"), sibling("workloads")
+    imports = sibling("imports")
     wanted = []
+    provides = {}
     for package in request.get("packages", []):
         name = package.get("import")
+        if package.get("discover"):
+            # the profile only guessed its module: the distribution's own records say which one it provides
+            found = imports.provided_modules(package["name"], name)
+            provides[package["name"]] = found
+            if found is not None:
+                name = found["modules"][0] if found["modules"] else None
         if name and name not in wanted and (only is None or name in only):
             wanted.append(name)
+    if (
+        only is None
+        and "tensorflow" not in wanted
+        and importlib.machinery.PathFinder.find_spec("tensorflow") is not None
+    ):
+        # installed through another package (tf_keras, keras-hub): its devices are checked all the same, and a
+        # user's program imports it first
+        wanted.insert(0, "tensorflow")
+        data["added"] = ["tensorflow"]
     data["mode"] = "all" if only is None else "only"
     data["packages"] = wanted
+    data["provides"] = provides
 
-    machine, workloads = sibling("machine"), sibling("workloads")
     answer.begin("interpreter")
     data["interpreter"] = sibling("interpreter").facts()
     data["sys_path"] = list(sys.path)
-    data["pip"] = importlib.util.find_spec("pip") is not None
+    # sys.path's own finder: asking the import system for "pip" would make setuptools' distutils shim step
+    # aside for good (it takes that for pip running a build), and a later `import setuptools` then fails
+    data["pip"] = importlib.machinery.PathFinder.find_spec("pip") is not None
     data["environ"] = {k: os.environ[k] for k in SETTINGS if k in os.environ}
     data["venv"] = venv_facts()
     answer.end()
@@ -273,7 +295,7 @@ def main(control_dir):
         if "keras" in wanted:
             data["facts"]["keras"] = keras_config_facts()
 
-    import_one = sibling("imports").import_one  # the same rule as setup's import check
+    import_one = imports.import_one  # the same rule as setup's import check
     data["imports"] = {}
     for name in wanted:
         answer.begin("import " + name)

@@ -23,14 +23,12 @@ from packaging.version import InvalidVersion, Version
 
 from envcheck.errors import ProfileError, UsageError
 from envcheck.profiles import FORMATS
+from envcheck.profiles.condanames import pypi_name
 from envcheck.profiles.profile import CORE_PACKAGES, KNOWN_IMPORT_NAMES, Package, Profile, build_profile, safe_name
-from envcheck.profiles.requirements import one_line, with_marker
+from envcheck.profiles.requirements import READ_BY_INSTALLER, file_problems, one_line, with_marker
 
 # conda's own pseudo-channel: "no channels from .condarc"; envcheck passes --override-channels instead.
 NODEFAULTS = "nodefaults"
-# Conda packages from a user's environment.yml that are Python packages envcheck can import-check; other
-# conda packages (compilers, CUDA, C libraries) are installed but have no module to import.
-IMPORTABLE = {*CORE_PACKAGES, *KNOWN_IMPORT_NAMES, "numpy", "scipy", "ipykernel", "notebook", "jupyterlab", "pip"}
 _YML_HINT = (
     "envcheck reads the environment.yml keys conda documents: name, channels, "
     "dependencies (package specs and a pip: list), prefix, variables"
@@ -184,47 +182,72 @@ class _Document:
 def parse_environment_yml(text: str, path: Path) -> Profile:
     """A user's environment.yml as a profile: conda entries keep their spec verbatim, pip: entries go to pip.
 
-    The pip: lines are also handed to pip as they are (conda does the same, from the file's folder), so that
-    pip options there (``--extra-index-url``, ``-r``, ``-e .``) work; envcheck reads the names to check from them.
+    Conda names stay conda's: lowercased, never folded like PyPI's (``typing-extensions`` and ``typing_extensions``
+    are two conda packages, and a ``conda env export`` lists both); each carries the PyPI name of what it installs
+    (conda-forge's mapping, ``condanames``), so that the environment can be checked, and built without conda.
+    Only the pip: lines follow PEP 503. The pip: lines are also handed to pip as they are (conda does the same,
+    from the file's folder), so that pip options there (``--extra-index-url``, ``-r``, ``-e .``) work. Every
+    problem of the file is reported at once, in one ProfileError.
     """
     doc = _read_yml(text, path)
     python = SpecifierSet()
-    packages: dict[str, Package] = {}
+    problems: list[str] = []
+    seen: dict[str, int] = {}  # conda name -> its line
+    # one Package per PyPI name that carries requirements (the last word: pip's line, else the first conda entry),
+    # and the conda entries that install nothing PyPI has, or what another entry already stands for
+    entries: dict[tuple[str, str], Package] = {}
+    conda_only: list[str] = []
     for item in doc.dependencies:
-        spec, where = item.value, str(item.line)
-        name, specifier = _split_matchspec(spec, path, where)
+        try:
+            name, specifier = _split_matchspec(item.value, path, str(item.line))
+        except ProfileError as exc:
+            problems.append(exc.message)
+            continue
+        if name in seen:
+            problems.append(f"{path}:{item.line}: {name} is listed twice (also on line {seen[name]})")
+            continue
+        seen[name] = item.line
         if name == "python":
             python = specifier
             continue
-        if name in packages:
-            raise ProfileError(f"{path}:{where}: {name} is listed twice", "list each package once")
-        packages[name] = Package(
-            name=name,
-            # conda-only names (_libgcc_mutex, _openmp_mutex) are no PEP 508 names: they stay conda specs only
-            requirements=(Requirement(f"{name}{specifier}"),) if _PEP508_NAME.match(name) else (),
-            import_name=_import_name(name) if name in IMPORTABLE else None,
-            core=name in CORE_PACKAGES,
-            conda=spec,
-        )
-    # options and nameless paths (-e .) name nothing: pip reads them, envcheck has no name to check
-    for line, requirement in _pip_requirements(doc.pip, path) if doc.pip else []:
-        where = str(line)
-        name = canonicalize_name(requirement.name)
-        previous = packages.get(name)
-        if previous is not None and previous.conda is not False:
-            raise ProfileError(
-                f"{path}:{where}: {name} is listed both as a conda package and under pip:",
-                "install it one way only; a package installed by both breaks conda's records",
+        pypi = pypi_name(name)
+        if pypi and ("pypi", pypi) not in entries:
+            entries[("pypi", pypi)] = Package(
+                name=pypi,
+                requirements=(Requirement(f"{pypi}{specifier}"),),
+                import_name=_import_name(pypi),
+                core=pypi in CORE_PACKAGES,
+                conda=item.value,
+                discover=True,
             )
-        requirements = (previous.requirements if previous else ()) + (requirement,)
-        packages[name] = Package(
+            continue
+        if not pypi and name != "pip":
+            conda_only.append(name)
+        # conda installs it; what it holds is checked through the entry that stands for its PyPI name, if any
+        entries[("conda", name)] = Package(name, (), None, core=False, conda=item.value)
+    # options and nameless paths (-e .) name nothing: pip reads them, envcheck has no name to check
+    requirements, pip_problems = _pip_requirements(doc.pip, path) if doc.pip else ([], [])
+    problems += pip_problems
+    for _line, requirement in requirements:
+        name = canonicalize_name(requirement.name)
+        previous = entries.get(("pypi", name))
+        if previous is not None and previous.conda is not False:
+            # pip installs over conda's: the conda entry stays conda's to install, the pip line is what is checked
+            spec = str(previous.conda)
+            conda_name = _split_matchspec(spec, path, "")[0]
+            entries[("conda", conda_name)] = Package(conda_name, (), None, core=False, conda=spec)
+            previous = None
+        entries[("pypi", name)] = Package(
             name=name,
-            requirements=requirements,
+            requirements=(previous.requirements if previous else ()) + (requirement,),
             import_name=_import_name(name),
             core=name in CORE_PACKAGES,
             conda=False,
+            discover=True,
         )
-    if not packages and not doc.pip:
+    if problems:
+        raise file_problems(path, problems, _YML_HINT)
+    if not entries and not doc.pip:
         raise ProfileError(f"{path}: no dependencies besides python", "list the packages under dependencies:")
     channels = tuple(c.value for c in doc.channels if c.value != NODEFAULTS) or ("conda-forge",)
     pip = [item.value for item in doc.pip]
@@ -236,38 +259,38 @@ def parse_environment_yml(text: str, path: Path) -> Profile:
         device="cpu",
         disk_gb=2.5,
         kernel=True,
-        packages=tuple(packages.values()),
+        packages=tuple(entries.values()),
         conda_channels=channels,
         source=path,
         # plain requirements go to pip as envcheck renders them; options make pip read the user's own lines
         install_args=tuple(arg for line in pip for arg in shlex.split(line)) if with_options else (),
         install_cwd=path.absolute().parent if with_options else None,
         content=pip if with_options else (),
+        conda_only=tuple(conda_only),
+        editable_urls=tuple(f"{path}:{item.line}: {item.value}" for item in doc.pip if _EDITABLE_URL.match(item.value)),
     )
+
+
+# an editable install from a version-control URL: "-e git+https://..." or "--editable=hg+..."
+_EDITABLE_URL = re.compile(r"^(?:-e|--editable)(?:\s+|=)\s*['\"]?(?:git|hg|svn|bzr)\+", re.IGNORECASE)
 
 
 def _import_name(name: str) -> str:
     return KNOWN_IMPORT_NAMES.get(name, name.replace("-", "_"))
 
 
-_PEP508_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _MATCHSPEC = re.compile(r"^(?:(?P<channel>[^\s:]+)::)?(?P<name>[A-Za-z0-9_.-]+)\s*(?P<rest>.*)$")
 # conda env export's exact pins: name=version=build
 _EXPORTED = re.compile(r"^=(?P<version>[^=\s]+)=(?P<build>[^=\s]+)$")
 
 
-def _conda_name(name: str) -> str:
-    """PEP 503 normalisation where it keeps a valid name; conda-only names such as _libgcc_mutex stay as they are."""
-    canonical = canonicalize_name(name)
-    return canonical if _PEP508_NAME.match(canonical) else name.lower()
-
-
 def _split_matchspec(spec: str, path: Path, where: str) -> tuple[str, SpecifierSet]:
-    """Name and a PEP 440 reading of a conda spec; a build string or an or-spec keeps only the name."""
+    """Name (as conda reads it: lowercased, nothing folded) and a PEP 440 reading of a conda spec; a build string
+    or an or-spec keeps only the name."""
     match = _MATCHSPEC.match(spec)
     if match is None:
         raise ProfileError(f"{path}:{where}: not a conda package spec: {spec!r}", _YML_HINT)
-    name = _conda_name(match["name"])
+    name = match["name"].lower()
     rest = match["rest"].strip()
     if not rest:
         return name, SpecifierSet()
@@ -296,8 +319,9 @@ def _split_matchspec(spec: str, path: Path, where: str) -> tuple[str, SpecifierS
     return name, specifier
 
 
-def _pip_requirements(items: list[_Item], path: Path) -> list[tuple[int, Requirement]]:
-    """The requirements the pip: lines name, with their lines, read by pip's grammar; options name none."""
+def _pip_requirements(items: list[_Item], path: Path) -> tuple[list[tuple[int, Requirement]], list[str]]:
+    """The requirements the pip: lines name, with their lines, read by pip's grammar (options name none); and
+    the lines that are not requirements, as problems ("LINE: why")."""
     import tempfile
 
     from pip_requirements_parser import RequirementsFile  # pip's own parser, only on this path
@@ -307,21 +331,21 @@ def _pip_requirements(items: list[_Item], path: Path) -> list[tuple[int, Require
         copy = Path(folder) / "pip-section.txt"
         copy.write_text("\n".join(item.value for item in items) + "\n", encoding="utf-8")
         parsed = RequirementsFile.from_file(str(copy), include_nested=False)
-    if parsed.invalid_lines:
-        bad = parsed.invalid_lines[0]
+    problems = []
+    for bad in parsed.invalid_lines:
         item = items[bad.requirement_line.line_number - 1]
-        raise ProfileError(
-            f"{path}:{item.line}: invalid pip line {item.value!r}: {one_line(bad.error_message)}", _PIP_HINT
-        )
-    return [
+        if item.value.startswith("-") and READ_BY_INSTALLER.search(bad.error_message):
+            continue  # an option with a marker after it: pip itself reads it at install
+        problems.append(f"{path}:{item.line}: invalid pip line {item.value!r}: {one_line(bad.error_message)}")
+    found = [
         (items[r.requirement_line.line_number - 1].line, with_marker(r))
         for r in parsed.requirements
         if r.req is not None and r.name and not r.is_constraint
     ]
+    return found, problems
 
 
 _TOP_KEYS = ("name", "channels", "dependencies", "prefix", "variables")
-_PIP_HINT = "write a PEP 508 requirement, for example 'tensorflow>=2.16', or a pip option"
 
 
 def _read_yml(text: str, path: Path) -> _Document:

@@ -73,6 +73,9 @@ class Package:
     import_name: str | None
     core: bool = True
     conda: bool | str = True  # False: installed with pip; True: the conda package of that name; str: a spec
+    # the import name is a guess from a file that cannot say it (a requirements.txt, an environment.yml): the
+    # environment's own records of the installed distribution say which modules it really provides
+    discover: bool = False
 
     def applicable(self, marker_env: Mapping[str, str] | None = None) -> tuple[Requirement, ...]:
         """The requirements whose markers hold on the target (all of them when no target is known)."""
@@ -97,6 +100,13 @@ class Profile:
     install_cwd: Path | None = None  # where those arguments are relative to (None: where envcheck runs)
     # narrower Python ranges where a marker holds (a platform whose wheels stop at an older Python)
     python_limits: tuple[tuple[Marker, SpecifierSet], ...] = ()
+    # what a reader of the user's file could not read but leaves to the installer, one line each ("FILE:LINE: ...")
+    warnings: tuple[str, ...] = ()
+    # an environment.yml's conda packages that install no PyPI distribution (ffmpeg, cudatoolkit): only conda has them
+    conda_only: tuple[str, ...] = ()
+    # editable installs from a version-control URL (-e git+https://...), as "FILE:LINE: the line": pip builds them, uv
+    # refuses them
+    editable_urls: tuple[str, ...] = ()
 
     def python_for(self, marker_env: Mapping[str, str] | None) -> SpecifierSet:
         """The Python range on a target: the profile's, narrowed by every limit whose marker holds there."""
@@ -108,6 +118,14 @@ class Profile:
 
     def requirement_strings(self) -> list[str]:
         return [str(r) for p in self.packages for r in p.requirements]
+
+    def installer_arguments(self) -> list[str]:
+        """What pip or uv get for the whole profile without conda: the file's own lines where it has them (after
+        the PyPI names of an environment.yml's conda packages), else every requirement."""
+        if not self.install_args:
+            return self.requirement_strings()
+        from_conda = [str(r) for p in self.packages if isinstance(p.conda, str) for r in p.requirements]
+        return [*from_conda, *self.install_args]
 
     def package(self, name: str) -> Package | None:
         wanted = canonicalize_name(name)

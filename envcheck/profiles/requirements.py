@@ -3,11 +3,15 @@
 The file is parsed with pip-requirements-parser, which carries pip's own parser, so that every line pip accepts
 is accepted here too: ``--hash`` continuation lines from ``pip-compile --generate-hashes``, index options, ``-r``
 and ``-c`` includes, ``-e .``, ``git+https://...#egg=name`` links, comments after a tab. Entries without a name
-(``-e .``, a bare path or URL) are installed but not import-checked: only the installer knows their name.
+(``-e .``, a bare path or URL) are installed but not import-checked: only the installer knows their name. An
+option line the parser cannot read (one with a marker after it, which pip and uv accept) is a warning: the
+installer reads it. A line that is no requirement at all is refused, every such line of the file at once.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,15 +42,18 @@ def parse_requirements(path: Path, read: Callable[[Path], str] | None = None) ->
         parsed = RequirementsFile.from_file(str(path), include_nested=True)
     except InstallationError as exc:  # an include that cannot be read; pip's message says which
         raise ProfileError(f"{path}: {one_line(str(exc))}", "check the paths of -r and -c lines") from exc
-    if parsed.invalid_lines:
-        bad = parsed.invalid_lines[0]
-        line = bad.requirement_line
-        raise ProfileError(f"{line.filename}:{line.line_number}: {one_line(bad.error_message)}", _HINT)
+    warnings, problems = _unread_lines(parsed.invalid_lines)
+    if problems:
+        raise file_problems(path, problems, _hint(problems))
 
     packages: dict[str, list[Package]] = {}
     content: list[str] = [line.dumps() for line in parsed.options]
+    editable_urls = []
     for entry in parsed.requirements:
         content.append(entry.dumps())
+        if entry.is_editable and entry.link is not None and _VCS.match(str(entry.link)):
+            line = entry.requirement_line
+            editable_urls.append(f"{line.filename}:{line.line_number}: {line.line.strip()}")
         if entry.is_constraint or entry.req is None or not entry.name:
             continue  # a constraint installs nothing; a nameless path or URL is named by its build only
         requirement = with_marker(entry)
@@ -61,6 +68,7 @@ def parse_requirements(path: Path, read: Callable[[Path], str] | None = None) ->
             and not entry.is_editable
             and not name.startswith("tensorflow")
             and name != "keras",
+            discover=True,
         )
         packages.setdefault(name, []).append(package)
     if not any(not r.is_constraint for r in parsed.requirements):
@@ -77,7 +85,61 @@ def parse_requirements(path: Path, read: Callable[[Path], str] | None = None) ->
         source=path,
         install_args=("-r", str(path)),
         content=content,
+        warnings=tuple(warnings),
+        editable_urls=tuple(editable_urls),
     )
+
+
+# what pip's parser says of an option line with more after it (a marker: "--extra-index-url URL ; sys_platform ==
+# 'win32'"), which pip and uv themselves read; an unknown option is refused by them as well
+READ_BY_INSTALLER = re.compile(r"Incorrect and ignored trailing argument", re.IGNORECASE)
+_VCS = re.compile(r"^(?:git|hg|svn|bzr)\+", re.IGNORECASE)
+# "Tensorflow 2.10.0": a name and a version without an operator, as people write them by hand
+_NAME_VERSION = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s+v?(?P<version>[0-9]+(?:\.[0-9]+)*)$")
+
+
+def _unread_lines(invalid: list[Any]) -> tuple[list[str], list[str]]:
+    """The lines pip's parser could not read: option lines (warnings: pip and uv read a marker after an option,
+    the parser does not), and lines that are no requirement (problems), each as "FILE:LINE: what"."""
+    warnings, problems = [], []
+    for bad in invalid:
+        line = bad.requirement_line
+        where, text = f"{line.filename}:{line.line_number}", line.line.strip()
+        if text.startswith("-") and READ_BY_INSTALLER.search(bad.error_message):
+            warnings.append(
+                f"{where}: envcheck cannot read {text!r} ({one_line(bad.error_message)}); the installer reads it"
+            )
+            continue
+        plain = _NAME_VERSION.match(text)
+        if plain and plain["name"].lower() == "python":
+            minor = ".".join(plain["version"].split(".")[:2])
+            problems.append(
+                f"{where}: {text!r} is not a requirement line (a Python version is given with --python {minor})"
+            )
+        elif plain:
+            problems.append(
+                f"{where}: {text!r} is not a requirement line (write {plain['name'].lower()}=={plain['version']})"
+            )
+        else:
+            problems.append(f"{where}: {one_line(bad.error_message)}")
+    return warnings, problems
+
+
+def _hint(problems: list[str]) -> str:
+    """Requirement lines people write by hand ("Tensorflow 2.10.0") get the line that works; else pip's format."""
+    fixed = [m.group(1) for p in problems if (m := re.search(r"\(write (\S+==\S+)\)$", p))]
+    if fixed:
+        return f"write one requirement a line, name==version: {', '.join(fixed[:4])}"
+    return _HINT
+
+
+def file_problems(path: Path, problems: list[str], hint: str) -> ProfileError:
+    """Every problem of a file ("FILE:LINE: what" each) in one error line, so that one run shows them all."""
+    if len(problems) == 1:
+        return ProfileError(problems[0], hint)
+    prefix = f"{path}:"
+    parts = ["line " + p.removeprefix(prefix) if p.startswith(prefix) else p for p in problems]
+    return ProfileError(f"{path}: {len(problems)} problems: " + "; ".join(parts), hint)
 
 
 def _read_with_includes(
@@ -102,7 +164,7 @@ def _merge(same: list[Package]) -> Package:
     """One package listed on several lines (one per platform marker, say) is one package with all its lines."""
     first = same[0]
     requirements = tuple(r for p in same for r in p.requirements)
-    return Package(first.name, requirements, first.import_name, first.core, all(p.conda for p in same))
+    return dataclasses.replace(first, requirements=requirements, conda=all(p.conda for p in same))
 
 
 def one_line(text: str) -> str:

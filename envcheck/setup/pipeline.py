@@ -11,6 +11,7 @@ back. This module only orchestrates: each stage returns what the next one needs.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import shutil
 import time
@@ -25,13 +26,14 @@ from envcheck.locations import LOG_NAME, new_log_path
 from envcheck.progress import NullReporter, Reporter
 from envcheck.redaction import redacting
 from envcheck.setup import preflight, record
-from envcheck.setup.imports import environment_python, import_check
+from envcheck.setup.imports import environment_python, import_check, import_check_failed
 from envcheck.setup.journal import Journal
-from envcheck.setup.plan import plan_steps, write_locked_requirements
+from envcheck.setup.plan import plan_steps, refuse_unbuildable, write_locked_requirements
 from envcheck.setup.prefix import PrefixState, check_room, creates, make_room, prefix_state, refuse_foreign
+from envcheck.setup.pythons import python_hint
 from envcheck.setup.request import SetupRequest, resolve
 from envcheck.setup.result import Action, SetupResult
-from envcheck.setup.steps import run_steps, shown
+from envcheck.setup.steps import InstallFailed, run_steps, shown
 from envcheck.suggest import next_program, path_note
 
 
@@ -62,6 +64,8 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
     create = creates(resolved, state)
 
     clock.phase("pre-flight")
+    if request.lock is None:
+        refuse_unbuildable(resolved)
     preflight.refuse_a_shared_kernel(resolved)
     found = preflight.check(resolved, create=create)
     if create:
@@ -86,8 +90,13 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
             registered = run_steps(steps, prefix, journal, log, clock)
             python_version = environment_python(backend.python(prefix))
             clock.phase("import check")
-            versions = import_check(backend.python(prefix), request.profile, log)
-            clock.done("import check", f"{len([v for v in versions.values() if v])} packages")
+            checked = import_check(backend.python(prefix), request.profile, log, found.markers)
+            versions = checked.versions
+            if checked.ok:
+                clock.done("import check", f"{checked.checked} modules of {len(versions)} packages")
+            else:
+                clock.done("import check", f"{len(checked.failures)} of {checked.checked} modules fail", ok=False)
+            # every package is installed: an import that fails is a finding about the environment, which stays
             record.write(
                 resolved,
                 installer=backend.installer,
@@ -95,6 +104,7 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
                 versions=versions,
                 kernel=registered,
                 lock=found.lock,
+                import_failures=checked.failures,
             )
         except BaseException as exc:
             with runner.cleaning_up():  # a second Ctrl-C must not stop the clean-up half-way
@@ -103,12 +113,19 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
                 log.write("\ninterrupted\n")
                 raise Interrupted(f"setup interrupted; {undone}", f"the log is at {log_path}") from None
             if isinstance(exc, EnvcheckError):
-                raise type(exc)(f"{exc.message}; {undone}", exc.hint or f"the full log is at {log_path}") from None
+                said = copy.copy(exc)  # the same kind of error, its details kept, with what was undone
+                said.message = f"{exc.message}; {undone}"
+                said.hint = exc.hint or f"the full log is at {log_path}"
+                if isinstance(exc, InstallFailed) and exc.wheels:
+                    said.hint = f"{python_hint(exc.wheels, resolved.naming)}; the full log is at {log_path}"
+                raise said from None
             raise
         with runner.cleaning_up():  # the new environment is complete: removing the old one must not stop half-way
             journal.commit()
     final_log = prefix / LOG_NAME
     shutil.move(os.fspath(log_path), os.fspath(final_log))
+    if not checked.ok:
+        raise import_check_failed(checked, resolved, final_log)
     action = {
         PrefixState.COMPLETE: Action.RECREATED if request.recreate else Action.UPDATED,
         PrefixState.INCOMPLETE: Action.RECREATED,
@@ -130,6 +147,7 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
         run_command=resolved.naming.run(*next_program(request.profile)),
         path_note=path_note(),
         lock=None if found.lock is None else record.lock_json(found.lock.path, found.lock.digest),
+        warnings=list(request.profile.warnings),
     )
 
 

@@ -10,6 +10,7 @@ from envcheck import __version__
 from envcheck.completion import Marker, read_marker, write_marker
 from envcheck.locations import LOG_NAME
 from envcheck.lock.pylock import Lock, file_digest
+from envcheck.profiles.profile import profiles_dir
 from envcheck.setup.request import Resolved
 from envcheck.setup.result import Action, SetupResult
 from envcheck.suggest import next_program, path_note
@@ -21,8 +22,8 @@ def up_to_date(resolved: Resolved) -> SetupResult | None:
     request = resolved.request
     prefix = resolved.prefix
     marker = read_marker(prefix)
-    if request.recreate or marker is None:
-        return None
+    if request.recreate or marker is None or marker.import_failures:
+        return None  # (an import check that failed is made again)
     if marker.profile_digest != request.profile.digest or marker.backend != request.backend:
         return None
     if request.lock is not None and marker.lock_digest != _lock_digest(request.lock):
@@ -44,6 +45,7 @@ def up_to_date(resolved: Resolved) -> SetupResult | None:
         run_command=resolved.naming.run(*next_program(request.profile)),
         path_note=path_note(),
         lock=None if marker.lock is None or marker.lock_digest is None else lock_json(marker.lock, marker.lock_digest),
+        warnings=list(request.profile.warnings),
     )
 
 
@@ -55,8 +57,10 @@ def write(
     versions: dict[str, str],
     kernel: str | None,
     lock: Lock | None,
+    import_failures: dict[str, str] | None = None,
 ) -> None:
-    """Mark the environment complete: the last thing setup writes."""
+    """Mark the environment complete: the last thing setup writes (also when the import check failed: every
+    package is installed, and ``import_failures`` says which modules do not import)."""
     request = resolved.request
     index = request.index
     marker = Marker(
@@ -74,8 +78,19 @@ def write(
         # where the lock's wheels came from, for the repair commands verify prints on another day
         find_links=[_absolute_link(link) for link in index.find_links] if lock else [],
         offline=index.offline if lock is not None else False,
+        file=_user_file(request.profile.source),
+        import_failures=dict(import_failures or {}),
     )
     write_marker(resolved.prefix, marker)
+
+
+def _user_file(source: Path) -> str | None:
+    """The user's own file as an absolute path; None for a profile that ships with envcheck."""
+    try:
+        shipped = source.resolve().parent == profiles_dir().resolve()
+    except OSError:
+        shipped = False
+    return None if shipped else os.fspath(source.expanduser().absolute())
 
 
 def lock_json(path: str | Path, digest: str) -> dict[str, str]:

@@ -33,6 +33,7 @@ class SetupResult:
     run_command: str = ""  # how to use the environment: `envcheck run ... -- jupyter notebook`
     lock: dict[str, str] | None = None  # {"path", "digest"} when set up from a lock
     path_note: str | None = None  # how to put envcheck on PATH, when the commands above name it by its path
+    warnings: list[str] = field(default_factory=list)  # lines of the user's file left to the installer to read
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -50,4 +51,5 @@ class SetupResult:
             "run_command": self.run_command,
             "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
             "lock": self.lock,
+            "warnings": self.warnings,
         }

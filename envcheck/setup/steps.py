@@ -10,7 +10,7 @@ from typing import IO
 from envcheck import runner
 from envcheck.completion import remove_marker
 from envcheck.errors import SetupError
-from envcheck.installers import installer_name, unreachable_index
+from envcheck.installers import WheelPythons, explain_install_failure, installer_name, unreachable_index
 from envcheck.kernels import spec_dir
 from envcheck.locations import OWNER_NAME
 from envcheck.progress import Reporter
@@ -19,6 +19,21 @@ from envcheck.setup.backends import Step, StepFailure
 from envcheck.setup.journal import Journal
 
 LABELS = {"create": "create interpreter", "install": "install packages", "kernel": "register kernel"}
+
+
+class InstallFailed(SetupError):
+    """The installer refused or failed: its own explanation goes whole into ``details``; ``wheels`` names the
+    distributions that have no wheel for this Python, and the Pythons they have wheels for."""
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        details: tuple[str, ...] = (),
+        wheels: tuple[WheelPythons, ...] = (),
+    ) -> None:
+        super().__init__(message, hint, details)
+        self.wheels = wheels
 
 
 def run_steps(steps: list[Step], prefix: Path, journal: Journal, log: IO[str], reporter: Reporter) -> str | None:
@@ -67,9 +82,23 @@ def _run(step: Step, label: str, log: IO[str], reporter: Reporter) -> None:
     plain = step.explain is None and not completed.timed_out  # conda explains its own errors
     unreachable = unreachable_index(completed.stdout, runner.redact_credentials) if plain else None
     if unreachable is not None:
-        raise SetupError(f"{label} failed: {installer_name(step.argv)} {unreachable[0]}", unreachable[1])
-    reason = (step.explain(completed.stdout) if step.explain else None) or _last_error(completed.stdout)
-    raise SetupError(f"{label} failed: {program} {completed.describe_exit()}: {reason}")
+        hint = unreachable[1]
+        host = _host(unreachable[0])
+        if host and not any(host in value for value in (*step.env.values(), *step.argv)):
+            # not an index envcheck was given: the user's file names it (--extra-index-url, --find-links)
+            hint = f"the file names {host} as a package index: reach it (network, proxy), or leave out its lines"
+        raise SetupError(f"{label} failed: {installer_name(step.argv)} {unreachable[0]}", hint)
+    reason = step.explain(completed.stdout) if step.explain else None
+    if reason is None and plain and step.phase == "install":
+        said = explain_install_failure(completed.stdout)
+        raise InstallFailed(
+            f"{label} failed: {installer_name(step.argv)} {completed.describe_exit()}: {said.summary}",
+            details=tuple(redact_credentials(line) for line in said.lines),
+            wheels=said.wheels,
+        )
+    raise SetupError(
+        f"{label} failed: {program} {completed.describe_exit()}: {reason or _last_error(completed.stdout)}"
+    )
 
 
 class _Output:
@@ -94,6 +123,11 @@ def _call(step: Step, label: str, log: IO[str], reporter: Reporter) -> None:
     except StepFailure as failure:
         log.write(f"failed: {redact_credentials(failure.reason)}\n")
         raise SetupError(f"{label} failed: {step.title}: {redact_credentials(failure.reason)}") from None
+
+
+def _host(said: str) -> str | None:
+    found = re.search(r"https?://([^/\s:]+)", said)
+    return found.group(1) if found else None
 
 
 def _last_error(output: str) -> str:

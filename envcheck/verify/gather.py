@@ -24,6 +24,7 @@ from envcheck.kernels import kernel_name as environment_kernel
 from envcheck.kernels import wants_kernel
 from envcheck.locations import OWNER_NAME, find_uv, is_python_environment
 from envcheck.probes import ProbeOutcome, run_probe
+from envcheck.profiles.profile import Profile
 from envcheck.progress import Reporter
 from envcheck.suggest import profile_args
 from envcheck.targets import Target
@@ -75,7 +76,11 @@ def gather(
     lock_facts = _lock_facts(target, lock)  # a lock named but unreadable is a usage error before any probe
     profile = target.profile
     python = target.python
-    packages = [{"name": p.name, "import": p.import_name} for p in profile.packages if p.import_name]
+    packages = [
+        {"name": p.name, "import": p.import_name, **({"discover": True} if p.discover else {})}
+        for p in profile.packages
+        if p.import_name
+    ]
     smi = shutil.which("nvidia-smi") or _wsl_nvidia_smi()
     recorded = target.marker.kernel if target.marker else None
     kernel_name = environment_kernel(profile, recorded=recorded, prefix=target.prefix)
@@ -102,7 +107,10 @@ def gather(
         shell_future: Future[ProbeOutcome] | None = None
         if shell_env is not None:
             # only when the shell has PYTHONPATH or PYTHONHOME: the usual run stays one import of the stack
-            modules = {"modules": list(dict.fromkeys(p["import"] for p in packages))}
+            modules = {
+                "modules": list(dict.fromkeys(p["import"] for p in packages if not p.get("discover"))),
+                "discover": [{"name": p["name"], "import": p["import"]} for p in packages if p.get("discover")],
+            }
             shell_future = pool.submit(
                 run_probe, python, "imports", modules, timeout=deadline.remaining(), env=shell_env, isolated=False
             )
@@ -111,6 +119,7 @@ def gather(
             raise _unusable(python, outcome)
         check_schema("environment", outcome.data, ENVIRONMENT_SCHEMA)
         probe = dict(outcome.data)
+        profile, packages = _as_provided(profile, packages, probe.get("provides"))
         probe["environ"] = users_settings(probe.get("environ") or {})
         faults: list[ProbeFault] = []
         stderr = [outcome.completed.stderr]
@@ -166,6 +175,29 @@ def gather(
 
 
 # ---------------------------------------------------------------------------------------------- probes
+
+
+def _as_provided(
+    profile: Profile, packages: list[dict[str, Any]], provides: Any
+) -> tuple[Profile, list[dict[str, Any]]]:
+    """The profile with the modules its distributions really provide where it could only guess them (the probe
+    read their records): ``protobuf`` imports as ``google.protobuf``, a CUDA library wheel as nothing."""
+    if not isinstance(provides, Mapping) or not provides:
+        return profile, packages
+    modules: dict[str, str | None] = {}
+    for name, found in provides.items():
+        if isinstance(found, Mapping) and isinstance(found.get("modules"), list):
+            modules[str(name)] = str(found["modules"][0]) if found["modules"] else None
+    changed = tuple(
+        dataclasses.replace(p, import_name=modules[p.name]) if p.discover and p.name in modules else p
+        for p in profile.packages
+    )
+    packages = [
+        {**entry, "import": modules[entry["name"]]} if entry["name"] in modules else entry
+        for entry in packages
+        if modules.get(entry["name"], entry["import"])
+    ]
+    return dataclasses.replace(profile, packages=changed), packages
 
 
 def _kernel_answer(outcome: ProbeOutcome | None) -> KernelAnswer | None:

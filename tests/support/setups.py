@@ -80,3 +80,26 @@ def fake_completed(code: int, output: str) -> runner.Completed:
 
 def request(profile, prefix: Path | None, **kw) -> SetupRequest:
     return SetupRequest(profile=profile, prefix=prefix, **kw)
+
+
+def site_packages(prefix: Path) -> Path:
+    return next((prefix / "lib").glob("python3.*/site-packages"))
+
+
+def install_distribution(prefix: Path, name: str, files: dict[str, str], *, entry_points: str = "") -> None:
+    """Install a distribution into the venv at ``prefix`` the way a wheel does: its files, and a dist-info with
+    METADATA and a RECORD that lists them (with their sizes), so that its records say what it provides."""
+    site = site_packages(prefix)
+    info = site / f"{name.replace('-', '_')}-1.0.dist-info"
+    info.mkdir(parents=True, exist_ok=True)  # installed again: the same files
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n", encoding="utf-8")
+    if entry_points:
+        (info / "entry_points.txt").write_text(entry_points, encoding="utf-8")
+    record = []
+    for relative, text in files.items():
+        path = site / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        record.append(f"{relative},,{len(text.encode())}")
+    record += [f"{info.name}/METADATA,,", f"{info.name}/RECORD,,"]
+    (info / "RECORD").write_text("\n".join(record) + "\n", encoding="utf-8")

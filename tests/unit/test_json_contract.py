@@ -43,6 +43,7 @@ KEYS = {
         "run_command",
         "phases",
         "lock",
+        "warnings",
     ],
     "export": [*BASE, "profile", "format", "content"],
     "verify": [*BASE, "environment", "versions", "devices", "checks", "plan", "duration", "lock"],

@@ -35,6 +35,24 @@ class StepFailure(Exception):
         self.reason = reason
 
 
+class Unbuildable(Exception):
+    """Raised by ``install_steps`` for a profile this backend cannot build as asked, before anything runs.
+
+    ``reason`` is one line on why; ``instead`` the setup options that build it (``("--installer", "pip")``), which
+    setup turns into the whole command for this environment; ``otherwise`` what else the user can do, or "";
+    ``details`` the whole list behind the reason, when it is long.
+    """
+
+    def __init__(
+        self, reason: str, instead: tuple[str, ...], otherwise: str = "", details: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.instead = instead
+        self.otherwise = otherwise
+        self.details = details
+
+
 class StepOutput(Protocol):
     """What an in-process step writes to: the setup log, and the progress shown with -v."""
 
@@ -125,7 +143,8 @@ class Backend(Protocol):
         """Steps that create a new environment at request.prefix, ready for install_steps."""
 
     def install_steps(self, request: BuildRequest) -> list[Step]:
-        """Steps that install (or bring in line) the profile's packages into an existing environment."""
+        """Steps that install (or bring in line) the profile's packages into an existing environment; raises
+        ``Unbuildable`` for a profile this kind cannot build as asked."""
 
 
 Factory = Callable[..., Backend]

@@ -17,9 +17,16 @@ from envcheck.installers import (
     uv_venv_argv,
 )
 from envcheck.locations import find_uv, python_in
-from envcheck.setup.backends import INSTALL_TIMEOUT, BuildRequest, Exports, Step
+from envcheck.setup.backends import INSTALL_TIMEOUT, BuildRequest, Exports, Step, Unbuildable
 
 CREATE_TIMEOUT = 300.0
+SHOWN_NAMES = 12  # conda-only names listed in full; the rest are counted
+# What PyPI has instead of a conda-only package that deep-learning environment files name
+PYPI_INSTEAD = {
+    "cudatoolkit": "tensorflow[and-cuda] installs CUDA and cuDNN from PyPI",
+    "cudnn": "tensorflow[and-cuda] installs CUDA and cuDNN from PyPI",
+    "ffmpeg": "ffmpeg comes from the system's packages (apt install ffmpeg, brew install ffmpeg)",
+}
 
 
 class VenvBackend:
@@ -72,10 +79,42 @@ class VenvBackend:
             else:
                 argv = pip_locked_argv(python, request.index, request.locked_requirements)
             return [Step("install", tuple(argv), INSTALL_TIMEOUT, env, explain=explain_hash_mismatch)]
+        _refuse_what_pypi_lacks(request)
+        if uv and request.profile.editable_urls:
+            raise Unbuildable(
+                f"uv does not install editable installs from version control: {request.profile.editable_urls[0]}",
+                ("--installer", "pip"),
+                "drop the -e from that line for uv to install it, not editable",
+            )
         # a requirements.txt is read by the installer itself (-r FILE): hashes, options, includes and all
-        requirements = list(request.profile.install_args) or request.profile.requirement_strings()
+        requirements = request.profile.installer_arguments()
         if uv:
             argv = uv_install_argv(os.fspath(find_uv()), python, request.index)
         else:
             argv = pip_install_argv(python, request.index)
         return [Step("install", tuple(argv + requirements), INSTALL_TIMEOUT, env, cwd=request.profile.install_cwd)]
+
+
+def _refuse_what_pypi_lacks(request: BuildRequest) -> None:
+    """An environment.yml's conda packages that PyPI has no equivalent of, all named before anything is made."""
+    names = request.profile.conda_only
+    if not names:
+        return
+    shown = ", ".join(names[:SHOWN_NAMES]) + (
+        f" (and {len(names) - SHOWN_NAMES} more)" if len(names) > SHOWN_NAMES else ""
+    )
+    advice: dict[str, list[str]] = {}
+    for name in names:
+        if name in PYPI_INSTEAD:
+            advice.setdefault(PYPI_INSTEAD[name], []).append(name)
+    instead = [f"{', '.join(which)}: {said}" for said, which in advice.items()]
+    them = "them" if len(names) > 1 else "it"
+    raise Unbuildable(
+        f"{len(names)} conda package{'s' if len(names) > 1 else ''} of {request.profile.source.name} "
+        f"{'have' if len(names) > 1 else 'has'} no PyPI equivalent, so a venv cannot hold {them}: {shown}",
+        ("--backend", "conda"),
+        "; ".join([*instead, f"remove {them} from the file to build the rest as a venv"]),
+        tuple(", ".join(names[i : i + SHOWN_NAMES]) for i in range(0, len(names), SHOWN_NAMES))
+        if len(names) > SHOWN_NAMES
+        else (),
+    )

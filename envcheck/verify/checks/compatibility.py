@@ -1,10 +1,11 @@
-"""Compatibility checks: numpy's ABI, protobuf's range, the Keras flavour and backend, the CPU's AVX."""
+"""Compatibility checks: numpy's ABI, protobuf's range, pkg_resources, the Keras flavour and backend, the CPU's AVX."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from envcheck.results import CheckResult, Status
@@ -25,14 +26,18 @@ from envcheck.verify.checks.registry import COMPATIBILITY, check
 from envcheck.verify.evidence import Evidence, as_version
 from envcheck.verify.remedy import Remedy, advice, explained, install
 
+NUMPY_1_BUILD = "compiled using NumPy 1.x cannot be run in"
 NUMPY_ABI_PATTERNS = (
-    "compiled using NumPy 1.x cannot be run in",
+    NUMPY_1_BUILD,
     "_ARRAY_API not found",
     "numpy.core.multiarray failed to import",
     "numpy.core._multiarray_umath failed to import",
     "numpy.dtype size changed, may indicate binary incompatibility",
     "module compiled against ABI version",
 )
+# setuptools 82 no longer ships pkg_resources; older packages (tensorflow-hub 0.15) still import it
+PKG_RESOURCES_GONE = "82"
+PKG_RESOURCES_MISSING = "No module named 'pkg_resources'"
 PROTOBUF_PATTERNS = (
     "Descriptors cannot be created directly",
     "cannot import name 'runtime_version' from 'google.protobuf'",
@@ -64,6 +69,9 @@ def numpy_fix(ev: Evidence) -> Remedy:
     """numpy in the range every compiled package here accepts; a new build of what raised when it already is."""
     numpy = ev.version_of("numpy")
     wanted = wanted_range(ev, "numpy")
+    if numpy_1_build_broken(ev):
+        # a module built for NumPy 1.x whose package declares no upper bound (TensorFlow 2.8 to 2.15)
+        return install(f"numpy{wanted & SpecifierSet('<2')}")
     if _already_satisfied(ev, "numpy"):
         return _rebuild_fix(ev, "numpy", NUMPY_ABI_PATTERNS)
     if str(wanted):
@@ -71,6 +79,18 @@ def numpy_fix(ev: Evidence) -> Remedy:
     if numpy is not None and numpy.major >= 2:
         return install("numpy<2")
     return install("numpy", flags=("--upgrade",))
+
+
+def numpy_1_build_broken(ev: Evidence) -> bool:
+    """numpy 2 is installed, a module built for NumPy 1.x said so while an import failed, and nothing installed
+    needs numpy 2 (else the module needs a new build, not an older numpy)."""
+    numpy = ev.version_of("numpy")
+    if numpy is None or numpy.major < 2 or NUMPY_1_BUILD not in error_texts(ev):
+        return False
+    return not any(
+        spec.operator in (">=", ">", "==", "~=", "===") and (as_version(spec.version.rstrip(".*")) or numpy).major >= 2
+        for spec in wanted_range(ev, "numpy")
+    )
 
 
 def protobuf_fix(ev: Evidence) -> Remedy:
@@ -197,6 +217,38 @@ def _declared_by(ev: Evidence, dependency: str) -> list[str]:
 
 
 LEGACY_VALUES = ("true", "True", "1")
+
+
+@check("compat.pkg-resources", group=COMPATIBILITY, order=25)
+def check_pkg_resources(ev: Evidence) -> CheckResult | None:
+    """Every package that imports `pkg_resources` finds it: setuptools ships it up to 81 and no longer from 82
+    on, while packages of its time (tensorflow-hub 0.15, older TensorBoard tools) still import it. Applies only
+    when an import failed for want of it.
+
+    Fix: `pip install 'setuptools<82'`."""
+    failed = sorted(name for name, found in ev.imports.items() if not found.ok and PKG_RESOURCES_MISSING in found.error)
+    if not failed:
+        return None
+    setuptools = ev.version_of("setuptools")
+    why = (
+        f"setuptools {setuptools} has no pkg_resources (gone from {PKG_RESOURCES_GONE} on)"
+        if setuptools is not None and setuptools.major >= int(PKG_RESOURCES_GONE)
+        else "setuptools, which ships it, is not installed"
+        if setuptools is None
+        else f"setuptools {setuptools} has no pkg_resources"
+    )
+    return result(
+        "compat.pkg-resources",
+        Status.FAIL,
+        f"{', '.join(failed)} import{'s' if len(failed) == 1 else ''} pkg_resources, and {why}",
+        pkg_resources_fix(),
+        modules=failed,
+    )
+
+
+def pkg_resources_fix(*, explained_by: Sequence[str] = ()) -> Remedy:
+    """The setuptools that still ships pkg_resources."""
+    return install(f"setuptools<{PKG_RESOURCES_GONE}", explained_by=explained_by)
 
 
 @check("keras.flavour", group=COMPATIBILITY, order=30)

@@ -157,6 +157,12 @@ def _gpu_reason(ev: Evidence, messages: Sequence[TensorflowMessage]) -> tuple[st
     return ("TensorFlow lists no GPU", cuda_wheels_fix(ev))
 
 
+def uses_tensorflow(ev: Evidence) -> bool:
+    """The profile names TensorFlow, or the environment has it all the same (through tf_keras, keras-hub, a
+    nightly build): the probe then imports it too, and its devices are checked."""
+    return ev.profile.package("tensorflow") is not None or import_result(ev, "tensorflow") is not None
+
+
 @check("device.tensorflow", group=DEVICE, order=10)
 def check_device_tensorflow(ev: Evidence) -> CheckResult | None:
     """The devices TensorFlow lists and how it was built (CUDA and cuDNN versions), with
@@ -165,7 +171,7 @@ def check_device_tensorflow(ev: Evidence) -> CheckResult | None:
 
     Fix: what TensorFlow's reason asks for: the NVIDIA driver, the CUDA wheels (`pip install
     'tensorflow[and-cuda]'`), or the library path the hint gives."""
-    if ev.profile.package("tensorflow") is None:
+    if not uses_tensorflow(ev):
         return None
     tf = ev.probe.tensorflow
     messages = tensorflow_messages(ev.stderr)
@@ -324,7 +330,7 @@ def check_cuda_libraries(ev: Evidence) -> CheckResult | None:
     pip wheels' `site-packages/nvidia/*/lib` is the usual cause of "DNN library is not found".
 
     Fix: the `LD_LIBRARY_PATH` without the folders that shadow the wheels (the hint gives it)."""
-    if not ev.platform.startswith("linux") or ev.profile.package("tensorflow") is None:
+    if not ev.platform.startswith("linux") or not uses_tensorflow(ev):
         return None
     mapped = mapped_libraries(ev)
     messages = [m for m in tensorflow_messages(error_texts(ev)) if m.key in CUDNN_KEYS + XLA_KEYS]

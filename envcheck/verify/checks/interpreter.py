@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from envcheck.results import CheckResult, Status
 from envcheck.verify.checks.common import command, crash_hint, interaction_hint, result, setup_command
 from envcheck.verify.checks.registry import INTERPRETER, check
@@ -103,7 +106,20 @@ def check_env_complete(ev: Evidence) -> CheckResult:
                 advice(f"rebuild it: {setup_command(ev, '--recreate')}"),
             )
         return result("env.complete", Status.SKIP, "not made by `envcheck setup` (no completion marker)")
-    if marker.profile != ev.profile.name:
+    checked_file = os.fspath(ev.profile.source.expanduser().absolute())
+    if marker.file is not None and marker.file != checked_file:
+        # set up from the user's own file: only that file names it again (its stem is no profile)
+        again = ("--file", marker.file) if Path(marker.file).is_file() else None
+        return result(
+            "env.complete",
+            Status.WARN,
+            f"set up from {marker.file}, checked against {ev.profile.name!r}"
+            + ("" if again else f" ({marker.file} is not there any more)"),
+            advice(command(ev, "envcheck", "verify", "--prefix", env.prefix, *again))
+            if again
+            else advice(f"check it against that file where it is now: verify --prefix {env.prefix} --file FILE"),
+        )
+    if marker.file is None and marker.profile != ev.profile.name:
         return result(
             "env.complete",
             Status.WARN,
@@ -111,10 +127,11 @@ def check_env_complete(ev: Evidence) -> CheckResult:
             advice(command(ev, "envcheck", "verify", "--prefix", env.prefix, "--profile", marker.profile)),
         )
     if marker.profile_digest != ev.profile.digest:
+        what = f"{marker.file}" if marker.file else f"profile {marker.profile!r}"
         return result(
             "env.complete",
             Status.WARN,
-            f"profile {marker.profile!r} changed since this environment was set up",
+            f"{what} changed since this environment was set up from it",
             advice(f"bring it in line: {setup_command(ev)}"),
         )
     when = f" on {marker.created[:10]}" if marker.created else ""

@@ -12,6 +12,7 @@ from packaging.utils import canonicalize_name
 
 from envcheck.locations import uv_command
 from envcheck.lock.pylock import EXTRA, MISSING, OTHER_VERSION, Drift, LockError, drift
+from envcheck.probes import registers_twice
 from envcheck.profiles.profile import TENSORFLOW_DISTRIBUTIONS, Package
 from envcheck.results import CheckResult, Status
 from envcheck.verify.answers import ImportResult
@@ -28,7 +29,14 @@ from envcheck.verify.checks.common import (
     setup_command,
     tf_requirement,
 )
-from envcheck.verify.checks.compatibility import NUMPY_ABI_PATTERNS, PROTOBUF_PATTERNS, numpy_fix, protobuf_fix
+from envcheck.verify.checks.compatibility import (
+    NUMPY_ABI_PATTERNS,
+    PROTOBUF_PATTERNS,
+    numpy_1_build_broken,
+    numpy_fix,
+    pkg_resources_fix,
+    protobuf_fix,
+)
 from envcheck.verify.checks.device import platform_import_fix
 from envcheck.verify.checks.pipcheck import ROOTS, parse_pip_check, pip_check_actions, pip_check_names
 from envcheck.verify.checks.ranges import wanted
@@ -81,7 +89,12 @@ def check_package_imports(ev: Evidence) -> list[CheckResult]:
             results.append(result(check_id, Status.SKIP, skipped))
             continue
         if not package.import_name:
-            results.append(result(check_id, Status.SKIP, "the profile names no module to import"))
+            said = (
+                "it provides no Python module to import (libraries, data or a plugin)"
+                if package.discover
+                else "the profile names no module to import"
+            )
+            results.append(result(check_id, Status.SKIP, said))
             continue
         results.append(_import_check(ev, check_id, package))
     return _one_install_for_the_missing(ev, results)
@@ -143,6 +156,14 @@ def _import_check(ev: Evidence, check_id: str, package: Package) -> CheckResult:
     if found.ok:
         detail = f"import {name}" + (f" ({found.version})" if found.version else "") + " works"
         return result(check_id, Status.PASS, detail, duration=found.seconds, file=found.file)
+    if registers_twice(found.error):
+        return result(
+            check_id,
+            Status.PASS,
+            f"`import {name}` registers again what TensorFlow loaded itself ({first_line(found.error)}):"
+            " TensorFlow's to load, not to import",
+            duration=found.seconds,
+        )
     known = platform_import_fix(ev, found.error)
     said = first_line(known[2] if known is not None else found.error)
     error = f"{found.error_type}: {said}"
@@ -157,11 +178,13 @@ def _import_remedy(ev: Evidence, package: Package, found: ImportResult) -> Remed
     known = platform_import_fix(ev, text)
     if known is not None:
         return dataclasses.replace(known[1], explained_by=causes)
-    if any(p in text for p in NUMPY_ABI_PATTERNS):
+    if any(p in text for p in NUMPY_ABI_PATTERNS) or numpy_1_build_broken(ev):
         return dataclasses.replace(numpy_fix(ev), explained_by=(*causes, "compat.numpy-abi"))
     if any(p in text for p in PROTOBUF_PATTERNS):
         return dataclasses.replace(protobuf_fix(ev), explained_by=(*causes, "compat.protobuf"))
     missing = _MISSING.search(text)
+    if found.error_type == "ModuleNotFoundError" and missing and missing.group(1) == "pkg_resources":
+        return pkg_resources_fix(explained_by=(*causes, "compat.pkg-resources"))
     if found.error_type == "ModuleNotFoundError" and missing:
         module = missing.group(1).split(".")[0]
         if module == name.split(".")[0]:
