@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from enum import IntEnum
 
 
@@ -27,6 +28,14 @@ class EnvcheckError(Exception):
         self.message = message
         self.hint = hint
         self.details = details
+
+    def restated(self, message: str, hint: str | None) -> EnvcheckError:
+        """The same error (its kind, its details and whatever its class adds) with another message and hint."""
+        said = copy.copy(self)
+        said.args = (message,)
+        said.message = message
+        said.hint = hint
+        return said
 
 
 class UsageError(EnvcheckError):

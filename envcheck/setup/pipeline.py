@@ -11,7 +11,6 @@ back. This module only orchestrates: each stage returns what the next one needs.
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 import shutil
 import time
@@ -113,12 +112,10 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
                 log.write("\ninterrupted\n")
                 raise Interrupted(f"setup interrupted; {undone}", f"the log is at {log_path}") from None
             if isinstance(exc, EnvcheckError):
-                said = copy.copy(exc)  # the same kind of error, its details kept, with what was undone
-                said.message = f"{exc.message}; {undone}"
-                said.hint = exc.hint or f"the full log is at {log_path}"
+                hint = exc.hint or f"the full log is at {log_path}"
                 if isinstance(exc, InstallFailed) and exc.wheels:
-                    said.hint = f"{python_hint(exc.wheels, resolved.naming)}; the full log is at {log_path}"
-                raise said from None
+                    hint = f"{python_hint(exc.wheels, resolved.naming)}; the full log is at {log_path}"
+                raise exc.restated(f"{exc.message}; {undone}", hint) from None
             raise
         with runner.cleaning_up():  # the new environment is complete: removing the old one must not stop half-way
             journal.commit()

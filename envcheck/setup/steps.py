@@ -126,7 +126,7 @@ def _call(step: Step, label: str, log: IO[str], reporter: Reporter) -> None:
 
 
 def _host(said: str) -> str | None:
-    found = re.search(r"https?://([^/\s:]+)", said)
+    found = re.search(r"https?://(?:[^@/\s]*@)?([^/\s:@]+)", said)  # the host, without any (masked) user info
     return found.group(1) if found else None
 
 

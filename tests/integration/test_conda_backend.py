@@ -320,7 +320,7 @@ def test_failing_pip_step_removes_the_prefix(tmp_path: Path, fake: dict[str, Pat
     broken = write_profile(tmp_path, SMALL.replace("tinypip>=1.0", "not-in-the-folder>=1.0"))
     result = setup(prefix, broken, fake["wheels"])
     assert result.exit_code == 1
-    assert "install packages failed: python exited with code 1" in result.stderr
+    assert "install packages failed: pip exited with code 1" in result.stderr
     assert "not-in-the-folder" in result.stderr
     assert "removed the partial environment" in result.stderr
     assert not (tmp_path / "envs").exists()

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.setups import MINI, FakeInstaller, fake_completed, request
+from support.setups import MINI, FakeInstaller, fake_completed, request, site_packages
 
 from envcheck import runner
 from envcheck.completion import read_marker
@@ -297,15 +297,44 @@ def test_another_interpreter_or_backend_for_an_existing_environment_needs_recrea
         setup_environment(request(mini, prefix, backend="conda"))
 
 
-def test_a_failed_import_check_removes_the_new_environment_and_its_kernel(tmp_path: Path, monkeypatch) -> None:
+def test_a_failed_import_check_keeps_the_complete_environment_and_its_kernel(tmp_path: Path, monkeypatch) -> None:
+    """Every package installed: a module that does not import is a finding about the environment, not a failed
+    build. The environment and its kernel stay, the marker says what failed, and the hint is verify's fix."""
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
     fake = FakeInstaller(monkeypatch)
     path = tmp_path / "kernel.toml"
     path.write_text(
         MINI.replace("kernel = false", "kernel = true")
         + '\n[[package]]\nname = "ipykernel"\nrequirement = "ipykernel"\nimport = "envcheck_missing_module"\n'
     )
-    with pytest.raises(SetupError, match="import check failed: import envcheck_missing_module: ModuleNotFoundError"):
-        setup_environment(request(load_file(path), tmp_path / "env"))
+    prefix = tmp_path / "env"
+    with pytest.raises(SetupError) as info:
+        setup_environment(request(load_file(path), prefix))
+    assert info.value.message.startswith(
+        "import check failed: import envcheck_missing_module (ipykernel): ModuleNotFoundError"
+    )
+    assert info.value.message.endswith(f"the environment at {prefix} is kept: every package is installed")
+    assert "verify" in (info.value.hint or "") and "--fix" in (info.value.hint or "")
+    assert fake.phases == ["create", "install", "kernel"]
+    marker = read_marker(prefix)
+    assert marker is not None and list(marker.import_failures) == ["envcheck_missing_module"]
+    assert (Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels" / "envcheck-mini").is_dir()
+
+
+def _python_that_dies(prefix: Path) -> runner.Completed:
+    """An install after which the environment's python dies as it starts (a broken sitecustomize): the import
+    check cannot run at all, which says nothing about a package, so the run is undone."""
+    (site_packages(prefix) / "sitecustomize.py").write_text("import os\nos._exit(3)\n", encoding="utf-8")
+    return fake_completed(0, "Installed 1 package")
+
+
+def test_an_environment_whose_python_dies_after_the_install_is_removed_with_its_kernel(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    fake = FakeInstaller(monkeypatch, _python_that_dies)
+    with pytest.raises(SetupError, match="removed the partial environment"):
+        setup_environment(request(_kernel_profile(tmp_path), tmp_path / "env"))
     assert fake.phases == ["create", "install", "kernel"]
     assert not (tmp_path / "env").exists()
     assert not (Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels" / "envcheck-mini").exists()
@@ -371,8 +400,9 @@ def test_a_failed_recreate_removes_the_kernelspec_it_created_and_restores_the_re
     prefix = tmp_path / "env"
     setup_environment(request(_kernel_profile(tmp_path), prefix, kernel=False))
     before = read_marker(prefix)
+    FakeInstaller(monkeypatch, _python_that_dies)
     with pytest.raises(SetupError, match="previous environment .* was restored"):
-        setup_environment(request(_kernel_profile(tmp_path, "envcheck_missing_module"), prefix, recreate=True))
+        setup_environment(request(_kernel_profile(tmp_path), prefix, recreate=True))
     assert read_marker(prefix) == before
     assert not (tmp_path / "jupyter" / "kernels" / "envcheck-mini").exists(), "a kernel of the failed run stayed"
 
@@ -380,12 +410,12 @@ def test_a_failed_recreate_removes_the_kernelspec_it_created_and_restores_the_re
 def test_a_failed_setup_keeps_a_kernelspec_it_did_not_create(tmp_path: Path, monkeypatch) -> None:
     """A kernel left by an environment that no longer exists is replaced, but a failure does not delete it."""
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
-    FakeInstaller(monkeypatch)
     spec = Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels" / "envcheck-mini"
     spec.mkdir(parents=True, exist_ok=True)
     (spec / "kernel.json").write_text(json.dumps({"argv": [str(tmp_path / "gone" / "bin" / "python")]}))
-    with pytest.raises(SetupError, match="import check failed"):
-        setup_environment(request(_kernel_profile(tmp_path, "envcheck_missing_module"), tmp_path / "env"))
+    FakeInstaller(monkeypatch, _python_that_dies)
+    with pytest.raises(SetupError, match="removed the partial environment"):
+        setup_environment(request(_kernel_profile(tmp_path), tmp_path / "env"))
     assert not (tmp_path / "env").exists()
     assert (spec / "kernel.json").is_file(), "removed a kernelspec this run did not create"
 
