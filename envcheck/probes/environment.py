@@ -22,6 +22,7 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import re
 import sys
 import sysconfig
 import time
@@ -172,17 +173,8 @@ def distribution_facts():
 
 
 def canonical(name):
-    out = []
-    previous_dash = False
-    for char in name.lower():
-        if char in "-_.":
-            if not previous_dash:
-                out.append("-")
-            previous_dash = True
-        else:
-            out.append(char)
-            previous_dash = False
-    return "".join(out)
+    """PEP 503's normal form of a distribution name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def follow_ups(machine, workloads):

@@ -15,6 +15,7 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import re
 import sys
 import time
 
@@ -154,16 +155,8 @@ def _modules_in(files):
 
 
 def _canonical(name):
-    out, dash = [], False
-    for char in name.lower():
-        if char in "-_.":
-            if not dash:
-                out.append("-")
-            dash = True
-        else:
-            out.append(char)
-            dash = False
-    return "".join(out)
+    """PEP 503's normal form of a distribution name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def import_one(name):
