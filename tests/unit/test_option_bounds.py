@@ -115,7 +115,9 @@ def test_a_host_that_does_not_resolve_is_named_within_the_join_time(monkeypatch:
     began = time.monotonic()
     result = cli.invoke(app, ["smoke-train", "--python", PYTHON, "--cluster", "--timeout", "2"])
     assert result.exit_code == 2
-    assert time.monotonic() - began < 30  # the join time (three quarters of --timeout), not the whole time limit of TensorFlow
+    assert (
+        time.monotonic() - began < 30
+    )  # the join time (three quarters of --timeout), not the whole time limit of TensorFlow
     assert error_line(result.stderr) == (
         "error: TF_CONFIG names host(s) that do not resolve on this machine after 1.5 s: no-such-host.invalid:2222"
     )
