@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from envcheck import shell
@@ -130,6 +131,19 @@ def applying_requirements(dist: Installed | None, markers: dict[str, str]) -> li
             continue
         out.append(requirement)
     return out
+
+
+def requirement_closure(ev: Evidence, name: str) -> set[str]:
+    """``name`` and every distribution it needs here, followed through the installed metadata (canonical names)."""
+    seen: set[str] = set()
+    todo = [canonicalize_name(name)]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        todo += [canonicalize_name(r.name) for r in applying_requirements(ev.distributions.get(current), ev.markers)]
+    return seen
 
 
 def first_line(text: str | None, limit: int = 200) -> str:

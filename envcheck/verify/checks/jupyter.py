@@ -17,6 +17,7 @@ from envcheck.verify.checks.common import (
     same_path,
     setup_command,
 )
+from envcheck.verify.checks.pipcheck import broken_dependencies
 from envcheck.verify.checks.registry import JUPYTER, check
 from envcheck.verify.evidence import Evidence
 from envcheck.verify.remedy import advice, explained, install
@@ -156,13 +157,16 @@ def check_kernel_start(ev: Evidence) -> CheckResult | None:
     if answer is None or answer.spec is None:
         return result("jupyter.kernel-start", Status.SKIP, "no kernel to start", explained(*REGISTRATION))
     duration = answer.seconds or answer.start_seconds
-    reinstall = install("ipykernel", flags=("--force-reinstall",))
+    # a kernel dies at start when a package it imports is missing or broken (IPython without pygments): when
+    # pip check names one of ipykernel's own dependencies, its fix is the kernel's
+    broken = ("packages.pip-check",) if broken_dependencies(ev, "ipykernel") else ()
+    reinstall = install("ipykernel", flags=("--force-reinstall",), explained_by=broken)
     if fault is not None:
         return result(
             "jupyter.kernel-start",
             Status.FAIL,
             f"the kernel {fault.what} while starting",
-            install("ipykernel", flags=("--force-reinstall",), explained_by=REGISTRATION),
+            install("ipykernel", flags=("--force-reinstall",), explained_by=(*REGISTRATION, *broken)),
         )
     if answer.start_error is not None:
         error = answer.start_error
