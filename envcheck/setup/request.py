@@ -69,14 +69,18 @@ def resolve(request: SetupRequest) -> Resolved:
     backend = get_backend(request.backend, installer=request.installer, conda_exe=request.conda_exe)
     kernel = None
     options = request_options(request)
+    shown = options  # what printed setup lines say: the kernel this setup keeps from the record too
     if request.kernel and wants_kernel(request.profile):
         before = recorded(prefix)
         if before is not None and before.no_kernel and not request.kernel_name:
             options += ("--no-kernel",)  # set up without a kernel: it stays so until a name is asked for
+            shown = options
         else:
             earlier = before.kernel if before is not None else None
             kernel = kernel_name(request.profile, asked=request.kernel_name, recorded=earlier, prefix=prefix)
-    naming = Naming.of(request.profile, prefix if request.prefix is not None else None, options=options)
+            if not request.kernel_name and kernel == earlier:
+                shown = ("--kernel-name", kernel, *options)
+    naming = Naming.of(request.profile, prefix if request.prefix is not None else None, options=shown)
     return Resolved(request, backend, prefix, kernel, naming, options)
 
 

@@ -39,3 +39,34 @@ def make_wheel(
             archive.writestr(member, text)
         archive.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
     return path
+
+
+# `python -m ipykernel install --user --name N --display-name D`, as ipykernel answers it: the kernelspec written
+# into Jupyter's per-user data folder (JUPYTER_DATA_DIR, else ~/.local/share/jupyter), its name lowered. With
+# FAKE_IPYKERNEL_HANG=SECONDS set it first waits that long, so that a test can stop setup while it registers.
+FAKE_IPYKERNEL_MAIN = """\
+import json, os, sys, time
+
+hang = os.environ.get("FAKE_IPYKERNEL_HANG")
+if hang:
+    time.sleep(float(hang))
+args = sys.argv[1:]
+if args[:1] != ["install"] or "--name" not in args:
+    sys.exit("fake ipykernel: only `install --user --name NAME` is imitated")
+name = args[args.index("--name") + 1].lower()
+display = args[args.index("--display-name") + 1] if "--display-name" in args else name
+data = os.environ.get("JUPYTER_DATA_DIR") or os.path.join(os.path.expanduser("~"), ".local", "share", "jupyter")
+folder = os.path.join(data, "kernels", name)
+os.makedirs(folder, exist_ok=True)
+spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": display, "language": "python"}
+with open(os.path.join(folder, "kernel.json"), "w", encoding="utf-8") as handle:
+    json.dump(spec, handle)
+print(f"Installed kernelspec {name} in {folder}")
+"""
+
+
+def fake_ipykernel_wheel(folder: Path) -> Path:
+    """A wheel called ipykernel whose ``python -m ipykernel install`` registers a kernelspec as the real one does
+    (the kernel itself does not start): for setups of a profile with a kernel, without the package index."""
+    return make_wheel(folder, "ipykernel", "6.99.0", extra={"ipykernel/__main__.py": FAKE_IPYKERNEL_MAIN})
