@@ -2,7 +2,8 @@
 kernel probe, a conda prefix's files and the lock, bundled into one ``Evidence`` for the rules to judge.
 
 One probe process imports everything and does a little real work; `pip check`, `nvidia-smi` and a real Jupyter
-kernel start run beside it, so the whole takes about as long as importing the stack once. A probe that crashes
+kernel start run beside it, at a lower priority (on two cores they would otherwise take turns with the probe
+that the command waits for), so the whole takes about as long as importing the stack once. A probe that crashes
 or hangs is a finding: the unfinished packages are then probed one process each to name the culprit. Each
 probe's answer is read once into typed records (``envcheck.verify.answers``), its schema version checked.
 """
@@ -104,13 +105,22 @@ def gather(
         if run_kernel:
             # the kernel probe gives up a little before its process is stopped, so that it can say where
             payload = {"kernel_name": kernel_name, "timeout": max(1.0, min(timeout - 10.0, timeout * 0.8))}
-            kernel_future = pool.submit(run_probe, python, "kernel", payload, timeout=deadline.remaining())
+            kernel_future = pool.submit(
+                run_probe, python, "kernel", payload, timeout=deadline.remaining(), background=True
+            )
         shell_future: Future[ProbeOutcome] | None = None
         if shell_env is not None:
             # only when the shell has PYTHONPATH or PYTHONHOME: the usual run stays one import of the stack
             modules = {"modules": list(dict.fromkeys(p["import"] for p in packages))}
             shell_future = pool.submit(
-                run_probe, python, "imports", modules, timeout=deadline.remaining(), env=shell_env, isolated=False
+                run_probe,
+                python,
+                "imports",
+                modules,
+                timeout=deadline.remaining(),
+                env=shell_env,
+                isolated=False,
+                background=True,
             )
         outcome = main_future.result()
         if outcome.data is None:
@@ -276,7 +286,7 @@ def _pip_check(python: Path, deadline: runner.Deadline) -> tuple[runner.Complete
     """`pip check` with the environment's pip; `uv pip check` where the environment has no pip."""
     quiet = {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
     completed = runner.run(
-        [str(python), "-m", "pip", "check"], timeout=deadline.remaining(PIP_CHECK_TIMEOUT), env=quiet
+        [str(python), "-m", "pip", "check"], timeout=deadline.remaining(PIP_CHECK_TIMEOUT), env=quiet, background=True
     )
     if completed.returncode != 0 and "No module named pip" in completed.stderr:
         try:
@@ -284,7 +294,7 @@ def _pip_check(python: Path, deadline: runner.Deadline) -> tuple[runner.Complete
         except EnvcheckError:
             return completed, "pip"
         argv = [str(uv), "pip", "check", "--python", str(python)]
-        return runner.run(argv, timeout=deadline.remaining(PIP_CHECK_TIMEOUT)), "uv pip"
+        return runner.run(argv, timeout=deadline.remaining(PIP_CHECK_TIMEOUT), background=True), "uv pip"
     return completed, "pip"
 
 
