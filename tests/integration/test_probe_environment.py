@@ -101,7 +101,7 @@ def test_kernel_probe_reports_a_kernel_that_is_not_registered() -> None:
     assert data["started"] is False
 
 
-def test_kernel_probe_reports_a_kernel_that_never_becomes_ready(session_home: Path) -> None:
+def test_kernel_probe_reports_a_kernel_that_never_becomes_ready(layer_home: Path) -> None:
     pytest.importorskip("jupyter_client")
     kernels = Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels" / "envcheck-silent"
     kernels.mkdir(parents=True, exist_ok=True)
