@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import E2E_TIMEOUT
+
+# as tests/conftest.py's: `from conftest import` finds tests/e2e/conftest.py when the whole layer is collected
+E2E_TIMEOUT = 1800
 
 pytestmark = [pytest.mark.gpu, pytest.mark.e2e]
 
