@@ -16,8 +16,8 @@ Cost: TensorFlow's files come from the installers' caches (uv hardlinks them: 20
 busy cores, most of it the import check; pip and the conda stand-in's pip step about 100 s), the lock and its
 wheelhouse are the session's, shared with test_lock_e2e.py; the default row is `dl_env` itself; environments
 are built, and cells run, two at a time (ENVCHECK_MATRIX_WORKERS). Every build way is kept: each is one build,
-and every use of it shares that build, so none is covered twice. The whole matrix, `dl_env` and the wheelhouse
-included, took about 9 to 11 minutes on a shared 2-core machine with warm caches.
+and every use of it shares that build, so none is covered twice. The whole module, `dl_env` and the wheelhouse
+included, took 5 to 9 minutes on a shared 2-core machine with warm caches.
 """
 
 from __future__ import annotations
