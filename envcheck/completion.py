@@ -1,4 +1,10 @@
-"""The completion marker: written last by setup, so an environment without it is known to be incomplete."""
+"""The completion marker, written last by setup, so that an environment without it is known to be incomplete;
+and setup's note, written before it changes anything, so that what made an incomplete environment is known too.
+
+Both record the options that made the environment (``profile_args``: ``--profile``/``--file``; ``options``: the
+rest, as typed, without ``--prefix``), so that every command printed later names them again: a rebuild after a
+killed setup keeps its ``--kernel-name``, its ``--installer`` and its lock.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envcheck.locations import MARKER_NAME
+from envcheck.locations import MARKER_NAME, NOTE_NAME
 from envcheck.redaction import Redactor
 
 MARKER_SCHEMA = 1
@@ -37,6 +43,12 @@ class Marker:
     file: str | None = None
     # the import check failed on these modules (module -> the error, one line); the environment is complete
     import_failures: dict[str, str] = field(default_factory=dict)
+    # set up with --no-kernel: the profile wants a kernel, this environment has none on purpose
+    no_kernel: bool = False
+    # the options that made it, to name again in printed commands (see the module's docstring); None: a marker
+    # from before they were recorded
+    profile_args: list[str] | None = None
+    options: list[str] = field(default_factory=list)
 
 
 def marker_path(prefix: Path) -> Path:
@@ -70,3 +82,56 @@ def remove_marker(prefix: Path) -> None:
     """Called before an environment is changed, so an interrupted change leaves it marked incomplete."""
     with contextlib.suppress(FileNotFoundError):
         marker_path(prefix).unlink()
+
+
+NOTE_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class SetupNote:
+    """What a setup was asked to build, written into the environment before it installs anything: the options
+    that made it and its kernel (None: none registered, ``no_kernel``: on purpose)."""
+
+    profile: str
+    profile_args: list[str] = field(default_factory=list)
+    options: list[str] = field(default_factory=list)
+    kernel: str | None = None
+    no_kernel: bool = False
+    schema: int = NOTE_SCHEMA
+
+
+def note_path(prefix: Path) -> Path:
+    return prefix / NOTE_NAME
+
+
+def write_note(prefix: Path, note: SetupNote) -> None:
+    """Write the note (a credential in an option stays hidden, as in every file envcheck writes)."""
+    path = note_path(prefix)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(Redactor()(asdict(note)), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_note(prefix: Path) -> SetupNote | None:
+    """The note of the last setup of ``prefix``, or None (none, unreadable, or from another schema)."""
+    try:
+        raw: Any = json.loads(note_path(prefix).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(raw, dict) or raw.get("schema") != NOTE_SCHEMA:
+        return None
+    try:
+        return SetupNote(**{k: raw[k] for k in SetupNote.__dataclass_fields__ if k in raw})
+    except TypeError:
+        return None
+
+
+def remove_note(prefix: Path) -> None:
+    """The marker holds the same record once it is written."""
+    with contextlib.suppress(FileNotFoundError):
+        note_path(prefix).unlink()
+
+
+def recorded(prefix: Path) -> Marker | SetupNote | None:
+    """What made the environment at ``prefix``: its marker, else the note of a setup that did not finish."""
+    return read_marker(prefix) or read_note(prefix)

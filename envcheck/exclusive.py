@@ -141,6 +141,39 @@ def lock_environment(prefix: Path, *, command: str, wait: float = 0.0, locker: L
         os.close(fd)
 
 
+def working_on(prefix: Path, *, locker: Locker | None = None) -> dict[str, Any] | None:
+    """Who holds the lock of ``prefix`` right now (its pid, command and start, as it wrote them), or None when
+    nobody does (or this very process does: a command that changes the environment looks at it too)."""
+    path = lock_path(prefix)
+    if not path.is_file():
+        return None
+    locker = locker or system_locker()
+    try:
+        fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    try:
+        if locker.try_lock(fd):
+            locker.unlock(fd)
+            return None
+    finally:
+        os.close(fd)
+    who = holder(prefix) or {}
+    return None if who.get("pid") == os.getpid() else who
+
+
+def busy_error(prefix: Path, who: dict[str, Any], *, then: str) -> BusyError:
+    """The error for a command that must not look at ``prefix`` while ``who`` changes it; ``then`` is what to
+    run once it has finished."""
+    pid = who.get("pid", "unknown")
+    doing = str(who.get("command") or "another envcheck")
+    since = f" since {who['since']}" if who.get("since") else ""
+    return BusyError(
+        f"envcheck {doing} (pid {pid}) is working on {prefix}{since}; it is not finished yet",
+        f"wait for it to finish, then run: {then}; if it is stuck, stop it with: {stop_command(pid)}",
+    )
+
+
 def holder(prefix: Path) -> dict[str, Any] | None:
     """What the lock file of ``prefix`` says about its last holder (alive or not), or None."""
     try:

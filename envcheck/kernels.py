@@ -7,8 +7,10 @@ here, so that they cannot disagree.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,10 +27,32 @@ def wants_kernel(profile: Profile) -> bool:
 def default_name(profile: Profile, prefix: str | os.PathLike[str] | None = None) -> str:
     """The kernel name of an environment of ``profile`` at ``prefix`` when nobody chose one.
 
-    Every environment of a profile gets the same name today (setup refuses a second one that would take the
-    first one's kernel and suggests --kernel-name); a name of its own per environment would be decided here.
+    The first environment of a profile gets ``envcheck-<profile>``; a second one, whose kernel that name already
+    runs, gets a name of its own derived from its folder (``envcheck-<profile>-<folder>``, with a short digest of
+    its whole path when even that is taken), so that no environment takes another one's kernel. A name is free
+    for an environment when no kernel has it, its kernel's program is gone, or it runs this environment already.
+    Without a prefix, the profile's name.
     """
-    return f"envcheck-{profile.name}"
+    base = f"envcheck-{profile.name}"
+    if prefix is None:
+        return base
+    where = Path(os.path.abspath(os.path.expanduser(prefix)))
+    folder = f"{base}-{_slug(where.name)}"
+    digest = hashlib.sha256(os.fsencode(os.path.realpath(where))).hexdigest()[:8]
+    candidates = (base, folder, f"{folder}-{digest}")
+    return next((name for name in candidates if is_free(name, where)), candidates[-1])
+
+
+def _slug(text: str) -> str:
+    """A folder's name as Jupyter takes a kernel name: letters, digits, ``.``, ``_`` and ``-``, lower case."""
+    return re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-.") or "env"
+
+
+def is_free(name: str, prefix: str | os.PathLike[str]) -> bool:
+    """Whether the environment at ``prefix`` may register (or keep) the kernel ``name``: nobody has it, its
+    program no longer exists, or it already runs this environment."""
+    program = spec_python(name)
+    return program is None or not program.exists() or runs_environment(program, Path(prefix))
 
 
 def kernel_name(
@@ -39,8 +63,12 @@ def kernel_name(
     prefix: str | os.PathLike[str] | None = None,
 ) -> str:
     """An environment's kernel name: the one asked for (setup's --kernel-name), else the one its setup recorded
-    in the marker, else the profile's default."""
-    return asked or recorded or default_name(profile, prefix)
+    in the marker while that is still free for it, else the profile's default for its folder."""
+    if asked:
+        return asked
+    if recorded and (prefix is None or is_free(recorded, prefix)):
+        return recorded
+    return default_name(profile, prefix)
 
 
 def kernels_dir(platform: str | None = None, environ: Mapping[str, str] | None = None) -> Path:

@@ -12,6 +12,10 @@ from envcheck.shell import command
 
 MARKER_NAME = "envcheck-marker.json"
 LOG_NAME = "envcheck-setup.log"
+# Written by setup before it installs anything: the options it was given, for the hints after a killed setup.
+NOTE_NAME = "envcheck-setup-note.json"
+# Where --recreate keeps the previous environment until the new one is complete (PREFIX.envcheck-previous).
+PREVIOUS_SUFFIX = ".envcheck-previous"
 # Written as soon as setup creates an environment: proof that envcheck may delete or replace it.
 OWNER_NAME = "envcheck-created"
 
@@ -33,6 +37,11 @@ def envcheck_home() -> Path:
 
 def default_prefix(profile_name: str) -> Path:
     return envcheck_home() / "envs" / profile_name
+
+
+def previous_of(prefix: Path) -> Path:
+    """Where --recreate moves the environment at ``prefix`` aside while it builds the new one."""
+    return prefix.with_name(prefix.name + PREVIOUS_SUFFIX)
 
 
 def logs_dir() -> Path:

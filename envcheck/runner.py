@@ -197,8 +197,13 @@ def run(
     cwd: str | os.PathLike[str] | None = None,
     on_line: Callable[[str], None] | None = None,
     log: IO[str] | None = None,
+    background: bool = False,
 ) -> Completed:
     """Run ``argv`` and wait for it, at most ``timeout`` seconds.
+
+    ``background``: the child runs beside another that the command waits for (verify's kernel probe and pip
+    check beside the probe that imports the stack) and gets a lower priority (``nice`` 10, and its children
+    with it; Windows: below normal), so that on a machine with few cores it takes what that one leaves.
 
     With ``on_line`` or ``log`` the output (stdout and stderr merged, in order) is streamed line by line,
     redacted, and also returned as ``stdout``. Without them stdout and stderr are captured apart, each drained
@@ -225,7 +230,8 @@ def run(
             text=streaming,
             encoding="utf-8" if streaming else None,
             errors="replace" if streaming else None,
-            preexec_fn=_death_signal_hook(),
+            preexec_fn=_pre_exec(background),
+            creationflags=getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0) if background else 0,
         )
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
         raise ProgramNotFoundError(
@@ -308,6 +314,23 @@ def _pump(
         kept.add(data)
         if on_line is not None:
             on_line(line.rstrip("\n"))
+
+
+BACKGROUND_NICE = 10  # a tenth of the share of a process at the default priority, when both want the CPU
+
+
+def _pre_exec(background: bool) -> Callable[[], None] | None:
+    """What the child does before it runs its program: the death signal (Linux), a lower priority (POSIX)."""
+    death = _death_signal_hook()
+    if not background or os.name != "posix":
+        return death
+
+    def hook() -> None:
+        if death is not None:
+            death()
+        os.nice(BACKGROUND_NICE)
+
+    return hook
 
 
 def _death_signal_hook() -> Callable[[], None] | None:

@@ -45,6 +45,9 @@ class Naming:
     kernel_name: str | None = None  # a kernel name the user chose; setup lines keep it
     platform: str | None = None  # whose shell the lines are quoted for (sys.platform values; None: this one)
     python: Part | None = None  # an environment known only by its interpreter (verify --python), without a prefix
+    # the other options that made the environment (--installer, --python, --lock, --no-kernel ...): setup lines
+    # keep them, so that a rebuild builds the same environment
+    options: tuple[str, ...] = ()
 
     @classmethod
     def of(
@@ -55,8 +58,9 @@ class Naming:
         kernel_name: str | None = None,
         platform: str | None = None,
         python: Part | None = None,
+        options: Sequence[str] = (),
     ) -> Naming:
-        return cls(profile_args(profile), prefix, kernel_name, platform, python)
+        return cls(profile_args(profile), prefix, kernel_name, platform, python, tuple(options))
 
     def where(self) -> tuple[Part, ...]:
         """--profile/--file and --prefix (or --python), as far as they are needed."""
@@ -67,13 +71,16 @@ class Naming:
         return self.profile_args
 
     def setup(self, *extra: Part) -> str:
-        """``envcheck setup`` for this environment (with its chosen kernel name), then ``extra``."""
+        """``envcheck setup`` for this environment (with the options that made it), then ``extra``; an option in
+        ``extra`` replaces the same one (or the one it excludes) among the recorded options."""
         kernel: tuple[str, ...] = ("--kernel-name", self.kernel_name) if self.kernel_name else ()
-        return self._line("setup", *self.where(), *kernel, *extra)
+        kept = merge_options((*kernel, *self.options), tuple(os.fspath(e) for e in extra))
+        return self._line("setup", *self.where(), *kept)
 
-    def setup_with_another_kernel(self) -> str:
-        """``envcheck setup`` for this environment with a kernel name still to choose."""
-        return replace(self, kernel_name=None).setup("--kernel-name", "NAME")
+    def setup_with_own_kernel(self) -> str:
+        """``envcheck setup`` for this environment without a chosen kernel name: it gets its own by default."""
+        options = tuple(w for g in option_groups(self.options) if g[0] != "--kernel-name" for w in g)
+        return replace(self, kernel_name=None, options=options).setup()
 
     def verify(self, *extra: Part) -> str:
         return self._line("verify", *self.where(), *extra)
@@ -87,6 +94,32 @@ class Naming:
     def _line(self, verb: str, *parts: Part) -> str:
         here = self.platform is None or self.platform == sys.platform
         return shell.command(*(envcheck_program() if here else ("envcheck",)), verb, *parts, platform=self.platform)
+
+
+# setup's options that take no value; every other one takes one
+FLAGS = frozenset({"--offline", "--no-kernel", "--recreate"})
+# options that cannot be given together: one given replaces the other
+EXCLUSIVE = {"--kernel-name": "--no-kernel", "--no-kernel": "--kernel-name"}
+
+
+def option_groups(options: Sequence[str]) -> list[tuple[str, ...]]:
+    """``options`` cut into (option,) and (option, value) groups, as setup reads them."""
+    groups: list[tuple[str, ...]] = []
+    index = 0
+    while index < len(options):
+        word = options[index]
+        takes = word.startswith("--") and word not in FLAGS and index + 1 < len(options)
+        groups.append(tuple(options[index : index + 2]) if takes else (word,))
+        index += 2 if takes else 1
+    return groups
+
+
+def merge_options(recorded: Sequence[str], extra: Sequence[str]) -> tuple[str, ...]:
+    """The ``recorded`` options without those ``extra`` gives again (or excludes), then ``extra``."""
+    given = {group[0] for group in option_groups(extra)}
+    dropped = given | {EXCLUSIVE[name] for name in given if name in EXCLUSIVE}
+    kept = [word for group in option_groups(recorded) if group[0] not in dropped for word in group]
+    return (*kept, *extra)
 
 
 def envcheck_program() -> tuple[str, ...]:
@@ -161,3 +194,15 @@ def offline_setup_command(lock: Part, wheelhouses: Sequence[Part]) -> str:
     """``envcheck setup`` from a lock and its wheelhouses, without a network."""
     links = [part for folder in wheelhouses for part in ("--find-links", folder)]
     return shell.command(*envcheck_program(), "setup", "--lock", lock, "--offline", *links)
+
+
+def restore_command(prefix: Part, previous: Part, platform: str | None = None) -> str:
+    """Put back the environment an interrupted ``setup --recreate`` left at ``previous``: the half-built one at
+    ``prefix`` goes (when there is one), the previous one takes its place."""
+    platform = platform or sys.platform
+    there = os.path.lexists(prefix)
+    if platform == "win32":  # cmd.exe's own commands; PowerShell users type `cmd /c "..."`
+        move = shell.command("move", previous, prefix, platform=platform)
+        return f"{shell.command('rmdir', '/s', '/q', prefix, platform=platform)} && {move}" if there else move
+    move = shell.command("mv", previous, prefix, platform=platform)
+    return f"{shell.command('rm', '-rf', prefix, platform=platform)} && {move}" if there else move

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envcheck import runner
-from envcheck.completion import Marker, read_marker
+from envcheck.completion import Marker, read_marker, recorded
 from envcheck.errors import EnvironmentUnusableError, NoEnvironmentError, UsageError
-from envcheck.locations import default_prefix, find_uv, python_in
+from envcheck.locations import OWNER_NAME, default_prefix, find_uv, previous_of, python_in
 from envcheck.profiles.files import load_profile
 from envcheck.profiles.profile import DEFAULT_PROFILE, Profile
 from envcheck.shell import command
-from envcheck.suggest import Naming
+from envcheck.suggest import Naming, restore_command
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,15 @@ def resolve_target(
         return Target(python=find_interpreter(python), prefix=None, profile=profile, marker=None, origin="python")
     origin = "prefix" if prefix is not None else "default"
     where = (prefix or default_prefix(profile.name)).expanduser().absolute()
+    naming = _naming(profile, where if origin == "prefix" else None, where)
+    previous = _previous(where)
     if not where.is_dir():
+        if previous is not None:
+            raise NoEnvironmentError(
+                f"no environment at {where}: a `setup --recreate` did not finish, and the previous environment"
+                f" is at {previous}",
+                f"put it back with: {restore_command(where, previous)}; or build anew with: {naming.setup('--recreate')}",
+            )
         if origin == "default":
             raise NoEnvironmentError(
                 f"no environment for profile {profile.name!r} at {where}",
@@ -55,8 +63,7 @@ def resolve_target(
     interpreter = python_in(where)
     if not interpreter.exists():
         raise EnvironmentUnusableError(
-            f"{where} has no python interpreter ({interpreter} is missing)",
-            f"recreate it with: {Naming.of(profile, where).setup('--recreate')}",
+            f"{where} has no python interpreter ({interpreter} is missing)", _rebuild(where, naming, previous, profile)
         )
     return Target(python=interpreter, prefix=where, profile=profile, marker=read_marker(where), origin=origin)
 
@@ -75,6 +82,36 @@ def recorded_file(prefix: Path) -> Path | None:
             f" a shipped profile: {Naming(('--profile', DEFAULT_PROFILE), prefix).verify()}",
         )
     return file
+
+
+def _naming(profile: Profile, prefix: Path | None, where: Path) -> Naming:
+    """How setup lines name the environment at ``where``: with the options its setup recorded, if any."""
+    made = recorded(where) if (where / OWNER_NAME).is_file() else None
+    if made is None:
+        return Naming.of(profile, prefix)
+    args = tuple(made.profile_args) if made.profile_args is not None else Naming.of(profile).profile_args
+    return Naming(args, prefix, options=tuple(made.options))
+
+
+def _previous(where: Path) -> Path | None:
+    """The complete environment an interrupted ``setup --recreate`` of ``where`` left aside, or None."""
+    aside = previous_of(where)
+    return aside if (aside / OWNER_NAME).is_file() and read_marker(aside) is not None else None
+
+
+def _rebuild(where: Path, naming: Naming, previous: Path | None, profile: Profile) -> str:
+    """What to do with a folder that holds no python: only a folder setup made (or an empty one) is rebuilt
+    there; setup refuses any other, so the hint does not send the user to it."""
+    if previous is not None:
+        return f"put the previous environment back with: {restore_command(where, previous)}"
+    if (where / OWNER_NAME).is_file():
+        return f"recreate it with: {naming.setup('--recreate')}"
+    if not any(where.iterdir()):
+        return f"create it with: {naming.setup()}"
+    return (
+        f"{where} is not a Python environment: point --prefix at an environment's folder, or create one at the"
+        f" default place with: {Naming.of(profile).setup()}"
+    )
 
 
 # "3.13" or "3.13.1": a Python version asked for by number instead of by path or name

@@ -116,25 +116,40 @@ def _envcheck_on_path() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session")
+def layer_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ENVCHECK_HOME and JUPYTER_DATA_DIR of the unit and integration layers: apart from the e2e layer's, so
+    that the environment `dl_env` puts in the default place and the kernels e2e tests register are never seen by
+    a test of another layer that runs after them in the same process."""
+    return tmp_path_factory.mktemp("envcheck-home-layers")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_home(session_home: Path) -> Path:
-    """No test ever touches the user's envcheck home or Jupyter kernels."""
-    return session_home
+def _isolated_home(request: pytest.FixtureRequest, session_home: Path, layer_home: Path) -> Iterator[Path]:
+    """No test ever touches the user's envcheck home or Jupyter kernels, nor a test of another layer the ones
+    its own layer made."""
+    if (TESTS / "e2e") in request.path.parents:
+        yield session_home
+        return
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ENVCHECK_HOME", str(layer_home))
+        mp.setenv("JUPYTER_DATA_DIR", str(layer_home / "jupyter"))
+        yield layer_home
 
 
 @pytest.fixture(scope="session")
-def dl_env(session_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real environment of the default profile, made by `envcheck setup` once per test run.
+def dl_env(session_home: Path) -> Path:
+    """A real environment of the default profile, made by a plain `envcheck setup` once per test run: the default
+    place (under the session's ENVCHECK_HOME) and the profile's kernel, `envcheck-deep-learning`.
 
-    It downloads TensorFlow from the package registry once; every e2e test shares it.
+    It downloads TensorFlow from the package registry once; every e2e test shares it (the matrix's "default" row).
     """
-    prefix = tmp_path_factory.mktemp("e2e") / "deep-learning"
     completed = subprocess.run(
-        [sys.executable, "-m", "envcheck", "setup", "--prefix", str(prefix)],
+        [sys.executable, "-m", "envcheck", "setup"],
         capture_output=True,
         text=True,
         timeout=E2E_TIMEOUT,
     )
     if completed.returncode != 0:
         pytest.fail(f"envcheck setup failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
-    return prefix
+    return session_home / "envs" / "deep-learning"

@@ -75,6 +75,6 @@ def command(
         show(NAME, REPORT, report, fmt, style)
     explicit = prefix is not None or python is not None
     result = fix_environment(
-        target, report, explicit=explicit, timeout=timeout, strict=strict, reporter=reporter(fmt, style)
+        target, report, explicit=explicit, timeout=timeout, strict=strict, lock=lock, reporter=reporter(fmt, style)
     )
     raise typer.Exit(show(NAME, FIX, result, fmt, style))

@@ -224,6 +224,9 @@ def render_fix(result: FixReport, console: Console, *, verbose: bool = False, qu
     if result.new_problems:
         new = escape(", ".join(result.new_problems))
         console.print(f"[bold red]the second verify found new problems:[/] {new}", soft_wrap=True)
+    if result.unresolved:
+        left = escape(", ".join(result.unresolved))
+        console.print(f"[bold red]the steps did not resolve:[/] {left} [dim](see the second report)[/]", soft_wrap=True)
     if result.restored is not None:
         record = escape(str(result.freeze))
         console.print(f"[bold]put back:[/] {escape(result.restored)} [dim](record: {record})[/]", soft_wrap=True)

@@ -80,6 +80,7 @@ def run_probe(
     env: Mapping[str, str] | None = None,
     write_bytecode: bool | None = None,
     isolated: bool = True,
+    background: bool = False,
 ) -> ProbeOutcome:
     """Run probe ``name`` with ``python``; a crash, a hang or garbage output is returned, never raised.
 
@@ -87,6 +88,7 @@ def run_probe(
     environment it just built, so that its import check leaves compiled bytecode for every later import.
     ``isolated=False`` drops ``-I``: the probe then sees PYTHONPATH, PYTHONHOME and the user site as ``env``
     gives them, which is how verify learns what a python started from the user's shell would import.
+    ``background``: it runs beside the probe the command waits for, at a lower priority (``runner.run``).
     """
     if write_bytecode is None:
         write_bytecode = not os.environ.get("PYTHONDONTWRITEBYTECODE")
@@ -96,7 +98,7 @@ def run_probe(
         (control_dir / "input.json").write_text(json.dumps(dict(payload or {})), encoding="utf-8")
         argv = [str(python), *flags, str(script_path(name)), str(control_dir)]
         try:
-            completed = runner.run(argv, timeout=timeout, env=env)
+            completed = runner.run(argv, timeout=timeout, env=env, background=background)
         except KeyboardInterrupt as exc:  # the probe is gone; what it wrote so far may say how far it got
             raise ProbeInterrupted(name, _read_answer(control_dir / "output.json")[0]) from exc
         data, refused = _read_answer(control_dir / "output.json")

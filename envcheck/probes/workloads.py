@@ -165,14 +165,15 @@ def work_pandas():
 
 
 def work_sklearn():
+    # a fit and a transform through scikit-learn's estimator machinery; sklearn.preprocessing costs about a
+    # tenth of a second once the stack is imported, where sklearn.linear_model (scipy.optimize, the solvers)
+    # cost half a second to a second on two cores, which the bare `import sklearn` does not pay
     import numpy as np
-    from sklearn.linear_model import LinearRegression
+    from sklearn.preprocessing import StandardScaler
 
-    x = np.array([[0.0], [1.0], [2.0], [3.0]])
-    y = 2.0 * x[:, 0] + 1.0
-    model = LinearRegression().fit(x, y)
-    slope, intercept = float(model.coef_[0]), float(model.intercept_)
-    return {"ok": abs(slope - 2.0) < 1e-6 and abs(intercept - 1.0) < 1e-6, "result": [slope, intercept]}
+    scaled = StandardScaler().fit_transform(np.array([[1.0], [3.0]]))
+    values = [float(v) for v in scaled[:, 0]]
+    return {"ok": abs(values[0] + 1.0) < 1e-9 and abs(values[1] - 1.0) < 1e-9, "result": values}
 
 
 def work_matplotlib():

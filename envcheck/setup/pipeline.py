@@ -86,7 +86,7 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
         log.write(f"envcheck {__version__} setup of profile {request.profile.name} into {prefix}\n")
         make_room(resolved, state, journal)
         try:
-            registered = run_steps(steps, prefix, journal, log, clock)
+            registered = run_steps(steps, prefix, journal, log, clock, record.note(resolved))
             python_version = environment_python(backend.python(prefix))
             clock.phase("import check")
             checked = import_check(backend.python(prefix), request.profile, log, found.markers)

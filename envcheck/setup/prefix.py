@@ -15,11 +15,12 @@ from pathlib import Path
 
 from envcheck.completion import read_marker
 from envcheck.errors import RefusedError, SetupError, UsageError
-from envcheck.locations import OWNER_NAME
+from envcheck.locations import OWNER_NAME, previous_of
 from envcheck.setup.backends import is_environment
 from envcheck.setup.journal import Journal
 from envcheck.setup.request import Resolved
 from envcheck.shell import command
+from envcheck.suggest import restore_command
 
 
 class PrefixState(str, Enum):
@@ -44,19 +45,40 @@ def prefix_state(prefix: Path) -> PrefixState:
     return PrefixState.FOREIGN_ENV if environment else PrefixState.FOREIGN
 
 
+def previous_environment(prefix: Path) -> Path | None:
+    """The complete environment an interrupted ``setup --recreate`` of ``prefix`` left aside (killed before it
+    could put it back or delete it), or None."""
+    aside = previous_of(prefix)
+    if aside.is_dir() and not aside.is_symlink() and (aside / OWNER_NAME).is_file() and read_marker(aside):
+        return aside
+    return None
+
+
 def refuse_foreign(resolved: Resolved, state: PrefixState) -> None:
     """What setup will not build over: someone else's folder or environment, or (without --recreate) its own
-    environment that an earlier setup did not finish."""
+    environment that an earlier setup did not finish, or a new one while a killed --recreate's previous
+    environment still waits to be put back."""
     prefix = resolved.prefix
+    previous = previous_environment(prefix)
+    if previous is not None and state is not PrefixState.COMPLETE and not resolved.request.recreate:
+        raise SetupError(
+            f"a `setup --recreate` of {prefix} did not finish; the previous environment is at {previous}",
+            f"put it back with: {restore_command(prefix, previous)}; or build anew with:"
+            f" {resolved.naming.setup('--recreate')}",
+        )
     if state is PrefixState.FOREIGN:
         raise RefusedError(
             f"{prefix} exists and is not a Python environment; envcheck will not write into it or delete it",
-            "choose another --prefix, or move that folder away yourself",
+            f"put the previous environment back with: {restore_command(prefix, previous)}"
+            if previous is not None
+            else "choose another --prefix, or move that folder away yourself",
         )
     if state is PrefixState.FOREIGN_ENV:
         raise RefusedError(
             f"{prefix} is a Python environment that envcheck did not create; it will not change or delete it",
-            f"check it instead with: {command('envcheck', 'verify', '--prefix', prefix)}; or choose another --prefix",
+            f"put the previous environment back with: {restore_command(prefix, previous)}"
+            if previous is not None
+            else f"check it instead with: {command('envcheck', 'verify', '--prefix', prefix)}; or choose another --prefix",
         )
     if state is PrefixState.INCOMPLETE and not resolved.request.recreate:
         raise SetupError(
@@ -76,12 +98,21 @@ def make_room(resolved: Resolved, state: PrefixState, journal: Journal) -> None:
     folders above a new prefix are made."""
     prefix = resolved.prefix
     removed = "removed the partial environment at " + str(prefix)
-    if resolved.request.recreate and state in (PrefixState.COMPLETE, PrefixState.INCOMPLETE):
-        aside = prefix.with_name(f"{prefix.name}.envcheck-previous")
-        if aside.exists():
+    aside = previous_of(prefix)
+    previous = previous_environment(prefix)
+    if resolved.request.recreate and previous is not None and state is not PrefixState.COMPLETE:
+        # an earlier --recreate was killed: its previous environment stays this run's to put back, and what it
+        # half-built (envcheck's own, or an empty folder) goes
+        if state in (PrefixState.INCOMPLETE, PrefixState.EMPTY):
+            shutil.rmtree(prefix)
+        journal.moved_aside(prefix, previous, f"the previous environment at {prefix} was restored")
+        state = PrefixState.MISSING
+    elif resolved.request.recreate and state in (PrefixState.COMPLETE, PrefixState.INCOMPLETE):
+        if aside.exists() or aside.is_symlink():
             raise RefusedError(
                 f"{aside} is in the way of --recreate",
-                "it holds an earlier environment that could not be restored; move or delete it yourself",
+                f"it holds an earlier environment that could not be restored; delete it with:"
+                f" {command('rm', '-rf', aside)}",
             )
         os.replace(prefix, aside)
         journal.moved_aside(prefix, aside, f"the previous environment at {prefix} was restored")

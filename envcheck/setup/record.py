@@ -7,13 +7,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from envcheck import __version__
-from envcheck.completion import Marker, read_marker, write_marker
+from envcheck.completion import Marker, SetupNote, read_marker, remove_note, write_marker
+from envcheck.kernels import wants_kernel
 from envcheck.locations import LOG_NAME
 from envcheck.lock.pylock import Lock, file_digest
 from envcheck.profiles.profile import profiles_dir
 from envcheck.setup.request import Resolved
 from envcheck.setup.result import Action, SetupResult
-from envcheck.suggest import next_program, path_note
+from envcheck.suggest import next_program, path_note, profile_args
 
 
 def up_to_date(resolved: Resolved) -> SetupResult | None:
@@ -28,6 +29,8 @@ def up_to_date(resolved: Resolved) -> SetupResult | None:
         return None
     if request.lock is not None and marker.lock_digest != _lock_digest(request.lock):
         return None  # a new or changed lock: the environment is brought in line with it
+    if resolved.kernel is not None and resolved.kernel != marker.kernel:
+        return None  # another kernel name asked for, or its own taken since: the kernel is registered again
     if not resolved.backend.python(prefix).exists():
         return None
     return SetupResult(
@@ -80,8 +83,24 @@ def write(
         offline=index.offline if lock is not None else False,
         file=_user_file(request.profile.source),
         import_failures=dict(import_failures or {}),
+        no_kernel=kernel is None and wants_kernel(request.profile),
+        profile_args=list(profile_args(request.profile)),
+        options=list(resolved.options),
     )
     write_marker(resolved.prefix, marker)
+    remove_note(resolved.prefix)  # the marker holds the same record now
+
+
+def note(resolved: Resolved) -> SetupNote:
+    """What this setup was asked, for the environment to hold until the marker is written."""
+    request = resolved.request
+    return SetupNote(
+        profile=request.profile.name,
+        profile_args=list(profile_args(request.profile)),
+        options=list(resolved.options),
+        kernel=resolved.kernel,
+        no_kernel=resolved.kernel is None and wants_kernel(request.profile),
+    )
 
 
 def _user_file(source: Path) -> str | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import IO
 
 from envcheck import runner
-from envcheck.completion import remove_marker
+from envcheck.completion import SetupNote, remove_marker, write_note
 from envcheck.errors import SetupError
 from envcheck.installers import WheelPythons, explain_install_failure, installer_name, unreachable_index
 from envcheck.kernels import spec_dir
@@ -36,9 +36,22 @@ class InstallFailed(SetupError):
         self.wheels = wheels
 
 
-def run_steps(steps: list[Step], prefix: Path, journal: Journal, log: IO[str], reporter: Reporter) -> str | None:
-    """Run the plan; return the kernel name when one was registered. Raises SetupError for a failed step."""
+def run_steps(
+    steps: list[Step],
+    prefix: Path,
+    journal: Journal,
+    log: IO[str],
+    reporter: Reporter,
+    note: SetupNote | None = None,
+) -> str | None:
+    """Run the plan; return the kernel name when one was registered. Raises SetupError for a failed step.
+
+    ``note`` (what this setup was asked) is written into the environment before anything is installed: at once
+    into an environment envcheck made earlier, into a new one as soon as it exists.
+    """
     registered: str | None = None
+    if note is not None and (prefix / OWNER_NAME).is_file():
+        write_note(prefix, note)
     for step in steps:
         label = LABELS.get(step.phase, step.phase)
         reporter.phase(label)
@@ -55,6 +68,8 @@ def run_steps(steps: list[Step], prefix: Path, journal: Journal, log: IO[str], r
         if step.phase == "create":
             # the environment exists: stamp it as envcheck's at once, so that a later run may replace it
             (prefix / OWNER_NAME).write_text("created by envcheck; safe for envcheck to replace\n", "utf-8")
+            if note is not None:
+                write_note(prefix, note)
         if step.registers_kernel is not None:
             registered = step.registers_kernel
             # only a kernelspec this run created may be removed again; one it replaced stays

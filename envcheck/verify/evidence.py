@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from envcheck.completion import Marker
+from envcheck.completion import Marker, SetupNote
 from envcheck.lock.pylock import Lock
 from envcheck.profiles.profile import Profile
 from envcheck.verify.answers import (
@@ -138,6 +138,13 @@ class EnvState:
     prefix: str | None = None
     owned: bool = False  # envcheck created it (its ownership file is there)
     marker: Marker | None = None
+    note: SetupNote | None = None  # what the setup that did not finish was asked (no marker)
+    previous: str | None = None  # the complete environment an interrupted --recreate left aside
+
+    @property
+    def made_with(self) -> Marker | SetupNote | None:
+        """The record of the options that made it: the marker, else the note of an unfinished setup."""
+        return self.marker or self.note
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,9 @@ class Evidence:
     kernel: KernelAnswer | None = None  # the kernel probe's answer; None: not run
     kernel_fault: ProbeFault | None = None
     kernel_name: str | None = None
+    no_kernel: bool = False  # set up with --no-kernel: the profile wants a kernel, this environment has none
+    # kernels (this environment's, the default python3) whose program lives in another environment: its folder
+    kernel_owners: Mapping[str, str] = field(default_factory=dict)
     profile_args: tuple[str, ...] = ()  # how to name the profile again: ("--profile", "x") or ("--file", path)
     timeout: float | None = None
     conda: CondaFacts | None = None  # None: not a conda prefix

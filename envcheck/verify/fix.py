@@ -76,9 +76,25 @@ class FixReport:
     new_problems: tuple[str, ...] = ()  # problems the second verify found that the first did not
 
     @property
+    def unresolved(self) -> tuple[str, ...]:
+        """What the second verify still finds a problem (a warning too: a lock's drift is one) among the findings
+        a step that ran was meant to resolve, and the warnings the steps brought (a reinstall that moved a
+        locked package)."""
+        if self.after is None:
+            return ()
+        meant = {cid for run in self.ran for cid in run.step.resolves}
+        before = {c.id for c in self.before.checks if c.status in (Status.FAIL, Status.WARN)}
+        return tuple(
+            c.id
+            for c in self.after.checks
+            if c.status in (Status.FAIL, Status.WARN) and (c.id in meant or c.id not in before)
+        )
+
+    @property
     def exit_code(self) -> ExitCode:
-        """0 only when the second verify passes (or nothing needed changing and the first did)."""
-        if self.restored is not None or self.failed_step is not None:
+        """0 only when the second verify passes and finds nothing left that a step was meant to resolve (or
+        nothing needed changing and the first verify passed)."""
+        if self.restored is not None or self.failed_step is not None or self.unresolved:
             return ExitCode.FAILED
         return (self.after or self.before).exit_code
 
@@ -92,6 +108,7 @@ class FixReport:
             "after": self.after.payload() if self.after is not None else None,
             "restored": self.restored,
             "new_problems": list(self.new_problems),
+            "unresolved": list(self.unresolved),
             "log": str(self.log) if self.log else None,
             "freeze": str(self.freeze) if self.freeze else None,
             "duration": round(self.duration, 3),
@@ -139,9 +156,11 @@ def fix_environment(
     explicit: bool,
     timeout: float = DEFAULT_TIMEOUT,
     strict: bool = False,
+    lock: Path | None = None,
     reporter: Reporter | None = None,
 ) -> FixReport:
-    """Run ``before``'s environment steps inside the environment, then verify again.
+    """Run ``before``'s environment steps inside the environment, then verify again (against ``lock`` too, the
+    lock the first verify was given).
 
     Raises RefusedError for an environment --fix may not change, Interrupted after putting things back.
     """
@@ -186,7 +205,7 @@ def fix_environment(
                     failed = done
                     break
                 reporter.done(phase)
-            after = None if failed else verify(target, timeout=timeout, strict=strict, reporter=reporter)
+            after = None if failed else verify(target, timeout=timeout, strict=strict, lock=lock, reporter=reporter)
         except KeyboardInterrupt:
             with runner.cleaning_up():  # a second Ctrl-C must not stop the putting back half-way
                 undone = _restore(record, log, reporter)

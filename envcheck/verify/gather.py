@@ -2,7 +2,8 @@
 kernel probe, a conda prefix's files and the lock, bundled into one ``Evidence`` for the rules to judge.
 
 One probe process imports everything and does a little real work; `pip check`, `nvidia-smi` and a real Jupyter
-kernel start run beside it, so the whole takes about as long as importing the stack once. A probe that crashes
+kernel start run beside it, at a lower priority (on two cores they would otherwise take turns with the probe
+that the command waits for), so the whole takes about as long as importing the stack once. A probe that crashes
 or hangs is a finding: the unfinished packages are then probed one process each to name the culprit. Each
 probe's answer is read once into typed records (``envcheck.verify.answers``), its schema version checked.
 """
@@ -18,15 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from envcheck import runner, shell
-from envcheck.completion import read_marker
+from envcheck.completion import Marker, SetupNote, read_marker, read_note
 from envcheck.errors import EnvcheckError, EnvironmentUnusableError
+from envcheck.exclusive import busy_error, working_on
+from envcheck.kernels import environment_of, runs_environment, wants_kernel
 from envcheck.kernels import kernel_name as environment_kernel
-from envcheck.kernels import wants_kernel
-from envcheck.locations import OWNER_NAME, find_uv, is_python_environment
+from envcheck.locations import OWNER_NAME, find_uv, is_python_environment, previous_of
 from envcheck.probes import ProbeOutcome, run_probe
 from envcheck.profiles.profile import Profile
 from envcheck.progress import Reporter
-from envcheck.suggest import profile_args
+from envcheck.suggest import Naming, profile_args
 from envcheck.targets import Target
 from envcheck.verify.answers import (
     ENVIRONMENT_SCHEMA,
@@ -55,6 +57,7 @@ from envcheck.verify.evidence import (
 PIP_CHECK_TIMEOUT = 120.0  # caps, within the command's own limit
 NVIDIA_SMI_TIMEOUT = 30.0
 ALONE_MINIMUM = 1.0  # seconds worth starting a package's own probe for, after the combined one stopped
+DEFAULT_KERNEL = "python3"  # what Jupyter opens a new notebook with
 NVIDIA_SMI_FIRST = 5.0  # how long the probe waits for nvidia-smi's memory reading before it starts
 WSL_NVIDIA_SMI = Path("/usr/lib/wsl/lib/nvidia-smi")  # WSL2's, from the Windows driver; often not on PATH
 
@@ -73,6 +76,7 @@ def gather(
     when a probe answers in another schema than this envcheck reads, UsageError for an unreadable --lock.
     """
     deadline = runner.Deadline.after(timeout)
+    _refuse_while_changing(target)
     lock_facts = _lock_facts(target, lock)  # a lock named but unreadable is a usage error before any probe
     profile = target.profile
     python = target.python
@@ -82,9 +86,12 @@ def gather(
         if p.import_name
     ]
     smi = shutil.which("nvidia-smi") or _wsl_nvidia_smi()
-    recorded = target.marker.kernel if target.marker else None
-    kernel_name = environment_kernel(profile, recorded=recorded, prefix=target.prefix)
-    run_kernel = kernel and wants_kernel(profile)
+    note = read_note(target.prefix) if target.prefix is not None and target.marker is None else None
+    made = target.marker or note
+    home = target.prefix or _home_of(python)
+    kernel_name = environment_kernel(profile, recorded=made.kernel if made else None, prefix=home)
+    without_kernel = made is not None and wants_kernel(profile) and _no_kernel(made)
+    run_kernel = kernel and wants_kernel(profile) and not without_kernel
     shell = loading_variables(os.environ)
     shell_env = _shell_environment(shell)
 
@@ -103,7 +110,9 @@ def gather(
         if run_kernel:
             # the kernel probe gives up a little before its process is stopped, so that it can say where
             payload = {"kernel_name": kernel_name, "timeout": max(1.0, min(timeout - 10.0, timeout * 0.8))}
-            kernel_future = pool.submit(run_probe, python, "kernel", payload, timeout=deadline.remaining())
+            kernel_future = pool.submit(
+                run_probe, python, "kernel", payload, timeout=deadline.remaining(), background=True
+            )
         shell_future: Future[ProbeOutcome] | None = None
         if shell_env is not None:
             # only when the shell has PYTHONPATH or PYTHONHOME: the usual run stays one import of the stack
@@ -112,7 +121,14 @@ def gather(
                 "discover": [{"name": p["name"], "import": p["import"]} for p in packages if p.get("discover")],
             }
             shell_future = pool.submit(
-                run_probe, python, "imports", modules, timeout=deadline.remaining(), env=shell_env, isolated=False
+                run_probe,
+                python,
+                "imports",
+                modules,
+                timeout=deadline.remaining(),
+                env=shell_env,
+                isolated=False,
+                background=True,
             )
         outcome = main_future.result()
         if outcome.data is None:
@@ -147,7 +163,8 @@ def gather(
         for line in text.splitlines():
             reporter.line(line)
     answer = read_environment(probe)
-    env_state, same_prefix = _environment_state(target, answer)
+    env_state, same_prefix = _environment_state(target, answer, note)
+    kernel_answer = _kernel_answer(kernel_outcome)
     return Evidence(
         profile=profile,
         python=str(python),
@@ -161,9 +178,11 @@ def gather(
         pip_check=_output(pip[0]),
         pip_check_tool=pip[1],
         nvidia_smi=_output(nvidia) if nvidia is not None else None,
-        kernel=_kernel_answer(kernel_outcome),
+        kernel=kernel_answer,
         kernel_fault=_kernel_fault(kernel_outcome, timeout),
         kernel_name=kernel_name,
+        no_kernel=without_kernel,
+        kernel_owners=_kernel_owners(kernel_answer, (kernel_name, DEFAULT_KERNEL), home),
         profile_args=profile_args(profile),
         timeout=timeout,
         conda=_conda_facts(target, python, answer),
@@ -299,7 +318,7 @@ def _pip_check(python: Path, deadline: runner.Deadline) -> tuple[runner.Complete
     """`pip check` with the environment's pip; `uv pip check` where the environment has no pip."""
     quiet = {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
     completed = runner.run(
-        [str(python), "-m", "pip", "check"], timeout=deadline.remaining(PIP_CHECK_TIMEOUT), env=quiet
+        [str(python), "-m", "pip", "check"], timeout=deadline.remaining(PIP_CHECK_TIMEOUT), env=quiet, background=True
     )
     if completed.returncode != 0 and "No module named pip" in completed.stderr:
         try:
@@ -307,7 +326,7 @@ def _pip_check(python: Path, deadline: runner.Deadline) -> tuple[runner.Complete
         except EnvcheckError:
             return completed, "pip"
         argv = [str(uv), "pip", "check", "--python", str(python)]
-        return runner.run(argv, timeout=deadline.remaining(PIP_CHECK_TIMEOUT)), "uv pip"
+        return runner.run(argv, timeout=deadline.remaining(PIP_CHECK_TIMEOUT), background=True), "uv pip"
     return completed, "pip"
 
 
@@ -352,7 +371,9 @@ def users_settings(seen: Mapping[str, str], environ: Mapping[str, str] | None = 
     return settings
 
 
-def _environment_state(target: Target, probe: EnvironmentAnswer) -> tuple[EnvState, bool | None]:
+def _environment_state(
+    target: Target, probe: EnvironmentAnswer, note: SetupNote | None = None
+) -> tuple[EnvState, bool | None]:
     """The environment's folder (named, or found around the interpreter) and whether the probe ran from it."""
     prefix = target.prefix
     if prefix is None:
@@ -364,7 +385,15 @@ def _environment_state(target: Target, probe: EnvironmentAnswer) -> tuple[EnvSta
     if prefix is None:
         return EnvState(), None
     marker = target.marker or read_marker(prefix)
-    state = EnvState(prefix=str(prefix), owned=(prefix / OWNER_NAME).is_file(), marker=marker)
+    aside = previous_of(prefix)
+    previous = aside if marker is None and read_marker(aside) is not None and (aside / OWNER_NAME).is_file() else None
+    state = EnvState(
+        prefix=str(prefix),
+        owned=(prefix / OWNER_NAME).is_file(),
+        marker=marker,
+        note=note if marker is None else None,
+        previous=str(previous) if previous is not None else None,
+    )
     ran_from = probe.interpreter.prefix
     if not ran_from:
         return state, None
@@ -372,6 +401,46 @@ def _environment_state(target: Target, probe: EnvironmentAnswer) -> tuple[EnvSta
         return state, os.path.samefile(prefix, ran_from)
     except OSError:
         return state, False
+
+
+def _home_of(python: Path) -> Path:
+    """The environment an interpreter named with --python belongs to (its prefix), for naming its kernel."""
+    return next((p for p in (python.parent.parent, python.parent) if is_python_environment(p)), python.parent.parent)
+
+
+def _no_kernel(made: Marker | SetupNote) -> bool:
+    """Set up without a kernel on purpose: --no-kernel (a marker from before the field: no kernel recorded)."""
+    return made.no_kernel or (isinstance(made, Marker) and made.kernel is None)
+
+
+def _kernel_owners(answer: KernelAnswer | None, names: tuple[str, ...], home: Path) -> dict[str, str]:
+    """Of the kernels ``names``: those whose program exists and lives in another environment than ``home``, with
+    that environment's folder. A command that registers such a name would take that environment's kernel."""
+    owners: dict[str, str] = {}
+    if answer is None:
+        return owners
+    for name in names:
+        found = (answer.specs or {}).get(name) or (answer.spec if name == names[0] else None)
+        program = (found.argv0_resolved or found.argv0) if found is not None else None
+        if not program or not os.path.isabs(program) or not os.path.exists(program):
+            continue
+        if runs_environment(Path(program), home):
+            continue
+        owner = environment_of(Path(program))
+        if is_python_environment(owner):
+            owners[name] = str(owner)
+    return owners
+
+
+def _refuse_while_changing(target: Target) -> None:
+    """verify does not judge an environment that setup (or verify --fix) is changing right now: it would see it
+    half-built and send the user to rebuild it."""
+    if target.prefix is None:
+        return
+    who = working_on(target.prefix)
+    if who is not None:
+        naming = Naming.of(target.profile, target.prefix if target.origin != "default" else None)
+        raise busy_error(target.prefix, who, then=naming.verify())
 
 
 def _conda_facts(target: Target, python: Path, probe: EnvironmentAnswer) -> CondaFacts | None:

@@ -153,16 +153,21 @@ _PIP_ORDER = (("uninstall", ()), ("install", ()), ("install", ("--upgrade",)), (
 def _plan(
     ev: Evidence, remedies: Mapping[str, Remedy], symptoms: Mapping[str, list[str]], order: Mapping[str, int]
 ) -> tuple[Step, ...]:
-    """Merge the root causes' remedies into the fewest commands: uninstalls, one install per kind, then the rest."""
-    pip: dict[tuple[str, tuple[str, ...]], tuple[list[str], set[str]]] = {}
+    """Merge the root causes' remedies into the fewest commands: uninstalls, one install per kind, then the rest.
+
+    An install that another step's pinned install of the same distribution satisfies (pip check asks for
+    ``pygments``, the lock's repair installs ``pygments==2.19.1``) is left to that step, which then resolves
+    its finding too: one distribution is installed once, at the version the stricter step wants.
+    """
+    pip: dict[tuple[str, tuple[str, ...]], list[tuple[str, str]]] = {}  # (verb, flags) -> [(name, finding)]
     commands: dict[Command, set[str]] = {}
     for cid, remedy in remedies.items():
         for action in remedy.pip:
-            names, resolved = pip.setdefault((action.verb, action.flags), ([], set()))
-            names.extend(action.names)
-            resolved.add(cid)
+            entries = pip.setdefault((action.verb, action.flags), [])
+            entries.extend((name, cid) for name in action.names)
         for command in remedy.commands:
             commands.setdefault(command, set()).add(cid)
+    _fold_into_pins(pip)
 
     def resolves(roots: set[str]) -> tuple[str, ...]:
         found = set(roots)
@@ -174,15 +179,59 @@ def _plan(
     steps: list[Step] = []
     if pip and externally_managed(ev):
         # pip refuses a PEP 668 python: the fix is an environment of its own, made by setup, as the hints say
-        every = set().union(*(resolved for _, resolved in pip.values()))
+        every = {cid for entries in pip.values() for _, cid in entries}
         steps.append(Step(setup_instead(ev), resolves(every), Scope.OUTSIDE))
         keys = []
     for verb, flags in keys:
-        names, resolved = pip[(verb, flags)]
+        entries = pip[(verb, flags)]
+        if not any(name for name, _ in entries):
+            continue
+        names = [name for name, _ in entries if name]
         unique = merge_requirements(names) if verb == "install" else list(dict.fromkeys(names))
+        resolved = {cid for _, cid in entries}
         steps.append(Step(pip_argv(ev, verb, flags, unique), resolves(resolved), Scope.ENVIRONMENT))
     for scope in (Scope.ENVIRONMENT, Scope.OUTSIDE):
         for command, resolved in commands.items():
             if command.scope is scope:
                 steps.append(Step(command.argv, resolves(resolved), scope))
     return tuple(steps)
+
+
+def _fold_into_pins(pip: dict[tuple[str, tuple[str, ...]], list[tuple[str, str]]]) -> None:
+    """Hand each install whose range a pinned install (``name==version``) in another step satisfies over to that
+    step: its name leaves its own step (an empty name stays behind, to drop the step), its finding joins."""
+    pins: dict[str, tuple[tuple[str, tuple[str, ...]], str]] = {}
+    for key, entries in pip.items():
+        if key[0] != "install":
+            continue
+        for name, _ in entries:
+            requirement = _requirement(name)
+            pinned = _pinned_version(requirement)
+            if requirement is not None and pinned is not None:
+                pins.setdefault(canonicalize_name(requirement.name), (key, pinned))
+    for key, entries in pip.items():
+        if key[0] != "install":
+            continue
+        for index, (name, cid) in enumerate(entries):
+            requirement = _requirement(name)
+            if requirement is None or requirement.url:
+                continue
+            pin = pins.get(canonicalize_name(requirement.name))
+            if pin is None or pin[0] == key or not requirement.specifier.contains(pin[1], prereleases=True):
+                continue
+            entries[index] = ("", cid)
+            pip[pin[0]].append(("", cid))
+
+
+def _requirement(text: str) -> Requirement | None:
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        return None
+
+
+def _pinned_version(requirement: Requirement | None) -> str | None:
+    if requirement is None or requirement.url or len(requirement.specifier) != 1:
+        return None
+    (spec,) = requirement.specifier
+    return spec.version if spec.operator in ("==", "===") and "*" not in spec.version else None

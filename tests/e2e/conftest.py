@@ -1,11 +1,45 @@
-"""Fixtures of the end-to-end layer that need more than the shared environment: a running Slurm cluster."""
+"""Fixtures of the end-to-end layer that need more than the shared environment: a lock of the default profile
+with this machine's wheels (shared by the lock tests and the matrix), and a running Slurm cluster; the matrix's
+table at the end of the run."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
+from support.matrix import TABLE
+
+LOCK_TIMEOUT = 1800
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in TABLE.lines():
+        terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory, session_home: Path) -> tuple[Path, Path]:
+    """(lock, wheelhouse) of the default profile: `envcheck lock`, then `envcheck download` for this machine
+    (about 0.7 GB), once per run."""
+    root = tmp_path_factory.mktemp("locked")
+    lock = root / "pylock.deep-learning.toml"
+    made = _envcheck("lock", "--output", str(lock), "--json")
+    assert made.returncode == 0, made.stderr
+    wheels = root / "wheelhouse"
+    fetched = _envcheck("download", "--lock", str(lock), "--dest", str(wheels), "--json")
+    assert fetched.returncode == 0, fetched.stderr
+    return lock, wheels
+
+
+def _envcheck(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "envcheck", *args], capture_output=True, text=True, timeout=LOCK_TIMEOUT
+    )
+
 
 UP = "start one with scripts/slurm-up.sh (Debian or Ubuntu, as root)"
 READY = ("idle", "mixed", "allocated", "completing")

@@ -2,8 +2,9 @@
 network cut off, verify; then drift (another version, an extra package), its repair command, and a damaged
 wheel refused.
 
-The lock and the wheelhouse (about 0.7 GB) are made once per test run; the environment built from them is this
-module's own (the drift test changes it), never the shared `dl_env`.
+The lock and the wheelhouse (about 0.7 GB, the session fixture `wheelhouse` of tests/e2e/conftest.py) are made
+once per test run; the environment built from them is this module's own (the drift test changes it), never the
+shared `dl_env`.
 """
 
 from __future__ import annotations
@@ -31,19 +32,6 @@ def envcheck(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     return subprocess.run(
         [sys.executable, "-m", "envcheck", *args], capture_output=True, text=True, timeout=TIMEOUT, env=env
     )
-
-
-@pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory, session_home: Path) -> tuple[Path, Path]:
-    """(lock, wheelhouse) of the default profile: `envcheck lock`, then `envcheck download` for this machine."""
-    root = tmp_path_factory.mktemp("locked")
-    lock = root / "pylock.deep-learning.toml"
-    made = envcheck("lock", "--output", str(lock), "--json")
-    assert made.returncode == 0, made.stderr
-    wheels = root / "wheelhouse"
-    fetched = envcheck("download", "--lock", str(lock), "--dest", str(wheels), "--json")
-    assert fetched.returncode == 0, fetched.stderr
-    return lock, wheels
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +66,6 @@ def offline_env(
     env.update(UV_INDEX_URL=f"{url}/simple", PIP_INDEX_URL=f"{url}/simple")
     args = ["setup", "--lock", str(lock), "--offline", "--find-links", str(wheels), "--prefix", str(prefix)]
     args += ["--index-url", f"{url}/simple", "--extra-index-url", f"{url}/extra", "--json"]
-    args += ["--kernel-name", "envcheck-lock-lab"]  # its own kernel: dl_env's envcheck-deep-learning stays its own
     built = envcheck(*args, env=env)
     assert built.returncode == 0, built.stderr
     assert json.loads(built.stdout)["lock"]["digest"] == read_lock(lock).digest
@@ -156,7 +143,6 @@ def test_a_damaged_wheel_in_the_wheelhouse_is_refused_and_nothing_is_left(
     data[len(data) // 2] ^= 0xFF
     victim.write_bytes(bytes(data))
     prefix = tmp_path / "lab"
-    # no kernel: the default one belongs to the test run's shared environment, and setup refuses to repoint it
     args = ["--offline", "--find-links", str(copy), "--prefix", str(prefix), "--no-kernel"]
     done = envcheck("setup", "--lock", str(lock), *args)
     assert done.returncode == 1, done.stderr

@@ -19,6 +19,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from support.locks import lock_text
+from support.wheels import make_wheel
 from typer.testing import CliRunner
 
 from envcheck.cli import app
@@ -212,3 +214,75 @@ def test_pythonpath_shadowing_a_module_fails_and_names_the_variable(tmp_path: Pa
     assert document["plan"] == [
         {"argv": ["unset", "PYTHONPATH"], "resolves": ["environ.pythonpath"], "scope": "outside"}
     ]
+
+
+# ---------------------------------------------------------------------------------------------- --fix and a lock
+
+
+def locked_wheels(wheels: Path, tmp_path: Path, profile: Path) -> Path:
+    """fixa 1.0 (needs fixb), fixb 1.0 and 2.0, fixc 1.0 in the wheel folder; a lock of fixa 1.0 and fixb 1.0."""
+    built = {
+        "fixa": make_wheel(wheels, "fixa", requires=("fixb",)),
+        "fixb": make_wheel(wheels, "fixb"),
+    }
+    make_wheel(wheels, "fixb", "2.0")
+    make_wheel(wheels, "fixc")
+    entries = [(n, "1.0", [(w.name, hashlib.sha256(w.read_bytes()).hexdigest())]) for n, w in built.items()]
+    lock = tmp_path / "pylock.fixdemo.toml"
+    lock.write_text(lock_text(entries, "fixdemo", load_profile(None, profile).digest))
+    return lock
+
+
+def pip_in(prefix: Path, *args: str) -> None:
+    subprocess.run([str(python_in(prefix)), "-m", "pip", *args], check=True, capture_output=True, timeout=300)
+
+
+def test_fix_with_a_lock_repairs_drift_and_an_extra_package_and_verifies_against_the_lock_again(
+    base_venv: Path, offline: Path, tmp_path: Path
+) -> None:
+    """fixb gone (pip check and the lock both say so) and fixc, which the lock does not hold: the lock's repair
+    stays in the plan, installs fixb once, and the second verify compares with the lock again."""
+    profile = write_profile(tmp_path, ("pip", "pip"), ("fixa", "fixa"))
+    lock = locked_wheels(offline, tmp_path, profile)
+    prefix = copy_of(base_venv, tmp_path / "env")
+    pip_in(prefix, "install", "fixa==1.0", "fixb==1.0", "fixc")
+    pip_in(prefix, "uninstall", "-y", "fixb")
+    args = ["--prefix", str(prefix), "--file", str(profile), "--lock", str(lock), "--json", "--no-redact"]
+    code, stdout, _ = invoke(*args, "--fix")
+    document = json.loads(stdout)
+    fix = document["fix"]
+    before = {c["id"]: c for c in fix["before"]["checks"]}
+    assert before["packages.lock"]["status"] == "warn" and before["packages.pip-check"]["status"] == "fail"
+    python = str(python_in(prefix))
+    assert [(s["argv"], s["resolves"]) for s in fix["steps"]] == [
+        ([python, "-m", "pip", "uninstall", "-y", "fixc"], ["packages.lock"]),
+        ([python, "-m", "pip", "install", "--no-deps", "fixb==1.0"], ["packages.pip-check", "packages.lock"]),
+    ]
+    after = {c["id"]: c for c in document["checks"]}
+    assert after["packages.lock"]["status"] == "pass", after["packages.lock"]  # compared with the lock again
+    assert code == 0 and fix["unresolved"] == [] and document["status"] == "pass"
+    assert freeze(prefix) == {**freeze(base_venv), "fixa": "fixa==1.0", "fixb": "fixb==1.0"}
+
+
+def test_fix_exits_1_when_a_step_moves_a_locked_package(base_venv: Path, offline: Path, tmp_path: Path) -> None:
+    """A broken fixa is reinstalled with --force-reinstall, which brings its dependency's newest release along
+    (fixb 2.0, not the locked 1.0): the import is repaired, but the environment no longer matches the lock, so
+    --fix does not say it is done."""
+    profile = write_profile(tmp_path, ("pip", "pip"), ("fixa", "fixa"))
+    lock = locked_wheels(offline, tmp_path, profile)
+    prefix = copy_of(base_venv, tmp_path / "env")
+    pip_in(prefix, "install", "fixa==1.0", "fixb==1.0")
+    module = next(prefix.glob("lib/python3*/site-packages/fixa/__init__.py"))
+    module.write_text("raise ImportError('a broken build of fixa')\n")
+    shown = copy_of(prefix, tmp_path / "shown")  # the same, for the text report
+    args = ["--prefix", str(prefix), "--file", str(profile), "--lock", str(lock), "--json", "--no-redact"]
+    code, stdout, _ = invoke(*args, "--fix")
+    document = json.loads(stdout)
+    fix = document["fix"]
+    assert [s["argv"][3:] for s in fix["steps"]] == [["install", "--force-reinstall", "fixa"]]
+    after = {c["id"]: c for c in document["checks"]}
+    assert after["package.fixa.import"]["status"] == "pass"
+    assert after["packages.lock"]["status"] == "warn" and "fixb is 2.0" in after["packages.lock"]["detail"]
+    assert fix["unresolved"] == ["packages.lock"] and code == 1
+    code, text, _ = invoke("--prefix", str(shown), "--file", str(profile), "--lock", str(lock), "--fix")
+    assert code == 1 and "the steps did not resolve: packages.lock (see the second report)" in text

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from envcheck.probes import run_probe
+from envcheck.verify.answers.environment import read_environment
 
 PYTHON = Path(sys.executable)
 PACKAGES = [
@@ -20,6 +22,7 @@ PACKAGES = [
 
 
 def test_environment_probe_reports_facts_imports_and_a_missing_module() -> None:
+    started = time.time()
     outcome = run_probe(PYTHON, "environment", {"packages": PACKAGES}, timeout=60)
     assert outcome.ok, outcome.completed.stderr
     data = outcome.data
@@ -46,6 +49,10 @@ def test_environment_probe_reports_facts_imports_and_a_missing_module() -> None:
         assert set(data["cpu"]["flags"]) >= {"avx", "avx2"}
     for stage in ("interpreter", "settings", "cpu", "distributions", "import json"):
         assert stage in data["stages"]
+    # wall-clock start and end, for bench/verify_bench.py --phases; the typed answer reads around them
+    assert started <= data["clock"]["start"] <= data["clock"]["done"] <= time.time()
+    assert sum(data["stages"].values()) <= data["clock"]["done"] - data["clock"]["start"] + 0.01
+    assert read_environment(data).complete
 
 
 def test_environment_probe_for_one_package_skips_the_environment_wide_facts() -> None:
@@ -94,7 +101,7 @@ def test_kernel_probe_reports_a_kernel_that_is_not_registered() -> None:
     assert data["started"] is False
 
 
-def test_kernel_probe_reports_a_kernel_that_never_becomes_ready(session_home: Path) -> None:
+def test_kernel_probe_reports_a_kernel_that_never_becomes_ready(layer_home: Path) -> None:
     pytest.importorskip("jupyter_client")
     kernels = Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels" / "envcheck-silent"
     kernels.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -77,6 +80,58 @@ def test_a_signal_death_is_named() -> None:
     done = runner.run([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"], timeout=30)
     assert done.signal_name == "SIGSEGV"
     assert done.describe_exit() == "was killed by SIGSEGV"
+
+
+NICE = "import os; print(os.nice(0))"
+# PR_GET_PDEATHSIG (2): the signal the kernel sends this process when its parent dies; 0 when none was asked for
+DEATH_SIGNAL = (
+    "import ctypes; found = ctypes.c_int(-1); "
+    "ctypes.CDLL(None, use_errno=True).prctl(2, ctypes.byref(found), 0, 0, 0); print(found.value)"
+)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="nice values are POSIX's")
+def test_a_background_child_runs_at_a_lower_priority_and_the_usual_one_does_not() -> None:
+    usual = runner.run([sys.executable, "-c", NICE], timeout=30)
+    background = runner.run([sys.executable, "-c", NICE], timeout=30, background=True)
+    assert usual.ok and background.ok, (usual.stderr, background.stderr)
+    assert int(usual.stdout) == os.nice(0)
+    assert int(background.stdout) == min(19, os.nice(0) + runner.BACKGROUND_NICE)
+    assert int(background.stdout) > int(usual.stdout)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the death signal is Linux's (PR_SET_PDEATHSIG)")
+@pytest.mark.parametrize("background", [False, True], ids=["usual", "background"])
+def test_a_child_dies_with_envcheck_whatever_its_priority(background: bool) -> None:
+    done = runner.run([sys.executable, "-c", DEATH_SIGNAL], timeout=30, background=background)
+    assert done.ok, done.stderr
+    assert int(done.stdout) == int(signal.SIGKILL)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the death signal is Linux's (PR_SET_PDEATHSIG)")
+def test_a_background_child_is_killed_when_envcheck_is_killed(tmp_path: Path) -> None:
+    """kill -9 of the parent: the lower-priority child goes with it, as every other child does."""
+    pid_file = tmp_path / "child.pid"
+    parent = tmp_path / "parent.py"
+    child_code = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(600)"
+    parent.write_text(
+        "import sys\nfrom envcheck import runner\n"
+        f"runner.run([sys.executable, '-c', {child_code!r}], timeout=600, background=True)\n"
+    )
+    proc = subprocess.Popen([sys.executable, str(parent)])
+    try:
+        deadline = time.monotonic() + 60
+        while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+        assert _alive(child)
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child), "the background child outlived envcheck's kill -9"
 
 
 def test_streaming_sends_redacted_lines_to_callback_and_log() -> None:

@@ -354,27 +354,54 @@ def _kernel_python(name: str) -> str:
     return json.loads(spec.read_text())["argv"][0]
 
 
-def test_a_second_environment_of_a_profile_does_not_take_the_first_ones_kernel(tmp_path: Path, monkeypatch) -> None:
+def test_a_second_environment_of_a_profile_gets_a_kernel_of_its_own(tmp_path: Path, monkeypatch) -> None:
+    """The first environment of a profile gets envcheck-<profile>; a second one, by default, a name derived from
+    its folder (shown, recorded); only an explicit --kernel-name that runs another environment is refused."""
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
     fake = FakeInstaller(monkeypatch)
     profile = _kernel_profile(tmp_path)
-    first, second = tmp_path / "a", tmp_path / "b"
-    setup_environment(request(profile, first))
+    first, second, third = tmp_path / "a", tmp_path / "Lab B", tmp_path / "c"
+    assert setup_environment(request(profile, first)).kernel == "envcheck-mini"
+    result = setup_environment(request(profile, second))
+    assert result.kernel == "envcheck-mini-lab-b" and _kernel_python("envcheck-mini-lab-b").startswith(str(second))
+    marker = read_marker(second)
+    assert marker is not None and marker.kernel == "envcheck-mini-lab-b" and not marker.no_kernel
     assert _kernel_python("envcheck-mini").startswith(str(first))
     calls = len(fake.calls)
     with pytest.raises(UsageError) as info:
-        setup_environment(request(profile, second))
+        setup_environment(request(profile, third, kernel_name="envcheck-mini"))
     assert info.value.message == (
         f"the Jupyter kernel 'envcheck-mini' already runs the environment at {first}; envcheck will not repoint it"
     )
-    assert f"--prefix {second} --kernel-name NAME" in (info.value.hint or "")
-    assert len(fake.calls) == calls and not second.exists(), "refused after work had started"
+    assert info.value.hint == (
+        "leave out --kernel-name and this environment gets its own kernel ('envcheck-mini-c'):"
+        f" envcheck setup --file {profile.source} --prefix {third}; or choose another --kernel-name"
+    )
+    assert len(fake.calls) == calls and not third.exists(), "refused after work had started"
     assert _kernel_python("envcheck-mini").startswith(str(first))
-    result = setup_environment(request(profile, second, kernel_name="envcheck-mini-b"))
-    assert result.kernel == "envcheck-mini-b" and _kernel_python("envcheck-mini-b").startswith(str(second))
-    assert _kernel_python("envcheck-mini").startswith(str(first))
-    # the first environment's own kernel is registered again when it is brought in line
+    # the first environment's own kernel is registered again when it is recreated; the second keeps its own
     assert setup_environment(request(profile, first, recreate=True)).kernel == "envcheck-mini"
+    assert setup_environment(request(profile, second, recreate=True)).kernel == "envcheck-mini-lab-b"
+
+
+def test_an_environment_set_up_without_a_kernel_records_it_and_stays_so(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    fake = FakeInstaller(monkeypatch)
+    profile = _kernel_profile(tmp_path)
+    prefix = tmp_path / "env"
+    assert setup_environment(request(profile, prefix, kernel=False)).kernel is None
+    marker = read_marker(prefix)
+    assert marker is not None and marker.no_kernel and marker.kernel is None and marker.options == ["--no-kernel"]
+    changed = tmp_path / "changed.toml"
+    changed.write_text(profile.source.read_text().replace("example>=1.0", "example>=2.0"))
+    # brought in line without --no-kernel: still no kernel
+    assert setup_environment(request(load_file(changed), prefix)).kernel is None
+    assert "kernel" not in fake.phases
+    # a kernel name asked for registers one
+    result = setup_environment(request(load_file(changed), prefix, kernel_name="mine"))
+    assert result.kernel == "mine" and _kernel_python("mine").startswith(str(prefix))
+    marker = read_marker(prefix)
+    assert marker is not None and marker.kernel == "mine" and not marker.no_kernel
 
 
 def test_an_environment_keeps_its_own_kernel_name_when_brought_in_line(tmp_path: Path, monkeypatch) -> None:

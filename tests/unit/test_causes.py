@@ -4,21 +4,24 @@ environment, broken the way each cause breaks it."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
-from support.evidence import CPU, PREFIX, PY, evidence, ran, recorded
+from support.evidence import CPU, PREFIX, PY, evidence, ran, recorded, started_kernel
+from support.locks import lock_text
 
 from envcheck.completion import Marker
 from envcheck.kernels import install_argv
+from envcheck.lock.pylock import read_lock
 from envcheck.profiles.profile import TENSORFLOW_DISTRIBUTIONS
 from envcheck.results import Status
 from envcheck.verify.checks import Evidence, evaluate
 from envcheck.verify.checks.environ import variable_check_id
-from envcheck.verify.evidence import EnvState
+from envcheck.verify.evidence import EnvState, LockFacts
 from envcheck.verify.plan import Diagnosis, Scope, Step, diagnose, merge_requirements
 
 
@@ -307,3 +310,109 @@ def test_a_pep_668_python_gets_an_environment_of_its_own_instead_of_pip() -> Non
     diagnosis = diagnosed(evidence(probe, pip_check=ev.pip_check))
     assert [(s.argv, s.scope) for s in diagnosis.plan] == [(("envcheck", "setup"), Scope.OUTSIDE)]
     assert "packages.pip-check" in diagnosis.plan[0].resolves
+
+
+# ---------------------------------------------------------------------------------------------- the plan's reach
+
+# What TensorFlow 2.21, Keras 3 and pandas 3 (built for numpy 2) say under numpy 1.26.4: none of the import
+# errors names numpy; numpy's own line goes to stderr (recorded from a real environment with `numpy<2`)
+SYSTEM_ERROR = "<built-in function __import__> returned a result with an exception set"
+PANDAS_C_EXTENSION = (
+    "C extension: None not built. If you want to import pandas from the source directory, you may need to run"
+    " 'python -m pip install -ve . --no-build-isolation -Ceditable-verbose=true' to build the C extensions first."
+)
+NUMPY_C_API = (
+    "RuntimeError: module was compiled against NumPy C-API version 0x12 (NumPy 2.0) but the running NumPy has C-API"
+    " version 0x11. Check the section C-API incompatibility at the Troubleshooting ImportError section at"
+    " https://numpy.org/devdocs/user/troubleshooting-importerror.html#c-api-incompatibility for indications on how"
+    " to solve this problem.\n"
+)
+
+
+def test_numpy_1_under_tensorflow_built_for_2_links_every_import_to_numpy_and_reinstalls_nothing() -> None:
+    probe = recorded()
+    probe["distributions"]["numpy"]["version"] = "1.26.4"
+    for name in ("tensorflow", "keras"):
+        probe["imports"][name] = {"ok": False, "error_type": "SystemError", "error": SYSTEM_ERROR}
+    probe["imports"]["pandas"] = {"ok": False, "error_type": "ImportError", "error": PANDAS_C_EXTENSION}
+    probe["work"] = {k: v for k, v in probe["work"].items() if k not in ("matmul", "pandas")}
+    del probe["facts"]["tensorflow"]
+    pandas = probe["distributions"]["pandas"]["version"]
+    pip = ran(f"pandas {pandas} has requirement numpy>=2.0.2, but you have numpy 1.26.4.\n", returncode=1)
+    stderr = "I0000 cpu_feature_guard.cc:227] This TensorFlow binary is optimized ...\n" + NUMPY_C_API
+    diagnosis = diagnosed(evidence(probe, pip_check=pip, stderr=stderr))
+    checks = by_id(diagnosis)
+    for name in ("tensorflow", "keras", "pandas"):
+        assert checks[f"package.{name}.import"].caused_by == ("compat.numpy-abi",), name
+    assert "module was compiled against NumPy C-API version 0x12" in checks["compat.numpy-abi"].detail
+    assert_symptoms_point_to(diagnosis, "compat.numpy-abi")
+    step = only_environment_step(diagnosis)  # numpy alone: no --force-reinstall of tensorflow, keras, pandas
+    assert len(step.argv) == 5 and Requirement(step.argv[4]).name == "numpy"
+    assert {"package.tensorflow.import", "package.keras.import", "package.pandas.import"} <= set(step.resolves)
+
+
+def with_ipython(probe: dict[str, Any]) -> dict[str, Any]:
+    """The recorded probe with IPython installed, as ipykernel needs it (the recording lists 16 distributions)."""
+    probe["distributions"]["ipython"] = {
+        "version": "9.6.0",
+        "requires": ["decorator>=4.3.2", "pygments>=2.11.0", "traitlets>=5.13.0"],
+    }
+    return probe
+
+
+def test_a_kernel_that_dies_for_a_missing_dependency_is_caused_by_pip_check() -> None:
+    probe = with_ipython(recorded())
+    pip = ran("ipython 9.6.0 requires pygments, which is not installed.\n", returncode=1)
+    died = {**started_kernel(), "started": False, "prefix": None}
+    died["start_error"] = {"error_type": "RuntimeError", "error": "Kernel died before replying to kernel_info"}
+    diagnosis = diagnosed(evidence(probe, pip_check=pip, kernel=died))
+    checks = by_id(diagnosis)
+    assert checks["jupyter.kernel-start"].status is Status.FAIL
+    assert checks["jupyter.kernel-start"].caused_by == ("packages.pip-check",)
+    assert_symptoms_point_to(diagnosis, "packages.pip-check")
+    step = only_environment_step(diagnosis)  # pygments, not a --force-reinstall of ipykernel and all it needs
+    assert step.argv[3:] == ("install", "pygments")
+    assert step.resolves == ("packages.pip-check", "jupyter.kernel-start")
+
+
+def test_a_kernel_that_dies_while_pip_check_names_another_tree_keeps_its_own_fix() -> None:
+    pip = ran("matplotlib 3.11.2 requires pyparsing, which is not installed.\n", returncode=1)
+    died = {**started_kernel(), "started": False, "prefix": None}
+    died["start_error"] = {"error_type": "RuntimeError", "error": "Kernel died before replying to kernel_info"}
+    checks = by_id(diagnosed(evidence(with_ipython(recorded()), pip_check=pip, kernel=died)))
+    assert checks["jupyter.kernel-start"].caused_by == ()
+    assert "--force-reinstall ipykernel" in (checks["jupyter.kernel-start"].hint or "")
+
+
+def test_lock_drift_with_an_extra_package_keeps_the_lock_repair_and_installs_each_distribution_once(
+    tmp_path: Path,
+) -> None:
+    """pygments gone (pip check and the lock both name it, and the kernel died of it) and one package the lock
+    does not hold: the lock's pinned install serves pip check too, the extra one is uninstalled."""
+    probe = with_ipython(recorded())
+    probe["distributions"]["pygments"] = {"version": "2.19.1", "requires": []}
+    locked = [
+        (n, d["version"], [(f"{n.replace('-', '_')}-{d['version']}-py3-none-any.whl", "d" * 64)])
+        for n, d in probe["distributions"].items()
+        if n not in ("pip", "setuptools")
+    ]
+    del probe["distributions"]["pygments"]
+    probe["distributions"]["tiny-demo"] = {"version": "1.0", "requires": []}
+    path = tmp_path / "pylock.deep-learning.toml"
+    path.write_text(lock_text(locked, "deep-learning", "x"))
+    lock = read_lock(path)
+    facts = LockFacts(path=str(path), digest=lock.digest, lock=lock, find_links=("/srv/wheels",))
+    pip = ran("ipython 9.6.0 requires pygments, which is not installed.\n", returncode=1)
+    died = {**started_kernel(), "started": False, "prefix": None}
+    died["start_error"] = {"error_type": "RuntimeError", "error": "Kernel died before replying to kernel_info"}
+    diagnosis = diagnosed(evidence(probe, pip_check=pip, kernel=died, lock=facts))
+    checks = by_id(diagnosis)
+    assert checks["packages.lock"].status is Status.WARN and checks["packages.lock"].caused_by == ()
+    assert checks["jupyter.kernel-start"].caused_by == ("packages.pip-check",)
+    assert [(s.argv[3:], s.resolves) for s in diagnosis.plan] == [
+        (("uninstall", "-y", "tiny-demo"), ("packages.lock",)),
+        (
+            ("install", "--no-deps", "--find-links", "/srv/wheels", "pygments==2.19.1"),
+            ("packages.pip-check", "packages.lock", "jupyter.kernel-start"),
+        ),
+    ]

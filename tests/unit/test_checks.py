@@ -3,12 +3,14 @@ own stderr lines for each way a GPU goes unused, and nvidia-smi output in its do
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 from support.evidence import CPU, GPU, PREFIX, PY, check, evidence, gpu_probe, ran, recorded, started_kernel, text
 
-from envcheck.completion import Marker
+from envcheck.completion import Marker, SetupNote
 from envcheck.errors import ExitCode
 from envcheck.results import Status, exit_code_for
 from envcheck.verify.checks import (
@@ -570,3 +572,96 @@ def test_strict_turns_warnings_into_failure() -> None:
     results = evaluate(evidence(kernel={"complete": True, "spec": None, "available": []}))
     assert exit_code_for(results) is ExitCode.OK
     assert exit_code_for(results, strict=True) is ExitCode.FAILED
+
+
+# ---------------------------------------------------------------------------------------------- what made it
+
+
+def test_an_environment_set_up_without_a_kernel_says_so_and_passes() -> None:
+    marker = Marker("deep-learning", CPU.digest, "venv", "uv", "3.11.7", no_kernel=True, options=["--no-kernel"])
+    ev = evidence(kernel=None, no_kernel=True, env=EnvState(prefix=PREFIX, owned=True, marker=marker))
+    kernel = check(ev, "jupyter.kernelspec")
+    assert kernel.status is Status.SKIP
+    # the command replaces the recorded --no-kernel with the name: typed, it registers the kernel
+    assert kernel.detail == (
+        "no kernel: set up with --no-kernel (to register one:"
+        f" envcheck setup --prefix {PREFIX} --kernel-name envcheck-deep-learning)"
+    )
+    ids = {r.id for r in evaluate(ev)}
+    assert "jupyter.kernel-start" not in ids and "jupyter.kernelspecs" not in ids
+    assert exit_code_for(evaluate(ev), strict=True) is ExitCode.OK
+
+
+def test_no_printed_command_registers_a_kernel_that_runs_another_environment() -> None:
+    other = "/home/ada/envs/other"
+    kernel = started_kernel()
+    kernel["spec"] = {"argv0": f"{other}/bin/python", "argv0_resolved": f"{other}/bin/python"}
+    kernel["prefix"] = other
+    kernel["specs"] = {"python3": {"argv0": f"{other}/bin/python", "exists": True, "language": "python"}}
+    owners = {"envcheck-deep-learning": other, "python3": other}
+    ev = evidence(kernel=kernel, kernel_owners=owners)
+    found = check(ev, "jupyter.kernelspec")
+    assert found.status is Status.FAIL and "ipykernel install" not in (found.hint or "")
+    assert found.hint == (
+        f"the kernel 'envcheck-deep-learning' runs the environment at {other}; give this one a kernel of its own:"
+        f" envcheck setup --prefix {PREFIX} --kernel-name NAME"
+    )
+    others = check(ev, "jupyter.kernelspecs")
+    assert others.status is Status.WARN and "ipykernel install" not in (others.hint or "")
+    assert f"choose the kernel 'envcheck-deep-learning' in Jupyter ('python3' runs the environment at {other})" in (
+        others.hint or ""
+    )
+    from envcheck.verify.plan import diagnose
+
+    assert not any("ipykernel" in step.argv for step in diagnose(ev, evaluate(ev)).plan)
+
+
+def test_rebuild_hints_carry_the_options_that_made_the_environment() -> None:
+    note = SetupNote(
+        "lab",
+        profile_args=["--file", "/labs/lab.toml"],
+        options=["--kernel-name", "lab-k", "--installer", "pip", "--python", "3.12"],
+        kernel="lab-k",
+    )
+    ev = evidence(env=EnvState(prefix=PREFIX, owned=True, note=note))  # verified without --file
+    incomplete = check(ev, "env.complete")
+    assert incomplete.hint == (
+        f"rebuild it: envcheck setup --file /labs/lab.toml --prefix {PREFIX}"
+        " --kernel-name lab-k --installer pip --python 3.12 --recreate"
+    )
+    aside = f"{PREFIX}.envcheck-previous"
+    interrupted = check(evidence(env=EnvState(prefix=PREFIX, owned=True, note=note, previous=aside)), "env.complete")
+    assert interrupted.detail == (
+        f"incomplete: a `setup --recreate` did not finish; the previous environment is at {aside}"
+    )
+    assert interrupted.hint == (
+        f"put it back: mv {aside} {PREFIX}; or build anew: envcheck setup --file /labs/lab.toml --prefix {PREFIX}"
+        " --kernel-name lab-k --installer pip --python 3.12 --recreate"
+    )
+    # an option given again replaces the recorded one: --python 3.9 made it, the hint asks for 3.13
+    old = Marker("deep-learning", CPU.digest, "venv", "uv", "3.9.18", options=["--python", "3.9"], profile_args=[])
+    probe = recorded()
+    probe["interpreter"]["version"] = "3.9.18"
+    python = check(evidence(probe, env=EnvState(prefix=PREFIX, owned=True, marker=old)), "python.version")
+    assert python.hint is not None and python.hint.endswith(
+        f"envcheck setup --prefix {PREFIX} --python 3.13 --recreate"
+    )
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links")
+def test_an_environment_reached_through_a_link_is_itself(tmp_path: Path) -> None:
+    real = tmp_path / "real" / "env"
+    (real / "bin").mkdir(parents=True)
+    (real / "bin" / "python").write_text("")
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "real")
+    through = str(link / "env")
+    kernel = started_kernel()
+    kernel["spec"] = {"argv0": f"{real}/bin/python", "argv0_resolved": f"{real}/bin/python"}
+    kernel["prefix"] = str(real)
+    probe = recorded()
+    probe["interpreter"]["prefix"] = through
+    probe["interpreter"]["executable"] = f"{through}/bin/python"
+    ev = evidence(probe, python=f"{through}/bin/python", kernel=kernel, env=EnvState(prefix=through))
+    assert check(ev, "jupyter.kernelspec").status is Status.PASS
+    assert check(ev, "jupyter.kernel-start").status is Status.PASS

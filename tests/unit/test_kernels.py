@@ -60,3 +60,53 @@ def test_the_install_command_names_the_kernel_and_its_display_name() -> None:
         "--display-name",
         "Python (lab)",
     )
+
+
+def register(name: str, python: Path) -> None:
+    folder = kernels.spec_dir(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "kernel.json").write_text(json.dumps({"argv": [str(python), "-m", "ipykernel_launcher"]}))
+
+
+def environment(path: Path) -> Path:
+    (path / "bin").mkdir(parents=True)
+    (path / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    python = path / "bin" / "python"
+    python.symlink_to(sys.executable)
+    return python
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links")
+def test_a_second_environment_of_a_profile_gets_a_name_from_its_folder(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    first, second = tmp_path / "first", tmp_path / "Lab B (2024)"
+    assert kernels.default_name(PROFILE, first) == "envcheck-deep-learning"  # nobody has the name yet
+    register("envcheck-deep-learning", environment(first))
+    assert kernels.default_name(PROFILE, first) == "envcheck-deep-learning"  # its own
+    assert kernels.default_name(PROFILE, second) == "envcheck-deep-learning-lab-b-2024"
+    assert kernels.default_name(PROFILE, tmp_path / "link-to-first") == "envcheck-deep-learning-link-to-first"
+    (tmp_path / "link-to-first").symlink_to(first)
+    assert kernels.default_name(PROFILE, tmp_path / "link-to-first") == "envcheck-deep-learning"  # the same place
+    # a third folder of the same name elsewhere, while the folder's name is taken too: its path's digest
+    register("envcheck-deep-learning-lab-b-2024", environment(second))
+    elsewhere = tmp_path / "other" / "Lab B (2024)"
+    name = kernels.default_name(PROFILE, elsewhere)
+    assert (
+        name.startswith("envcheck-deep-learning-lab-b-2024-")
+        and len(name) == len("envcheck-deep-learning-lab-b-2024") + 9
+    )
+    assert kernels.default_name(PROFILE, elsewhere) == name  # the same every time
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links")
+def test_a_recorded_name_is_kept_while_it_is_free_for_its_environment(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    mine, other = tmp_path / "mine", tmp_path / "other"
+    assert kernels.kernel_name(PROFILE, recorded="lab", prefix=mine) == "lab"  # not registered (yet): free
+    register("lab", environment(mine))
+    assert kernels.kernel_name(PROFILE, recorded="lab", prefix=mine) == "lab"
+    register("lab", environment(other))  # someone gave the name to another environment since
+    assert kernels.kernel_name(PROFILE, recorded="lab", prefix=mine) == "envcheck-deep-learning"
+    register("lab", tmp_path / "gone" / "bin" / "python")  # a kernel whose python is gone is free again
+    assert kernels.kernel_name(PROFILE, recorded="lab", prefix=mine) == "lab"
+    assert kernels.kernel_name(PROFILE, asked="lab", recorded="x", prefix=mine) == "lab"  # asked: as asked

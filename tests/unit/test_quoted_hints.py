@@ -195,7 +195,14 @@ def test_every_envcheck_line_quotes_its_paths_for_the_shell_it_is_meant_for(tmp_
         "my kernel",
         "--recreate",
     ]
-    assert shlex.split(naming.setup_with_another_kernel())[-2:] == ["--kernel-name", "NAME"]
+    assert shlex.split(naming.setup_with_own_kernel()) == [
+        "envcheck",
+        "setup",
+        "--file",
+        str(profile.source),
+        "--prefix",
+        str(prefix),
+    ]
     assert shlex.split(naming.run("jupyter", "lab")) == [
         "envcheck",
         "run",

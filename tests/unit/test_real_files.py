@@ -191,7 +191,7 @@ def test_a_file_for_another_python_names_the_python_that_is_here(
     result = CliRunner().invoke(app, ["setup", "--file", str(file), "--prefix", str(prefix), "--no-kernel"])
     hint = next(line for line in result.stderr.splitlines() if line.startswith("hint: "))
     assert hint.startswith("hint: tensorflow 2.10.1 has wheels for CPython 3.7-3.10 only: run: ")
-    assert f"setup --file {file} --prefix {prefix} --python {found};" in hint
+    assert f"setup --file {file} --prefix {prefix} --no-kernel --python {found};" in hint  # the options it was given
 
 
 def test_tensorflow_1_needs_a_python_envcheck_cannot_use_and_says_so() -> None:

@@ -135,7 +135,7 @@ def test_warning_passes_unless_strict(tmp_path: Path) -> None:
     document = json.loads(stdout)
     env_check = next(c for c in document["checks"] if c["id"] == "env.complete")
     assert env_check["status"] == "warn"
-    assert env_check["hint"] == f"envcheck verify --prefix {prefix} --profile other"
+    assert env_check["hint"] == f"envcheck verify --profile other --prefix {prefix}"
     assert code == 0 and document["status"] == "warn"
     strict_code, strict_out, _ = invoke("--prefix", str(prefix), "--file", str(profile), "--json", "--strict")
     assert [c["id"] for c in json.loads(strict_out)["checks"] if c["status"] == "warn"] == ["env.complete"]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ntpath
+import os
 import posixpath
 from collections.abc import Sequence
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from envcheck import shell
@@ -17,7 +19,7 @@ from envcheck.results import CheckResult, Status
 from envcheck.suggest import Naming
 from envcheck.verify.answers import ImportResult, Installed, TensorflowFacts
 from envcheck.verify.evidence import Evidence, ProbeFault, as_version
-from envcheck.verify.remedy import Finding, PipAction, Remedy, Scope, pip_text, run, unset_argv
+from envcheck.verify.remedy import Finding, PipAction, Remedy, Scope, advice, pip_text, run, unset_argv
 
 # ---------------------------------------------------------------------------------------------- results
 
@@ -62,18 +64,36 @@ def unset(ev: Evidence, variable: str, text: str | None = None, explained_by: Se
 
 
 def setup_command(ev: Evidence, *extra: str) -> str:
+    """``envcheck setup`` for this environment with the options that made it (recorded by its setup, finished
+    or not), then ``extra``."""
     prefix = ev.env.prefix if ev.origin != "default" and ev.env.prefix else None
-    return Naming(ev.profile_args, prefix, platform=ev.platform).setup(*extra)
+    made = ev.env.made_with
+    if made is None:
+        return Naming(ev.profile_args, prefix, platform=ev.platform).setup(*extra)
+    args = tuple(made.profile_args) if made.profile_args is not None else ev.profile_args
+    return Naming(args, prefix, platform=ev.platform, options=tuple(made.options)).setup(*extra)
 
 
 def kernel_install(ev: Evidence, explained_by: Sequence[str] = ()) -> Remedy:
-    """Register this environment's Jupyter kernel (the command setup runs): it writes into the user's home."""
-    return run(install_argv(ev.python, own_kernel(ev)), Scope.OUTSIDE, explained_by=explained_by)
+    """Register this environment's Jupyter kernel (the command setup runs): it writes into the user's home.
+
+    Never over a kernel of that name that runs another environment: that one stays its environment's, and
+    this one is given a kernel of its own by setup instead."""
+    name = own_kernel(ev)
+    owner = ev.kernel_owners.get(name)
+    if owner is not None:
+        return advice(
+            f"the kernel {name!r} runs the environment at {owner}; give this one a kernel of its own:"
+            f" {setup_command(ev, '--kernel-name', 'NAME')}",
+            explained_by=explained_by,
+        )
+    return run(install_argv(ev.python, name), Scope.OUTSIDE, explained_by=explained_by)
 
 
 def own_kernel(ev: Evidence) -> str:
-    """This environment's kernel name: the one setup recorded, else the profile's default."""
-    return kernel_name(ev.profile, recorded=ev.kernel_name, prefix=ev.env.prefix)
+    """This environment's kernel name, as verify found it (the one setup recorded while it is free for this
+    environment, else the profile's default for its folder)."""
+    return ev.kernel_name or kernel_name(ev.profile)
 
 
 def interaction_hint(ev: Evidence) -> str:
@@ -113,20 +133,48 @@ def applying_requirements(dist: Installed | None, markers: dict[str, str]) -> li
     return out
 
 
+def requirement_closure(ev: Evidence, name: str) -> set[str]:
+    """``name`` and every distribution it needs here, followed through the installed metadata (canonical names)."""
+    seen: set[str] = set()
+    todo = [canonicalize_name(name)]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        todo += [canonicalize_name(r.name) for r in applying_requirements(ev.distributions.get(current), ev.markers)]
+    return seen
+
+
 def first_line(text: str | None, limit: int = 200) -> str:
     line = next((s.strip() for s in str(text or "").splitlines() if s.strip()), "")
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def same_path(a: str, b: str, platform: str) -> bool:
+    """The same place: spelled alike, or (on this machine) the same folder once symbolic links are followed, so
+    that an environment reached through a link is itself."""
     mod = ntpath if platform == "win32" else posixpath
-    return mod.normcase(mod.normpath(a)) == mod.normcase(mod.normpath(b))
+    if mod.normcase(mod.normpath(a)) == mod.normcase(mod.normpath(b)):
+        return True
+    return _here(platform) and os.path.realpath(a) == os.path.realpath(b)
 
 
 def inside(path: str, folder: str, platform: str) -> bool:
+    """``path`` lies in ``folder`` (or is it), compared as spelled and, on this machine, with links followed."""
     mod = ntpath if platform == "win32" else posixpath
     p, f = mod.normcase(mod.normpath(path)), mod.normcase(mod.normpath(folder))
-    return p == f or p.startswith(f.rstrip(mod.sep) + mod.sep)
+    if p == f or p.startswith(f.rstrip(mod.sep) + mod.sep):
+        return True
+    if not _here(platform):
+        return False
+    real, top = os.path.realpath(path), os.path.realpath(folder)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _here(platform: str) -> bool:
+    """Paths of ``platform`` can be followed on this machine (evidence recorded elsewhere is compared as written)."""
+    return (platform == "win32") == (os.name == "nt")
 
 
 def applicable_requirements(ev: Evidence, package: Package) -> tuple[Requirement, ...]:

@@ -34,6 +34,9 @@ NUMPY_ABI_PATTERNS = (
     "numpy.core._multiarray_umath failed to import",
     "numpy.dtype size changed, may indicate binary incompatibility",
     "module compiled against ABI version",
+    # a module built for numpy 2 under numpy 1.x (TensorFlow >= 2.19 with numpy<2): said on stderr, while the
+    # import itself fails with "SystemError: <built-in function __import__> returned a result with an exception set"
+    "module was compiled against NumPy C-API version",
 )
 # setuptools 82 no longer ships pkg_resources; older packages (tensorflow-hub 0.15) still import it
 PKG_RESOURCES_GONE = "82"

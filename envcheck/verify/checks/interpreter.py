@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from envcheck.completion import Marker
 from envcheck.results import CheckResult, Status
+from envcheck.suggest import Naming, restore_command
 from envcheck.verify.checks.common import command, crash_hint, interaction_hint, result, setup_command
 from envcheck.verify.checks.registry import INTERPRETER, check
 from envcheck.verify.evidence import Evidence, as_version
@@ -98,6 +100,15 @@ def check_env_complete(ev: Evidence) -> CheckResult:
         return result("env.complete", Status.SKIP, "an interpreter was named, not an environment made by setup")
     marker = env.marker
     if marker is None:
+        if env.owned and env.previous is not None:
+            put_back = restore_command(env.prefix, env.previous, ev.platform)
+            return result(
+                "env.complete",
+                Status.FAIL,
+                f"incomplete: a `setup --recreate` did not finish; the previous environment is at {env.previous}",
+                advice(f"put it back: {put_back}; or build anew: {setup_command(ev, '--recreate')}"),
+                previous=env.previous,
+            )
         if env.owned:
             return result(
                 "env.complete",
@@ -124,7 +135,7 @@ def check_env_complete(ev: Evidence) -> CheckResult:
             "env.complete",
             Status.WARN,
             f"set up for profile {marker.profile!r}, checked against {ev.profile.name!r}",
-            advice(command(ev, "envcheck", "verify", "--prefix", env.prefix, "--profile", marker.profile)),
+            advice(Naming(_profile_args(marker), env.prefix, platform=ev.platform).verify()),
         )
     if marker.profile_digest != ev.profile.digest:
         what = f"{marker.file}" if marker.file else f"profile {marker.profile!r}"
@@ -136,6 +147,11 @@ def check_env_complete(ev: Evidence) -> CheckResult:
         )
     when = f" on {marker.created[:10]}" if marker.created else ""
     return result("env.complete", Status.PASS, f"complete: set up by envcheck{when} for {marker.profile!r}")
+
+
+def _profile_args(marker: Marker) -> tuple[str, ...]:
+    """How to name the profile an environment was set up for: as its setup recorded it, else by its name."""
+    return tuple(marker.profile_args) if marker.profile_args is not None else ("--profile", marker.profile)
 
 
 @check("probe.environment", group=INTERPRETER, order=50)

@@ -8,7 +8,16 @@ import posixpath
 
 from envcheck.kernels import install_argv, wants_kernel
 from envcheck.results import CheckResult, Status
-from envcheck.verify.checks.common import command, first_line, kernel_install, own_kernel, result, same_path
+from envcheck.verify.checks.common import (
+    command,
+    first_line,
+    kernel_install,
+    own_kernel,
+    result,
+    same_path,
+    setup_command,
+)
+from envcheck.verify.checks.pipcheck import broken_dependencies
 from envcheck.verify.checks.registry import JUPYTER, check
 from envcheck.verify.evidence import Evidence
 from envcheck.verify.remedy import advice, explained, install
@@ -27,6 +36,12 @@ def check_kernelspec(ev: Evidence) -> CheckResult | None:
     if not wants_kernel(ev.profile):
         return None
     name = own_kernel(ev)
+    if ev.no_kernel:
+        return result(
+            "jupyter.kernelspec",
+            Status.SKIP,
+            f"no kernel: set up with --no-kernel (to register one: {setup_command(ev, '--kernel-name', name)})",
+        )
     answer = ev.kernel
     fault = ev.kernel_fault
     if answer is None and fault is None:
@@ -109,8 +124,12 @@ def check_other_kernelspecs(ev: Evidence) -> CheckResult | None:
                     f"the default kernel {name!r} runs {program}, not this environment's python: notebooks opened"
                     f" with it do not see this environment's packages"
                 )
+                owner = ev.kernel_owners.get(name)
+                # a kernel that runs another environment stays that environment's: no command repoints it
                 fixes.append(
-                    f"choose the kernel {own!r} in Jupyter, or make {name!r} this environment's:"
+                    f"choose the kernel {own!r} in Jupyter ({name!r} runs the environment at {owner})"
+                    if owner
+                    else f"choose the kernel {own!r} in Jupyter, or make {name!r} this environment's:"
                     f" {command(ev, *install_argv(ev.python, name))}"
                 )
     if findings:
@@ -129,7 +148,7 @@ def check_kernel_start(ev: Evidence) -> CheckResult | None:
     this environment's `sys.prefix`.
 
     Fix: the hint: register the kernel again, or install ipykernel into the environment."""
-    if not wants_kernel(ev.profile):
+    if not wants_kernel(ev.profile) or ev.no_kernel:
         return None
     answer = ev.kernel
     fault = ev.kernel_fault
@@ -138,13 +157,16 @@ def check_kernel_start(ev: Evidence) -> CheckResult | None:
     if answer is None or answer.spec is None:
         return result("jupyter.kernel-start", Status.SKIP, "no kernel to start", explained(*REGISTRATION))
     duration = answer.seconds or answer.start_seconds
-    reinstall = install("ipykernel", flags=("--force-reinstall",))
+    # a kernel dies at start when a package it imports is missing or broken (IPython without pygments): when
+    # pip check names one of ipykernel's own dependencies, its fix is the kernel's
+    broken = ("packages.pip-check",) if broken_dependencies(ev, "ipykernel") else ()
+    reinstall = install("ipykernel", flags=("--force-reinstall",), explained_by=broken)
     if fault is not None:
         return result(
             "jupyter.kernel-start",
             Status.FAIL,
             f"the kernel {fault.what} while starting",
-            install("ipykernel", flags=("--force-reinstall",), explained_by=REGISTRATION),
+            install("ipykernel", flags=("--force-reinstall",), explained_by=(*REGISTRATION, *broken)),
         )
     if answer.start_error is not None:
         error = answer.start_error

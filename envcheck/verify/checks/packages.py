@@ -200,10 +200,25 @@ def _import_remedy(ev: Evidence, package: Package, found: ImportResult) -> Remed
         return dataclasses.replace(remedy, text=f"{{command}}  (needed by {name})")
     # "Unable to import required dependency numpy": a dependency pip check names, named in the error
     named = [n for n in sorted(pip_check_names(ev)) if re.search(rf"\b{re.escape(n)}\b", text)]
+    # a compiled package that needs numpy (or protobuf) fails in its own words when that one does not fit
+    # (TensorFlow: "SystemError: ... returned a result with an exception set", pandas: "C extension: None not
+    # built"): the compatibility finding's fix makes the reinstall unnecessary
+    binary = tuple(root for dependency, root in ROOTS.items() if _depends_on(ev, package, dependency))
     return install(
         wanted(ev, package),
         flags=("--force-reinstall",),
-        explained_by=(*causes, "packages.pip-check") if named else causes,
+        explained_by=(*causes, *binary, *(("packages.pip-check",) if named else ())),
+    )
+
+
+def _depends_on(ev: Evidence, package: Package, dependency: str) -> bool:
+    """Whether the installed distribution of ``package`` (for TensorFlow: any of its distributions) requires
+    ``dependency`` here."""
+    names = TENSORFLOW_DISTRIBUTIONS if package.name in TENSORFLOW_DISTRIBUTIONS else (package.name,)
+    return any(
+        canonicalize_name(r.name) == dependency
+        for name in names
+        for r in applying_requirements(ev.distributions.get(canonicalize_name(name)), ev.markers)
     )
 
 

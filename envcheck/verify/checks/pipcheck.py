@@ -8,6 +8,7 @@ import re
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from envcheck.verify.checks.common import requirement_closure
 from envcheck.verify.checks.ranges import tightest, with_range
 from envcheck.verify.evidence import Evidence
 from envcheck.verify.remedy import PipAction
@@ -55,6 +56,16 @@ def pip_check_names(ev: Evidence) -> set[str]:
         except InvalidRequirement:
             continue
     return names
+
+
+def broken_dependencies(ev: Evidence, name: str) -> list[str]:
+    """The distributions among ``name`` and what it needs whose requirements `pip check` reports broken."""
+    if ev.pip_check is None or ev.pip_check.ok:
+        return []
+    needed = requirement_closure(ev, name)
+    problems = parse_pip_check(ev.pip_check.stdout + "\n" + ev.pip_check.stderr)
+    who = [canonicalize_name(p.get("who") or p.get("broken") or "") for p in problems]
+    return sorted({w for w in who if w in needed})
 
 
 def pip_check_actions(ev: Evidence, problems: list[dict[str, str]]) -> tuple[PipAction, ...]:
