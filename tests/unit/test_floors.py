@@ -28,3 +28,10 @@ def test_every_module_of_envcheck_is_on_a_floor() -> None:
     modules = {f"envcheck.{m.name}" for m in pkgutil.iter_modules(envcheck.__path__)}
     assert modules - placed == set(), "add these modules to a floor in pyproject.toml"
     assert placed - modules == set(), "these floors name modules that do not exist"
+
+
+def test_no_module_is_longer_than_500_lines() -> None:
+    """A module that grows past 500 lines is split where its parts are (CONTRIBUTING.md: the layout)."""
+    root = Path(envcheck.__file__).parent
+    long = {str(p.relative_to(root)): n for p in root.rglob("*.py") if (n := len(p.read_text().splitlines())) > 500}
+    assert long == {}

@@ -8,7 +8,7 @@ it, in checklist order. Every warn and fail carries a ``Remedy`` (``envcheck.ver
 commands with the scope they change, or advice; ``evaluate`` renders the hint from it, and the fix plan
 (``envcheck.verify.plan``) merges the root causes' remedies into its steps.
 
-The package's layout is the checklist, one module per group: ``interpreter``, ``packages``, ``compatibility``,
+The package's layout is the checklist, one module per group: ``interpreter``, ``packages`` (and ``lock``), ``compatibility``,
 ``device``, ``work``, ``jupyter``, ``environ`` (environment variables) and ``conda``. ``registry`` holds the one
 registry, ``common`` what the rules share (``result``, ``unset``, ``kernel_install`` ...), ``ranges`` the version
 ranges remedies install, and ``cuda``, ``nvidia`` and ``pipcheck`` the device and pip check groups' helpers.
@@ -60,7 +60,7 @@ To add a check with its fix, write one function in the module of its group::
 from __future__ import annotations
 
 # The group modules register their rules on import.
-from envcheck.verify.checks import compatibility, conda, device, environ, interpreter, jupyter, packages, work
+from envcheck.verify.checks import compatibility, conda, device, environ, interpreter, jupyter, lock, packages, work
 from envcheck.verify.checks.device import devices
 from envcheck.verify.checks.jupyter import wants_kernel
 from envcheck.verify.checks.nvidia import NVIDIA_SMI_QUERY, TensorflowMessage, parse_nvidia_smi, tensorflow_messages
@@ -107,6 +107,7 @@ __all__ = [
     "interpreter",
     "jupyter",
     "loading_variables",
+    "lock",
     "packages",
     "parse_nvidia_smi",
     "parse_pip_check",
