@@ -104,6 +104,7 @@ class Completed:
 _live: set[subprocess.Popen[Any]] = set()
 _live_lock = threading.RLock()  # re-entrant: the handler runs in the main thread, which may hold it
 _stopping = threading.Event()  # a signal is stopping the command: no new child may start
+_starting = False  # the main thread is inside Popen: a signal now is raised by run() once the child is known
 _handling = False  # the handlers are installed (a nested use leaves them be)
 _signal_number: int | None = None  # the signal that is stopping the command
 
@@ -172,7 +173,10 @@ def _on_signal(signum: int, frame: Any) -> None:
         _signal_number = signum
     _stopping.set()
     stop_children()
-    if first:  # a second Ctrl-C while the first one unwinds must not interrupt the clean-up
+    # a second Ctrl-C while the first one unwinds must not interrupt the clean-up; one that lands while the main
+    # thread starts a child is raised by ``run`` once the child is known and killed (raised inside Popen, after
+    # the fork, it would leave the child running unseen, writing into what the clean-up removes)
+    if first and not _starting:
         raise KeyboardInterrupt
 
 
@@ -218,7 +222,10 @@ def run(
     streaming = on_line is not None or log is not None
     if _stopping.is_set():  # the command is being stopped: start nothing new (a worker thread's next probe)
         raise KeyboardInterrupt
+    global _starting
+    main = threading.current_thread() is threading.main_thread()
     try:
+        _starting = main
         proc = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,
@@ -234,10 +241,18 @@ def run(
             creationflags=getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0) if background else 0,
         )
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+        if main and _stopping.is_set():
+            raise KeyboardInterrupt from None
         raise ProgramNotFoundError(
             f"cannot run {args[0]}: {exc.strerror or exc}",
             "check that the path exists and is an executable program",
         ) from exc
+    finally:
+        if main:
+            _starting = False
+    if main and _stopping.is_set():  # the signal came while the child started: it goes before anything is undone
+        _kill_tree(proc)
+        raise KeyboardInterrupt
 
     out, err = HeadTail(), HeadTail()
     logged = _Logged()

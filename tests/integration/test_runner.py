@@ -167,3 +167,26 @@ def test_missing_program_is_an_unusable_environment(tmp_path: Path) -> None:
 def test_display_redacts_and_quotes() -> None:
     line = runner.display(["uv", "pip", "install", "--index-url", "https://u:p@h/simple", "a b"])
     assert line == "uv pip install --index-url https://***@h/simple 'a b'"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals to itself and process groups are POSIX's")
+def test_a_signal_that_lands_while_a_child_starts_stops_that_child_before_run_raises(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGINT raised inside Popen, after the fork, would leave the child running unseen: an interrupted
+    `setup` removed the new environment while `uv venv` went on writing it, and the next setup met a
+    Python environment it had not made. The signal is raised once the child is known and killed."""
+    written = tmp_path / "written"
+    real_popen = subprocess.Popen
+
+    def popen_then_signal(*args, **kwargs):
+        proc = real_popen(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)  # the handler runs now, while run() is still starting the child
+        return proc
+
+    monkeypatch.setattr(subprocess, "Popen", popen_then_signal)
+    code = f"import time; time.sleep(1); open({str(written)!r}, 'w').write('x')"
+    with runner.stop_on_signals(), pytest.raises(KeyboardInterrupt):
+        runner.run([sys.executable, "-c", code], timeout=30)
+    time.sleep(1.5)
+    assert not written.exists(), "the child went on after the interrupt"
