@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from envcheck.redaction import redact_credentials
 
@@ -202,7 +203,18 @@ _URL_LINES = (
 )
 
 
-def unreachable_index(output: str, redact: Callable[[str], str] = redact_credentials) -> tuple[str, str] | None:
+_HOST = re.compile(r"https?://(?:[^@/\s]*@)?(?P<host>[^/\s:@]+)")  # the host, without any (masked) user info
+
+
+class Unreachable(NamedTuple):
+    """The package index could not be reached: a line saying so, a hint, and the index's host when known."""
+
+    message: str
+    hint: str
+    host: str | None
+
+
+def unreachable_index(output: str, redact: Callable[[str], str] = redact_credentials) -> Unreachable | None:
     """When uv's or pip's output says the package index could not be reached: one line saying so, with the
     URL (credentials removed by ``redact``), and a hint on what to try; None for any other failure."""
     if not _UNREACHABLE.search(output):
@@ -211,10 +223,12 @@ def unreachable_index(output: str, redact: Callable[[str], str] = redact_credent
     reason = next((said for needle, said in _REASONS if needle in lowered), "no connection could be made")
     url = next((m.group("url") for pattern in _URL_LINES if (m := pattern.search(output))), None)
     where = f" {redact(url)}" if url else ""
-    return (
+    host = found["host"] if url and (found := _HOST.match(url)) else None
+    return Unreachable(
         f"could not reach the package index{where}: {reason}",
         "check the network connection and any proxy (HTTPS_PROXY), and the address given with --index-url; "
         "without a network, install from local wheels with --offline --find-links DIR",
+        host,
     )
 
 

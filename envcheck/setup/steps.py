@@ -97,12 +97,12 @@ def _run(step: Step, label: str, log: IO[str], reporter: Reporter) -> None:
     plain = step.explain is None and not completed.timed_out  # conda explains its own errors
     unreachable = unreachable_index(completed.stdout, runner.redact_credentials) if plain else None
     if unreachable is not None:
-        hint = unreachable[1]
-        host = _host(unreachable[0])
+        hint = unreachable.hint
+        host = unreachable.host
         if host and not any(host in value for value in (*step.env.values(), *step.argv)):
             # not an index envcheck was given: the user's file names it (--extra-index-url, --find-links)
             hint = f"the file names {host} as a package index: reach it (network, proxy), or leave out its lines"
-        raise SetupError(f"{label} failed: {installer_name(step.argv)} {unreachable[0]}", hint)
+        raise SetupError(f"{label} failed: {installer_name(step.argv)} {unreachable.message}", hint)
     reason = step.explain(completed.stdout) if step.explain else None
     if reason is None and plain and step.phase == "install":
         said = explain_install_failure(completed.stdout)
@@ -138,11 +138,6 @@ def _call(step: Step, label: str, log: IO[str], reporter: Reporter) -> None:
     except StepFailure as failure:
         log.write(f"failed: {redact_credentials(failure.reason)}\n")
         raise SetupError(f"{label} failed: {step.title}: {redact_credentials(failure.reason)}") from None
-
-
-def _host(said: str) -> str | None:
-    found = re.search(r"https?://(?:[^@/\s]*@)?([^/\s:@]+)", said)  # the host, without any (masked) user info
-    return found.group(1) if found else None
 
 
 def _last_error(output: str) -> str:
