@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from packaging.utils import canonicalize_name
+
 from envcheck.errors import SetupError
 from envcheck.probes import registers_twice, run_probe
 from envcheck.profiles.profile import Profile
@@ -137,18 +139,17 @@ def _owners(profile: Profile, data: dict[str, Any]) -> dict[str, str]:
 def import_check_failed(checked: ImportCheck, resolved: Resolved, log: Path) -> SetupError:
     """The error setup ends with when every package installed but some module does not import: the environment
     is kept and marked complete (its marker names the failures), and ``verify --fix`` says why and repairs it."""
-    module, error = next(iter(checked.failures.items()))
-    owner = checked.owners.get(module)
-    named = f"{module} ({owner})" if owner and owner.replace("-", "_") != module else module
-    more = f" (and {len(checked.failures) - 1} more)" if len(checked.failures) > 1 else ""
+    said = [f"import {_named(checked, module)}: {error}" for module, error in checked.failures.items()]
+    more = f" (and {len(said) - 1} more)" if len(said) > 1 else ""
     return SetupError(
-        f"import check failed: import {named}: {error}{more}; the environment at {resolved.prefix} is kept:"
-        " every package is installed",
+        f"import check failed: {said[0]}{more}; the environment at {resolved.prefix} is kept: every package is"
+        " installed",
         f"see why and repair it: {resolved.naming.verify('--fix')}; the full log is at {log}",
-        tuple(
-            f"import {m}"
-            + (f" ({checked.owners[m]})" if checked.owners.get(m, m.replace("_", "-")) != m.replace("_", "-") else "")
-            + f": {e}"
-            for m, e in checked.failures.items()
-        ),
+        tuple(said),
     )
+
+
+def _named(checked: ImportCheck, module: str) -> str:
+    """A module with its distribution beside it where the two names differ: ``google.protobuf (protobuf)``."""
+    owner = checked.owners.get(module)
+    return f"{module} ({owner})" if owner and canonicalize_name(owner) != canonicalize_name(module) else module
