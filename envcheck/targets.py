@@ -143,14 +143,14 @@ def find_interpreter(python: str, *, provide: bool = False) -> Path:
     named = shutil.which(f"python{request['major']}.{request['minor']}")
     if named is not None and python.count(".") == 1:
         return Path(named).absolute()
-    return _uv_python(python, provide=provide)
+    return uv_python(python, provide=provide)
 
 
-def _uv_python(version: str, *, provide: bool) -> Path:
+def uv_python(version: str, *, provide: bool) -> Path:
     """Python ``version`` from uv: one it already knows, else (``provide``) one it downloads."""
     uv = os.fspath(find_uv())
-    # --system: not the virtual environment envcheck itself may be running in
-    find = [uv, "python", "find", "--system", "--no-project", version]
+    # --system: not the virtual environment envcheck itself may be running in; a download is only ever asked for
+    find = [uv, "python", "find", "--system", "--no-project", "--no-python-downloads", version]
     completed = runner.run(find, timeout=UV_FIND_TIMEOUT)
     if not completed.ok and provide:
         install = runner.run([uv, "python", "install", version], timeout=UV_INSTALL_TIMEOUT)

@@ -15,8 +15,8 @@ from pathlib import Path
 from envcheck import runner
 from envcheck.errors import EnvcheckError
 from envcheck.installers import WheelPythons
-from envcheck.locations import find_uv
 from envcheck.suggest import Naming
+from envcheck.targets import uv_python
 
 OLDEST_USABLE = (3, 8)  # the oldest Python envcheck builds an environment from
 START_TIMEOUT = 15.0
@@ -97,11 +97,6 @@ def _starts(python: Path, version: str) -> bool:
 def _uv_find(version: str) -> Path | None:
     """The interpreter uv knows for ``version``, without downloading one."""
     try:
-        uv = find_uv()
-        completed = runner.run(
-            [uv, "python", "find", "--system", "--no-project", "--no-python-downloads", version], timeout=START_TIMEOUT
-        )
+        return uv_python(version, provide=False)
     except EnvcheckError:
         return None
-    lines = completed.stdout.strip().splitlines() if completed.ok else []
-    return Path(lines[-1].strip()) if lines else None
