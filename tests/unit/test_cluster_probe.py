@@ -8,19 +8,11 @@ import socket
 from typing import Any
 
 import pytest
+from support.probes import load_probe
 
 from envcheck.probes import script_path
 
-
-def probe_part() -> Any:
-    spec = importlib.util.spec_from_file_location("_test_probe_smoke_cluster", script_path("smoke_cluster"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cluster = probe_part()
+cluster = load_probe("smoke_cluster")
 GPUS = [f"GPU:{i}" for i in range(4)]
 
 

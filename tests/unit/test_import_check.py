@@ -7,22 +7,20 @@ this interpreter's ``sys.path`` for the probe's reading, into a real venv (tests
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from packaging.requirements import Requirement
 from support.evidence import check, evidence, recorded
+from support.probes import load_probe
 from support.setups import FakeInstaller, fake_completed, install_distribution, site_packages
 from typer.testing import CliRunner
 
 from envcheck.cli import app
 from envcheck.completion import Marker, read_marker, write_marker
 from envcheck.errors import NoEnvironmentError
-from envcheck.probes import script_path
 from envcheck.profiles.files import load_file
 from envcheck.profiles.profile import Package
 from envcheck.results import Status
@@ -30,14 +28,6 @@ from envcheck.targets import resolve_target
 from envcheck.verify.checks import EnvState, evaluate
 from envcheck.verify.gather import _as_provided
 from envcheck.verify.plan import diagnose
-
-
-def probe_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("imports_probe_under_test", script_path("imports"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture()
@@ -103,13 +93,13 @@ def test_the_probe_reads_which_modules_a_distribution_provides(
     site: Path, name: str, files: dict[str, str], entry_points: str, modules: list[str], reason: str | None
 ) -> None:
     install_distribution(site, name, files, entry_points=entry_points)
-    assert probe_module().provided_modules(name) == {"modules": modules, "reason": reason}
-    assert probe_module().provided_modules("not-installed-here") is None
+    assert load_probe("imports").provided_modules(name) == {"modules": modules, "reason": reason}
+    assert load_probe("imports").provided_modules("not-installed-here") is None
 
 
 def test_the_guessed_name_comes_first_when_it_is_among_them(site: Path) -> None:
     install_distribution(site, "pyyaml-like", {"yaml_like/__init__.py": "Y = 1\n", "other_like.py": "O = 1\n" * 9})
-    assert probe_module().provided_modules("pyyaml-like", "yaml_like")["modules"] == ["yaml_like", "other_like"]
+    assert load_probe("imports").provided_modules("pyyaml-like", "yaml_like")["modules"] == ["yaml_like", "other_like"]
 
 
 # --- setup ----------------------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ the probes ship inside envcheck, so another version means an install mixed from 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import pytest
 from support.evidence import check, evidence
+from support.probes import load_probe
 from typer.testing import CliRunner
 
 from envcheck.cli import app
@@ -28,11 +28,7 @@ from envcheck.verify.answers import (
 
 
 def probe_schema(name: str) -> int:
-    spec = importlib.util.spec_from_file_location(f"probe_{name}", script_path(name))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return int(module.SCHEMA)
+    return int(load_probe(name).SCHEMA)
 
 
 @pytest.mark.parametrize(

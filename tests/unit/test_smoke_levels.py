@@ -6,7 +6,6 @@ level in the test itself (the row here, the trainer in a copy of the probe folde
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.probes import load_probe
 from typer.testing import CliRunner
 
 from envcheck import probes
@@ -36,14 +36,6 @@ EXTRA = levels.Level(
     levels.SSE,
     ((levels.BATCH_ALL, levels.SCRATCH_BATCH_ALL),),
 )
-
-
-def probe_module(folder: Path, name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(f"_test_probe_{name}", folder / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -133,7 +125,7 @@ def test_an_unknown_level_lists_the_table() -> None:
 
 def test_every_shipped_level_has_a_trainer_in_the_probe() -> None:
     folder = probes.script_path("smoke_train").parent
-    trainers = {**probe_module(folder, "smoke_net").TRAINERS, **probe_module(folder, "smoke_tf").TRAINERS}
+    trainers = {**load_probe("smoke_net", folder).TRAINERS, **load_probe("smoke_tf", folder).TRAINERS}
     assert set(levels.names()) <= trainers.keys()
 
 
