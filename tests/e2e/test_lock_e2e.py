@@ -10,7 +10,6 @@ shared `dl_env`.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import socket
 import subprocess
@@ -56,13 +55,16 @@ def reached(listener: socket.socket) -> bool:
 
 @pytest.fixture(scope="module")
 def offline_env(
-    wheelhouse: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory, cut_off: tuple[str, socket.socket]
+    wheelhouse: tuple[Path, Path],
+    wheelhouse_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+    cut_off: tuple[str, socket.socket],
 ) -> Path:
     """An environment built from the wheelhouse with every index and proxy pointing at the dead address."""
     lock, wheels = wheelhouse
     url, listener = cut_off
     prefix = tmp_path_factory.mktemp("offline") / "lab"
-    env = dict(os.environ, HTTP_PROXY=url, HTTPS_PROXY=url, ALL_PROXY=url, http_proxy=url, https_proxy=url)
+    env = dict(wheelhouse_env, HTTP_PROXY=url, HTTPS_PROXY=url, ALL_PROXY=url, http_proxy=url, https_proxy=url)
     env.update(UV_INDEX_URL=f"{url}/simple", PIP_INDEX_URL=f"{url}/simple")
     args = ["setup", "--lock", str(lock), "--offline", "--find-links", str(wheels), "--prefix", str(prefix)]
     args += ["--index-url", f"{url}/simple", "--extra-index-url", f"{url}/extra", "--json"]
@@ -130,7 +132,7 @@ def test_drift_is_reported_with_a_command_that_repairs_it(offline_env: Path, tmp
 
 
 def test_a_damaged_wheel_in_the_wheelhouse_is_refused_and_nothing_is_left(
-    wheelhouse: tuple[Path, Path], tmp_path: Path
+    wheelhouse: tuple[Path, Path], wheelhouse_env: dict[str, str], tmp_path: Path
 ) -> None:
     lock, wheels = wheelhouse
     copy = tmp_path / "wheelhouse"
@@ -144,7 +146,7 @@ def test_a_damaged_wheel_in_the_wheelhouse_is_refused_and_nothing_is_left(
     victim.write_bytes(bytes(data))
     prefix = tmp_path / "lab"
     args = ["--offline", "--find-links", str(copy), "--prefix", str(prefix), "--no-kernel"]
-    done = envcheck("setup", "--lock", str(lock), *args)
+    done = envcheck("setup", "--lock", str(lock), *args, env=wheelhouse_env)
     assert done.returncode == 1, done.stderr
     error = next(line for line in done.stderr.splitlines() if line.startswith("error:"))
     locked = next(f.sha256 for f in read_lock(lock).select_here() if f.filename == victim.name)

@@ -33,7 +33,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,9 +94,11 @@ class Built:
         return next(line for line in self.printed.splitlines() if line.startswith(label))[len(label) :].strip()
 
 
-def envcheck(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def envcheck(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """`envcheck ...`, as the user types it: the program on PATH (this checkout's)."""
-    return subprocess.run(["envcheck", *args], capture_output=True, text=True, timeout=TIMEOUT, cwd=cwd)
+    return subprocess.run(["envcheck", *args], capture_output=True, text=True, timeout=TIMEOUT, cwd=cwd, env=env)
 
 
 def bash(line: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
@@ -106,8 +108,12 @@ def bash(line: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str
 # ---------------------------------------------------------------------------------------------- building
 
 
-def ways(root: Path, lock: Path, wheels: Path) -> dict[str, Callable[[], tuple[Path, list[list[str]], Path | None]]]:
-    """Each row's setup commands (the last one's output is what setup printed), its prefix and working folder."""
+Way = Callable[[], tuple[Path, list[list[str]], Path | None, dict[str, str] | None]]
+
+
+def ways(root: Path, lock: Path, wheels: Path, wheels_env: dict[str, str]) -> dict[str, Way]:
+    """Each row's setup commands (the last one's output is what setup printed), its prefix, working folder and
+    environment variables (None: this process's)."""
     requirements = root / "requirements.txt"
     requirements.write_text("\n".join((*STACK, *JUPYTER)) + "\n")
     environment_yml = root / "environment.yml"
@@ -120,10 +126,10 @@ def ways(root: Path, lock: Path, wheels: Path) -> dict[str, Callable[[], tuple[P
     real.mkdir()
     (root / "link").symlink_to(real)
 
-    def at(folder: str | Path, *options: str, cwd: Path | None = None) -> Callable[[], tuple]:
+    def at(folder: str | Path, *options: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Way:
         prefix = folder if isinstance(folder, Path) else root / folder
         given = str(prefix.relative_to(cwd)) if cwd else str(prefix)
-        return lambda: (prefix, [["setup", "--prefix", given, *options]], cwd)
+        return lambda: (prefix, [["setup", "--prefix", given, *options]], cwd, env)
 
     recreated = root / "recreated"
     return {
@@ -138,22 +144,25 @@ def ways(root: Path, lock: Path, wheels: Path) -> dict[str, Callable[[], tuple[P
             "from-environment-yml", "--file", str(environment_yml), "--conda-exe", str(FAKE)
         ),
         "--lock": at("locked", "--lock", str(lock)),
-        "--lock --offline": at("locked-offline", "--lock", str(lock), "--offline", "--find-links", str(wheels)),
+        "--lock --offline": at(
+            "locked-offline", "--lock", str(lock), "--offline", "--find-links", str(wheels), env=wheels_env
+        ),
         "--installer pip": at("with-pip", "--installer", "pip"),
         f"--python {HERE}": at("python-version", "--python", HERE),
         "--recreate": lambda: (
             recreated,
             [["setup", "--prefix", str(recreated)], ["setup", "--prefix", str(recreated), "--recreate"]],
             None,
+            None,
         ),
     }
 
 
-def build(row: str, make: Callable[[], tuple]) -> tuple[Built, float]:
+def build(row: str, make: Way) -> tuple[Built, float]:
     started = time.monotonic()
-    prefix, commands, cwd = make()
+    prefix, commands, cwd, env = make()
     for args in commands:
-        done = envcheck(*args, cwd=cwd)
+        done = envcheck(*args, cwd=cwd, env=env)
         assert done.returncode == 0, f"{row}: envcheck {' '.join(args)}\n{done.stdout}\n{done.stderr}"
     marker = read_marker(prefix)
     assert marker is not None, row
@@ -162,8 +171,14 @@ def build(row: str, make: Callable[[], tuple]) -> tuple[Built, float]:
 
 
 @pytest.fixture(scope="module")
-def built(dl_env: Path, wheelhouse: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
-    """Every row's environment, built two at a time (the default one is the session's `dl_env`)."""
+def built(
+    dl_env: Path,
+    wheelhouse: tuple[Path, Path],
+    wheelhouse_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, Built]]:
+    """Every row's environment, built two at a time (the default one is the session's `dl_env`); removed when the
+    module is done (a dozen environments of TensorFlow: several gigabytes the rest of the run does not need)."""
     if shutil.which("bash") is None:
         pytest.skip("the printed lines are typed into bash")
     TABLE.rows, TABLE.columns = list(ROWS), list(COLUMNS)
@@ -176,11 +191,17 @@ def built(dl_env: Path, wheelhouse: tuple[Path, Path], tmp_path_factory: pytest.
     out = {"default": Built("default", dl_env, (), again.stdout, marker)}
     root = tmp_path_factory.mktemp("matrix")
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        futures = {row: pool.submit(build, row, make) for row, make in ways(root, lock, wheels).items()}
+        futures = {row: pool.submit(build, row, make) for row, make in ways(root, lock, wheels, wheelhouse_env).items()}
         for row, future in futures.items():
             out[row], TABLE.builds[row] = future.result()
     TABLE.wall += time.monotonic() - started
-    return out
+    yield out
+    kept = marker.kernel
+    for env in out.values():  # their kernels first: a kernel whose python is gone is a warning of later verifies
+        if env.row != "default" and env.marker.kernel and env.marker.kernel != kept:
+            jupyter = [str(python_in(dl_env)), "-m", "jupyter", "kernelspec", "remove", "-y", env.marker.kernel]
+            subprocess.run(jupyter, capture_output=True, timeout=TIMEOUT)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------- using
