@@ -67,6 +67,10 @@ def registers_twice(error: str) -> bool:
     return _REGISTERS_TWICE.search(error) is not None
 
 
+# the variables that name the temporary folder: TMPDIR first (POSIX, and Python everywhere), TEMP and TMP (Windows)
+TEMPORARY_FOLDER = ("TMPDIR", "TEMP", "TMP")
+
+
 def script_path(name: str) -> Path:
     return Path(str(resources.files("envcheck.probes") / f"{name}.py"))
 
@@ -97,8 +101,13 @@ def run_probe(
         control_dir = Path(control)
         (control_dir / "input.json").write_text(json.dumps(dict(payload or {})), encoding="utf-8")
         argv = [str(python), *flags, str(script_path(name)), str(control_dir)]
+        # what the probe and its children write to the temporary folder (TensorFlow's autograph leaves a
+        # generated source file there for every function it converts) goes with the probe's own folder
+        scratch = control_dir / "tmp"
+        scratch.mkdir()
+        child_env = {**(env or {}), **dict.fromkeys(TEMPORARY_FOLDER, str(scratch))}
         try:
-            completed = runner.run(argv, timeout=timeout, env=env, background=background)
+            completed = runner.run(argv, timeout=timeout, env=child_env, background=background)
         except KeyboardInterrupt as exc:  # the probe is gone; what it wrote so far may say how far it got
             raise ProbeInterrupted(name, _read_answer(control_dir / "output.json")[0]) from exc
         data, refused = _read_answer(control_dir / "output.json")

@@ -57,3 +57,22 @@ def test_probes_honour_the_wish_not_to_write_bytecode(tmp_path: Path, monkeypatc
     assert not (tmp_path / "site" / "__pycache__").exists()
     run_probe(python, "imports", {"modules": ["envcheck_bytecode_probe_target"]}, timeout=60, write_bytecode=True)
     assert list((tmp_path / "site" / "__pycache__").glob("envcheck_bytecode_probe_target*.pyc"))
+
+
+def test_what_a_probe_writes_to_the_temporary_folder_goes_with_it(tmp_path: Path) -> None:
+    # as TensorFlow's autograph does for every function it converts: a file in the temporary folder, never removed
+    (tmp_path / "site").mkdir()
+    said = tmp_path / "written-at.txt"
+    (tmp_path / "site" / "envcheck_temporary_writer.py").write_text(
+        "import pathlib, tempfile\n"
+        "handle, name = tempfile.mkstemp(prefix='__autograph_generated_file', suffix='.py')\n"
+        f"pathlib.Path({str(said)!r}).write_text(name)\n"
+    )
+    venv.EnvBuilder(with_pip=False).create(tmp_path / "env")
+    site = next((tmp_path / "env" / "lib").glob("python3*/site-packages"))
+    (site / "writer.pth").write_text(str(tmp_path / "site") + "\n")
+
+    assert run_probe(python_in(tmp_path / "env"), "imports", {"modules": ["envcheck_temporary_writer"]}, timeout=60).ok
+    written = Path(said.read_text())
+    assert written.parent.parent.name.startswith("envcheck-probe-")
+    assert not written.parent.parent.exists()
