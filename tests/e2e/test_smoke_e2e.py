@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -17,19 +18,29 @@ TIMEOUT = 900
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def smoke(*args: str) -> subprocess.CompletedProcess[str]:
+def smoke(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "envcheck", "smoke-train", *args],
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
+        env=env,
     )
 
 
 @pytest.fixture(scope="module")
-def all_levels(dl_env: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+def temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temporary folder (TMPDIR) of the run of every level."""
+    return tmp_path_factory.mktemp("tmpdir")
+
+
+@pytest.fixture(scope="module")
+def all_levels(
+    dl_env: Path, tmp_path_factory: pytest.TempPathFactory, temporary_folder: Path
+) -> tuple[dict[str, Any], Path]:
     plot = tmp_path_factory.mktemp("smoke") / "curves.png"
-    completed = smoke("--prefix", str(dl_env), "--json", "--plot", str(plot))
+    env = dict(os.environ, TMPDIR=str(temporary_folder))
+    completed = smoke("--prefix", str(dl_env), "--json", "--plot", str(plot), env=env)
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
     return json.loads(completed.stdout), plot
 
@@ -57,6 +68,13 @@ def test_every_level_converges(all_levels: tuple[dict[str, Any], Path]) -> None:
     assert runs["tape-batchN"]["loss"].startswith("sse")
     assert runs["tape-batch1"]["devices"]["variables"][0].endswith("device:CPU:0")
     assert document["status"] == "pass" and document["exit_code"] == 0
+
+
+def test_nothing_is_left_in_the_temporary_folder(
+    all_levels: tuple[dict[str, Any], Path], temporary_folder: Path
+) -> None:
+    # TensorFlow's autograph writes a source file there for every function it converts, and never removes it
+    assert sorted(p.name for p in temporary_folder.iterdir()) == []
 
 
 def test_autodiff_equals_the_chain_rule_within_1e_9(all_levels: tuple[dict[str, Any], Path]) -> None:
