@@ -15,6 +15,7 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import platform
 import re
 import sys
 import time
@@ -189,6 +190,7 @@ def main(control_dir):
         "schema": SCHEMA,
         "prefix": sys.prefix,
         "executable": sys.executable,
+        "python_version": platform.python_version(),
         "sys_path": list(sys.path),
         "modules": {},
         "distributions": {},

@@ -26,7 +26,6 @@ from envcheck.profiles.profile import Profile
 from envcheck.redaction import redact_credentials
 from envcheck.setup.request import Resolved
 
-PROBE_TIMEOUT = 60.0
 IMPORT_CHECK_TIMEOUT = 600.0
 ALONE_TIMEOUT = 120.0  # one module imported again in a process of its own
 FIRST = ("tensorflow",)  # imported before everything else when installed, as a user's program does
@@ -38,6 +37,7 @@ class ImportCheck:
     that do not import (module -> its error in one line, and the distribution it belongs to)."""
 
     versions: dict[str, str]
+    python_version: str  # of the environment's python, for the marker and the summary
     failures: dict[str, str] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)  # failed module -> its distribution
     checked: int = 0  # modules imported
@@ -46,14 +46,6 @@ class ImportCheck:
     @property
     def ok(self) -> bool:
         return not self.failures
-
-
-def environment_python(python: Path) -> str:
-    """The version of the python inside the environment just built, for the marker and the summary."""
-    outcome = run_probe(python, "interpreter", timeout=PROBE_TIMEOUT)
-    if outcome.data is None:
-        raise SetupError(f"the new environment's python does not start: {outcome.failure}")
-    return str(outcome.data["version"])
 
 
 def import_check(python: Path, profile: Profile, log: IO[str], markers: Mapping[str, str] | None = None) -> ImportCheck:
@@ -81,6 +73,8 @@ def import_check(python: Path, profile: Profile, log: IO[str], markers: Mapping[
     log.write(redact_credentials(said))
     data: dict[str, Any] = outcome.data or {}
     results: dict[str, Any] = data.get("modules", {})
+    if not data.get("python_version"):  # the probe wrote nothing: the python did not start
+        raise SetupError(f"the new environment's python does not start: {outcome.failure}")
     if not results and not outcome.ok:
         raise SetupError(
             f"import check failed: {outcome.failure}",
@@ -109,6 +103,7 @@ def import_check(python: Path, profile: Profile, log: IO[str], markers: Mapping[
     versions = {dist: version for dist, version in data.get("distributions", {}).items() if version}
     return ImportCheck(
         versions=versions,
+        python_version=str(data["python_version"]),
         failures=failures,
         owners={m: owners[m] for m in failures if m in owners},
         checked=len(results),

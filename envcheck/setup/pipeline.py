@@ -25,7 +25,7 @@ from envcheck.locations import LOG_NAME, new_log_path
 from envcheck.progress import NullReporter, Reporter
 from envcheck.redaction import redacting
 from envcheck.setup import preflight, record
-from envcheck.setup.imports import environment_python, import_check, import_check_failed
+from envcheck.setup.imports import import_check, import_check_failed
 from envcheck.setup.journal import Journal
 from envcheck.setup.plan import plan_steps, refuse_unbuildable, write_locked_requirements
 from envcheck.setup.prefix import PrefixState, check_room, creates, make_room, prefix_state, refuse_foreign
@@ -87,10 +87,9 @@ def _setup(request: SetupRequest, reporter: Reporter | None) -> SetupResult:
         make_room(resolved, state, journal)
         try:
             registered = run_steps(steps, prefix, journal, log, clock, record.note(resolved))
-            python_version = environment_python(backend.python(prefix))
             clock.phase("import check")
             checked = import_check(backend.python(prefix), request.profile, log, found.markers)
-            versions = checked.versions
+            versions, python_version = checked.versions, checked.python_version
             if checked.ok:
                 clock.done("import check", f"{checked.checked} modules of {len(versions)} packages")
             else:

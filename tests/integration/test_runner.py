@@ -190,3 +190,19 @@ def test_a_signal_that_lands_while_a_child_starts_stops_that_child_before_run_ra
         runner.run([sys.executable, "-c", code], timeout=30)
     time.sleep(1.5)
     assert not written.exists(), "the child went on after the interrupt"
+
+
+def test_the_wait_returns_the_exit_code_and_keeps_its_time_limit() -> None:
+    ends = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    assert runner.wait_for(ends, 30) == 3
+    assert runner.wait_for(ends, 30) == 3  # ended and reaped already: answered at once
+    sleeps = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        started = time.monotonic()
+        with pytest.raises(subprocess.TimeoutExpired):
+            runner.wait_for(sleeps, 0.5)
+        assert 0.4 < time.monotonic() - started < 10
+        assert sleeps.poll() is None  # a time limit reached stops the wait, not the child
+    finally:
+        sleeps.kill()
+        sleeps.wait()
