@@ -299,32 +299,25 @@ def run(
     )
 
 
-POLL_FOREVER = 24 * 86400.0  # seconds; poll's limit is a C int of milliseconds (24.8 days)
+POLL_FOREVER = 24 * 86400.0  # seconds; poll's limit is a C int of milliseconds
 
 
 def wait_for(proc: subprocess.Popen[Any], timeout: float) -> int:
-    """``proc.wait(timeout)``, awake the moment the child ends.
-
-    Python's wait with a time limit polls, sleeping up to 50 ms between looks: a few tenths of a second over the
-    children of one setup. On Linux (5.3 and later) a process has a file descriptor that becomes readable when it
-    ends (pidfd), which ``poll`` waits on with the time limit; elsewhere, or when it cannot be had, Python's wait.
-    A signal's handler that raises (Ctrl-C) ends the wait as it ends Python's own.
-    """
-    pidfd_open = getattr(os, "pidfd_open", None)
-    if pidfd_open is not None and proc.returncode is None:
+    """``proc.wait(timeout)``, awake the moment the child ends (Python's own looks every 50 ms at most). Linux
+    5.3 and later: the child's pidfd, readable once it ends, polled with the time limit; elsewhere, Python's
+    wait. A signal's handler that raises (Ctrl-C) ends either."""
+    try:
+        pidfd = os.pidfd_open(proc.pid) if hasattr(os, "pidfd_open") and proc.returncode is None else None
+    except OSError:  # an older kernel, or a sandbox that forbids it
+        pidfd = None
+    if pidfd is not None:
         try:
-            pidfd = pidfd_open(proc.pid)
-        except OSError:  # an older kernel, or a sandbox that forbids it
-            pidfd = None
-        if pidfd is not None:
-            try:
-                poller = select.poll()
-                poller.register(pidfd, select.POLLIN)
-                ended = poller.poll(None if timeout >= POLL_FOREVER else max(0, math.ceil(timeout * 1000)))
-            finally:
-                os.close(pidfd)
-            if not ended:
+            poller = select.poll()
+            poller.register(pidfd, select.POLLIN)
+            if not poller.poll(None if timeout >= POLL_FOREVER else max(0, math.ceil(timeout * 1000))):
                 raise subprocess.TimeoutExpired(proc.args, timeout)
+        finally:
+            os.close(pidfd)
     return proc.wait(timeout=timeout)  # reaps it at once when it has ended
 
 
