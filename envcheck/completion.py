@@ -13,9 +13,9 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from envcheck.locations import MARKER_NAME, NOTE_NAME
+from envcheck.locations import MARKER_NAME, NOTE_NAME, OWNER_NAME, previous_of
 from envcheck.redaction import Redactor
 
 MARKER_SCHEMA = 1
@@ -57,25 +57,12 @@ def marker_path(prefix: Path) -> Path:
 
 def read_marker(prefix: Path) -> Marker | None:
     """The marker of a complete environment, or None (missing, unreadable, or from another schema)."""
-    try:
-        raw: Any = json.loads(marker_path(prefix).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(raw, dict) or raw.get("schema") != MARKER_SCHEMA:
-        return None
-    try:
-        return Marker(**{k: raw[k] for k in Marker.__dataclass_fields__ if k in raw})
-    except TypeError:
-        return None
+    return _read_record(marker_path(prefix), MARKER_SCHEMA, Marker)
 
 
 def write_marker(prefix: Path, marker: Marker) -> None:
     """Write the marker; a credential in it (a --find-links URL with a token) is kept hidden, like in every file."""
-    path = marker_path(prefix)
-    tmp = path.with_suffix(".tmp")
-    fields = Redactor()(asdict(marker))
-    tmp.write_text(json.dumps(fields, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    _write_record(marker_path(prefix), marker)
 
 
 def remove_marker(prefix: Path) -> None:
@@ -106,24 +93,12 @@ def note_path(prefix: Path) -> Path:
 
 def write_note(prefix: Path, note: SetupNote) -> None:
     """Write the note (a credential in an option stays hidden, as in every file envcheck writes)."""
-    path = note_path(prefix)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(Redactor()(asdict(note)), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    _write_record(note_path(prefix), note)
 
 
 def read_note(prefix: Path) -> SetupNote | None:
     """The note of the last setup of ``prefix``, or None (none, unreadable, or from another schema)."""
-    try:
-        raw: Any = json.loads(note_path(prefix).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(raw, dict) or raw.get("schema") != NOTE_SCHEMA:
-        return None
-    try:
-        return SetupNote(**{k: raw[k] for k in SetupNote.__dataclass_fields__ if k in raw})
-    except TypeError:
-        return None
+    return _read_record(note_path(prefix), NOTE_SCHEMA, SetupNote)
 
 
 def remove_note(prefix: Path) -> None:
@@ -135,3 +110,37 @@ def remove_note(prefix: Path) -> None:
 def recorded(prefix: Path) -> Marker | SetupNote | None:
     """What made the environment at ``prefix``: its marker, else the note of a setup that did not finish."""
     return read_marker(prefix) or read_note(prefix)
+
+
+def previous_environment(prefix: Path) -> Path | None:
+    """The complete environment an interrupted ``setup --recreate`` of ``prefix`` left aside (killed before it
+    could put it back or delete it): a real folder, envcheck's, with its marker; else None."""
+    aside = previous_of(prefix)
+    if aside.is_dir() and not aside.is_symlink() and (aside / OWNER_NAME).is_file() and read_marker(aside):
+        return aside
+    return None
+
+
+Record = TypeVar("Record", Marker, SetupNote)
+
+
+def _read_record(path: Path, schema: int, kind: type[Record]) -> Record | None:
+    """The record of ``kind`` in ``path``, or None (missing, unreadable, or from another schema); keys it does
+    not know (from a newer envcheck of the same schema) are left out."""
+    try:
+        raw: Any = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(raw, dict) or raw.get("schema") != schema:
+        return None
+    try:
+        return kind(**{k: raw[k] for k in kind.__dataclass_fields__ if k in raw})
+    except TypeError:
+        return None
+
+
+def _write_record(path: Path, record: Marker | SetupNote) -> None:
+    """Write ``record`` whole or not at all (a temporary file moved over it), credentials hidden."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(Redactor()(asdict(record)), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

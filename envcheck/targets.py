@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envcheck import runner
-from envcheck.completion import Marker, read_marker, recorded
+from envcheck.completion import Marker, previous_environment, read_marker, recorded
 from envcheck.errors import EnvironmentUnusableError, NoEnvironmentError, UsageError
-from envcheck.locations import OWNER_NAME, default_prefix, find_uv, previous_of, python_in
+from envcheck.locations import OWNER_NAME, default_prefix, find_uv, python_in
 from envcheck.profiles.files import load_profile
 from envcheck.profiles.profile import DEFAULT_PROFILE, Profile
 from envcheck.shell import command
@@ -45,7 +45,7 @@ def resolve_target(
     origin = "prefix" if prefix is not None else "default"
     where = (prefix or default_prefix(profile.name)).expanduser().absolute()
     naming = _naming(profile, where if origin == "prefix" else None, where)
-    previous = _previous(where)
+    previous = previous_environment(where)
     if not where.is_dir():
         if previous is not None:
             raise NoEnvironmentError(
@@ -91,12 +91,6 @@ def _naming(profile: Profile, prefix: Path | None, where: Path) -> Naming:
         return Naming.of(profile, prefix)
     args = tuple(made.profile_args) if made.profile_args is not None else Naming.of(profile).profile_args
     return Naming(args, prefix, options=tuple(made.options))
-
-
-def _previous(where: Path) -> Path | None:
-    """The complete environment an interrupted ``setup --recreate`` of ``where`` left aside, or None."""
-    aside = previous_of(where)
-    return aside if (aside / OWNER_NAME).is_file() and read_marker(aside) is not None else None
 
 
 def _rebuild(where: Path, naming: Naming, previous: Path | None, profile: Profile) -> str:

@@ -13,7 +13,7 @@ import shutil
 from enum import Enum
 from pathlib import Path
 
-from envcheck.completion import read_marker
+from envcheck.completion import previous_environment, read_marker
 from envcheck.errors import RefusedError, SetupError, UsageError
 from envcheck.locations import OWNER_NAME, previous_of
 from envcheck.setup.backends import is_environment
@@ -43,15 +43,6 @@ def prefix_state(prefix: Path) -> PrefixState:
     if environment and (prefix / OWNER_NAME).is_file():
         return PrefixState.COMPLETE if read_marker(prefix) is not None else PrefixState.INCOMPLETE
     return PrefixState.FOREIGN_ENV if environment else PrefixState.FOREIGN
-
-
-def previous_environment(prefix: Path) -> Path | None:
-    """The complete environment an interrupted ``setup --recreate`` of ``prefix`` left aside (killed before it
-    could put it back or delete it), or None."""
-    aside = previous_of(prefix)
-    if aside.is_dir() and not aside.is_symlink() and (aside / OWNER_NAME).is_file() and read_marker(aside):
-        return aside
-    return None
 
 
 def refuse_foreign(resolved: Resolved, state: PrefixState) -> None:

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from envcheck import runner, shell
-from envcheck.completion import Marker, SetupNote, read_marker, read_note
+from envcheck.completion import Marker, SetupNote, previous_environment, read_marker, read_note
 from envcheck.errors import EnvcheckError, EnvironmentUnusableError
 from envcheck.exclusive import busy_error, working_on
 from envcheck.kernels import environment_of, runs_environment, wants_kernel
 from envcheck.kernels import kernel_name as environment_kernel
-from envcheck.locations import OWNER_NAME, find_uv, is_python_environment, previous_of
+from envcheck.locations import OWNER_NAME, find_uv, is_python_environment
 from envcheck.probes import ProbeOutcome, run_probe
 from envcheck.profiles.profile import Profile
 from envcheck.progress import Reporter
@@ -385,8 +385,7 @@ def _environment_state(
     if prefix is None:
         return EnvState(), None
     marker = target.marker or read_marker(prefix)
-    aside = previous_of(prefix)
-    previous = aside if marker is None and read_marker(aside) is not None and (aside / OWNER_NAME).is_file() else None
+    previous = previous_environment(prefix) if marker is None else None
     state = EnvState(
         prefix=str(prefix),
         owned=(prefix / OWNER_NAME).is_file(),
