@@ -17,9 +17,13 @@ import sysconfig
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envcheck import shell
 from envcheck.profiles.profile import DEFAULT_PROFILE, Profile, profiles_dir
+
+if TYPE_CHECKING:
+    from envcheck.completion import Marker, SetupNote
 
 Part = str | os.PathLike[str]
 
@@ -61,6 +65,23 @@ class Naming:
         options: Sequence[str] = (),
     ) -> Naming:
         return cls(profile_args(profile), prefix, kernel_name, platform, python, tuple(options))
+
+    @classmethod
+    def made_by(
+        cls,
+        made: Marker | SetupNote | None,
+        profile_args: Sequence[str],
+        prefix: Part | None,
+        *,
+        platform: str | None = None,
+    ) -> Naming:
+        """How printed lines name an environment by what its setup recorded (``made``: the marker, or the note of
+        a setup that did not finish): its profile as given then and its options; ``profile_args`` where there is
+        no record, or one from before the profile was recorded."""
+        if made is None:
+            return cls(tuple(profile_args), prefix, platform=platform)
+        args = tuple(made.profile_args) if made.profile_args is not None else tuple(profile_args)
+        return cls(args, prefix, platform=platform, options=tuple(made.options))
 
     def where(self) -> tuple[Part, ...]:
         """--profile/--file and --prefix (or --python), as far as they are needed."""

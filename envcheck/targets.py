@@ -87,10 +87,7 @@ def recorded_file(prefix: Path) -> Path | None:
 def _naming(profile: Profile, prefix: Path | None, where: Path) -> Naming:
     """How setup lines name the environment at ``where``: with the options its setup recorded, if any."""
     made = recorded(where) if (where / OWNER_NAME).is_file() else None
-    if made is None:
-        return Naming.of(profile, prefix)
-    args = tuple(made.profile_args) if made.profile_args is not None else Naming.of(profile).profile_args
-    return Naming(args, prefix, options=tuple(made.options))
+    return Naming.made_by(made, Naming.of(profile).profile_args, prefix)
 
 
 def _rebuild(where: Path, naming: Naming, previous: Path | None, profile: Profile) -> str:

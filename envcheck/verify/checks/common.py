@@ -67,11 +67,7 @@ def setup_command(ev: Evidence, *extra: str) -> str:
     """``envcheck setup`` for this environment with the options that made it (recorded by its setup, finished
     or not), then ``extra``."""
     prefix = ev.env.prefix if ev.origin != "default" and ev.env.prefix else None
-    made = ev.env.made_with
-    if made is None:
-        return Naming(ev.profile_args, prefix, platform=ev.platform).setup(*extra)
-    args = tuple(made.profile_args) if made.profile_args is not None else ev.profile_args
-    return Naming(args, prefix, platform=ev.platform, options=tuple(made.options)).setup(*extra)
+    return Naming.made_by(ev.env.made_with, ev.profile_args, prefix, platform=ev.platform).setup(*extra)
 
 
 def kernel_install(ev: Evidence, explained_by: Sequence[str] = ()) -> Remedy:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from envcheck.completion import Marker
 from envcheck.results import CheckResult, Status
 from envcheck.suggest import Naming, restore_command
 from envcheck.verify.checks.common import command, crash_hint, interaction_hint, result, setup_command
@@ -135,7 +134,7 @@ def check_env_complete(ev: Evidence) -> CheckResult:
             "env.complete",
             Status.WARN,
             f"set up for profile {marker.profile!r}, checked against {ev.profile.name!r}",
-            advice(Naming(_profile_args(marker), env.prefix, platform=ev.platform).verify()),
+            advice(Naming.made_by(marker, ("--profile", marker.profile), env.prefix, platform=ev.platform).verify()),
         )
     if marker.profile_digest != ev.profile.digest:
         what = f"{marker.file}" if marker.file else f"profile {marker.profile!r}"
@@ -147,11 +146,6 @@ def check_env_complete(ev: Evidence) -> CheckResult:
         )
     when = f" on {marker.created[:10]}" if marker.created else ""
     return result("env.complete", Status.PASS, f"complete: set up by envcheck{when} for {marker.profile!r}")
-
-
-def _profile_args(marker: Marker) -> tuple[str, ...]:
-    """How to name the profile an environment was set up for: as its setup recorded it, else by its name."""
-    return tuple(marker.profile_args) if marker.profile_args is not None else ("--profile", marker.profile)
 
 
 @check("probe.environment", group=INTERPRETER, order=50)
