@@ -51,8 +51,16 @@ def _slug(text: str) -> str:
 def is_free(name: str, prefix: str | os.PathLike[str]) -> bool:
     """Whether the environment at ``prefix`` may register (or keep) the kernel ``name``: nobody has it, its
     program no longer exists, or it already runs this environment."""
+    return taken_by(name, prefix) is None
+
+
+def taken_by(name: str, prefix: str | os.PathLike[str]) -> Path | None:
+    """The program of the kernel ``name`` when it runs another, existing environment than the one at ``prefix``
+    (which may then not take that name); else None."""
     program = spec_python(name)
-    return program is None or not program.exists() or runs_environment(program, Path(prefix))
+    if program is None or not program.exists() or runs_environment(program, Path(prefix)):
+        return None
+    return program
 
 
 def kernel_name(

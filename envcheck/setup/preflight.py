@@ -20,7 +20,7 @@ from packaging.version import Version
 from envcheck.completion import Marker
 from envcheck.errors import EnvironmentUnusableError, UsageError
 from envcheck.indexes import check_indexes
-from envcheck.kernels import default_name, environment_of, runs_environment, spec_python
+from envcheck.kernels import default_name, environment_of, taken_by
 from envcheck.lock.pylock import Lock, LockedFile, LockError, check_wheelhouse, fits_profile, read_lock
 from envcheck.probes import run_probe
 from envcheck.setup.request import Resolved
@@ -73,10 +73,8 @@ def refuse_a_different_build(resolved: Resolved, marker: Marker) -> None:
 def refuse_a_shared_kernel(resolved: Resolved) -> None:
     """A kernelspec of this name that runs another, existing environment is not replaced (ipykernel would). Only a
     name asked for with --kernel-name can be taken: the default one is chosen free for this environment."""
-    if not resolved.kernel:
-        return
-    python = spec_python(resolved.kernel)
-    if python is None or not python.exists() or runs_environment(python, resolved.prefix):
+    python = taken_by(resolved.kernel, resolved.prefix) if resolved.kernel else None
+    if python is None:
         return  # no such kernel, a dead one, or this environment's own: registering it again is safe
     own = default_name(resolved.profile, resolved.prefix)
     raise UsageError(
