@@ -15,7 +15,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from envcheck.locations import is_python_environment
+from envcheck.locations import environment_around
 from envcheck.profiles.profile import Profile
 
 
@@ -136,4 +136,4 @@ def runs_environment(program: Path, prefix: Path) -> bool:
 
 def environment_of(program: Path) -> Path:
     """The environment a kernel's program belongs to (its prefix, to name in a message), else the program."""
-    return next((p for p in (program.parent.parent, program.parent) if is_python_environment(p)), program)
+    return environment_around(program) or program

@@ -83,6 +83,12 @@ def is_python_environment(path: Path) -> bool:
     return (path / "pyvenv.cfg").is_file() or (path / "conda-meta").is_dir()
 
 
+def environment_around(program: Path) -> Path | None:
+    """The environment an interpreter (or another program of its bin/ or Scripts/ folder, or of a conda prefix
+    on Windows, which keeps python at its top) belongs to: its prefix; None where it belongs to none."""
+    return next((p for p in (program.parent.parent, program.parent) if is_python_environment(p)), None)
+
+
 def uv_command() -> str:
     """uv as a printed command names it: ``uv`` where that name on PATH is the uv envcheck uses, else that uv's
     path (the one installed with envcheck lives in envcheck's own environment, off the user's PATH)."""

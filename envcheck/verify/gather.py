@@ -22,9 +22,9 @@ from envcheck import runner, shell
 from envcheck.completion import Marker, SetupNote, previous_environment, read_marker, read_note
 from envcheck.errors import EnvcheckError, EnvironmentUnusableError
 from envcheck.exclusive import busy_error, working_on
-from envcheck.kernels import environment_of, runs_environment, wants_kernel
 from envcheck.kernels import kernel_name as environment_kernel
-from envcheck.locations import OWNER_NAME, find_uv, is_python_environment
+from envcheck.kernels import runs_environment, wants_kernel
+from envcheck.locations import OWNER_NAME, environment_around, find_uv
 from envcheck.probes import ProbeOutcome, run_probe
 from envcheck.profiles.profile import Profile
 from envcheck.progress import Reporter
@@ -375,13 +375,7 @@ def _environment_state(
     target: Target, probe: EnvironmentAnswer, note: SetupNote | None = None
 ) -> tuple[EnvState, bool | None]:
     """The environment's folder (named, or found around the interpreter) and whether the probe ran from it."""
-    prefix = target.prefix
-    if prefix is None:
-        python = Path(target.python)
-        for candidate in (python.parent.parent, python.parent):
-            if is_python_environment(candidate):
-                prefix = candidate
-                break
+    prefix = target.prefix or environment_around(Path(target.python))
     if prefix is None:
         return EnvState(), None
     marker = target.marker or read_marker(prefix)
@@ -404,7 +398,7 @@ def _environment_state(
 
 def _home_of(python: Path) -> Path:
     """The environment an interpreter named with --python belongs to (its prefix), for naming its kernel."""
-    return next((p for p in (python.parent.parent, python.parent) if is_python_environment(p)), python.parent.parent)
+    return environment_around(python) or python.parent.parent
 
 
 def _no_kernel(made: Marker | SetupNote) -> bool:
@@ -425,8 +419,8 @@ def _kernel_owners(answer: KernelAnswer | None, names: tuple[str, ...], home: Pa
             continue
         if runs_environment(Path(program), home):
             continue
-        owner = environment_of(Path(program))
-        if is_python_environment(owner):
+        owner = environment_around(Path(program))
+        if owner is not None:
             owners[name] = str(owner)
     return owners
 
