@@ -35,6 +35,10 @@ from envcheck.locations import envcheck_home
 
 LOCK_BYTE = 1  # the byte that is locked; the holder's description is written after it
 POLL = 0.1
+# A lock found taken for less than this is another command's glance at it (verify asks whether a setup is at work
+# by taking the lock for an instant), not a holder: whoever finds it taken tries again for this long before it
+# says the environment is busy.
+GLANCE = 0.5
 
 
 class BusyError(EnvcheckError):
@@ -119,7 +123,8 @@ def lock_path(prefix: Path) -> Path:
 def lock_environment(prefix: Path, *, command: str, wait: float = 0.0, locker: Locker | None = None) -> Iterator[None]:
     """Hold the lock of ``prefix`` while inside; raise BusyError naming the holder if another process has it.
 
-    ``wait``: seconds to keep trying before giving up (0: refuse at once). ``locker``: the system's by default.
+    ``wait``: seconds to keep trying before giving up (0: no more than ``GLANCE``, which another command's look
+    at the lock may take). ``locker``: the system's by default.
     """
     locker = locker or system_locker()
     path = lock_path(prefix)
@@ -127,11 +132,8 @@ def lock_environment(prefix: Path, *, command: str, wait: float = 0.0, locker: L
     # not inherited by children (PEP 446); binary, so that Windows writes the description as it is
     fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
     try:
-        deadline = time.monotonic() + wait
-        while not locker.try_lock(fd):
-            if time.monotonic() >= deadline:
-                raise _busy(prefix, path)
-            time.sleep(POLL)
+        if not _take(locker, fd, max(wait, GLANCE)):
+            raise _busy(prefix, path)
         _describe(fd, command)
         try:
             yield
@@ -153,13 +155,23 @@ def working_on(prefix: Path, *, locker: Locker | None = None) -> dict[str, Any] 
     except OSError:
         return None
     try:
-        if locker.try_lock(fd):
+        if _take(locker, fd, GLANCE):
             locker.unlock(fd)
             return None
     finally:
         os.close(fd)
     who = holder(prefix) or {}
     return None if who.get("pid") == os.getpid() else who
+
+
+def _take(locker: Locker, fd: int, seconds: float) -> bool:
+    """Take the lock, trying for up to ``seconds``; whether it was taken."""
+    deadline = time.monotonic() + seconds
+    while not locker.try_lock(fd):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL)
+    return True
 
 
 def busy_error(prefix: Path, who: dict[str, Any], *, then: str) -> BusyError:

@@ -15,7 +15,7 @@ import pytest
 from support.setups import MINI, FakeInstaller, request
 
 from envcheck.errors import ExitCode
-from envcheck.exclusive import BusyError, holder, lock_environment, lock_path
+from envcheck.exclusive import GLANCE, BusyError, holder, lock_environment, lock_path, working_on
 from envcheck.profiles.files import load_file
 from envcheck.profiles.profile import Profile
 from envcheck.setup.pipeline import setup_environment
@@ -79,3 +79,45 @@ def test_the_lock_is_per_prefix_and_can_wait(tmp_path: Path) -> None:
     assert other.returncode != 0 and "another envcheck" in other.stderr
     with lock_environment(tmp_path / "a", command="verify --fix", wait=1.0):
         assert (holder(tmp_path / "a") or {}).get("command") == "verify --fix"
+
+
+GLANCE_AT = """
+import sys, time
+from pathlib import Path
+from envcheck.exclusive import lock_path, system_locker
+import os
+locker = system_locker()
+fd = os.open(lock_path(Path(sys.argv[1])), os.O_RDWR)
+assert locker.try_lock(fd)
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+locker.unlock(fd)
+"""
+
+
+def glance_at(prefix: Path) -> subprocess.Popen[str]:
+    """Another process that takes the lock of ``prefix`` for an instant (a fifth of GLANCE), as verify does."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", GLANCE_AT, str(prefix), str(GLANCE / 5)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_another_commands_glance_at_the_lock_is_not_a_holder(tmp_path: Path) -> None:
+    # two verifies of one environment at once: each asks whether a setup is at work by taking the lock for an
+    # instant, and the other one must not take that instant for a setup; nor may a setup starting then refuse
+    prefix = tmp_path / "env"
+    done = subprocess.run([sys.executable, "-c", HOLD.replace("time.sleep(600)", "pass"), str(prefix)], timeout=60)
+    assert done.returncode == 0  # the lock file exists, describing its last holder: a setup gone since
+    glance = glance_at(prefix)
+    try:
+        assert working_on(prefix) is None
+    finally:
+        glance.wait(timeout=30)
+    glance = glance_at(prefix)
+    try:
+        with lock_environment(prefix, command="setup"):
+            assert (holder(prefix) or {}).get("pid") == os.getpid()
+    finally:
+        glance.wait(timeout=30)
