@@ -17,14 +17,13 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from envcheck import shell
+from envcheck import children, shell
 from envcheck.bounded import LINE_LIMIT, HeadTail, drain
 from envcheck.errors import ProgramNotFoundError
 from envcheck.redaction import redact_credentials
@@ -109,6 +108,7 @@ _stopping = threading.Event()  # a signal is stopping the command: no new child 
 _starting = False  # the main thread is inside Popen: a signal now is raised by run() once the child is known
 _handling = False  # the handlers are installed (a nested use leaves them be)
 _signal_number: int | None = None  # the signal that is stopping the command
+_reported: frozenset[int] = frozenset()  # signals that stop the children but are not raised (``reported``)
 
 
 @contextlib.contextmanager
@@ -163,6 +163,21 @@ def cleaning_up() -> Iterator[None]:
             signal.signal(number, handler)
 
 
+@contextlib.contextmanager
+def reported(*numbers: int) -> Iterator[None]:
+    """While inside (with ``stop_on_signals``): ``numbers`` still kill every child, and no new one starts, but
+    are not raised; the command asks ``stopping_signal`` and reports how it was ended. For a signal that is an
+    order to finish, not an interrupt: a Slurm step's SIGTERM (srun -K, scancel, the time limit), after which
+    the task has Slurm's KillWait to write what happened, and must not lose a report it holds already."""
+    global _reported
+    before = _reported
+    _reported = before | frozenset(numbers)
+    try:
+        yield
+    finally:
+        _reported = before
+
+
 def stopping_signal() -> int | None:
     """The signal that stopped the command (SIGINT, SIGTERM, SIGHUP), while it is being stopped; else None."""
     return _signal_number if _stopping.is_set() else None
@@ -178,7 +193,7 @@ def _on_signal(signum: int, frame: Any) -> None:
     # a second Ctrl-C while the first one unwinds must not interrupt the clean-up; one that lands while the main
     # thread starts a child is raised by ``run`` once the child is known and killed (raised inside Popen, after
     # the fork, it would leave the child running unseen, writing into what the clean-up removes)
-    if first and not _starting:
+    if first and not _starting and signum not in _reported:
         raise KeyboardInterrupt
 
 
@@ -187,7 +202,7 @@ def stop_children() -> None:
     with _live_lock:
         running = list(_live)
     for proc in running:
-        _kill_tree(proc, wait=False)
+        children.kill_tree(proc, wait=False)
 
 
 def display(argv: Sequence[str]) -> str:
@@ -239,7 +254,7 @@ def run(
             text=streaming,
             encoding="utf-8" if streaming else None,
             errors="replace" if streaming else None,
-            preexec_fn=_pre_exec(background),
+            preexec_fn=children.pre_exec(background),
             creationflags=getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0) if background else 0,
         )
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
@@ -253,7 +268,7 @@ def run(
         if main:
             _starting = False
     if main and _stopping.is_set():  # the signal came while the child started: it goes before anything is undone
-        _kill_tree(proc)
+        children.kill_tree(proc)
         raise KeyboardInterrupt
 
     out, err = HeadTail(), HeadTail()
@@ -264,7 +279,7 @@ def run(
         with _live_lock:
             _live.add(proc)
             if _stopping.is_set():  # the signal came while it started: it was not in the list yet
-                _kill_tree(proc, wait=False)
+                children.kill_tree(proc, wait=False)
         # each reader holds its stream: a grandchild that outlives the child may keep the pipe open
         if streaming:
             readers.append(_reader(_pump, proc.stdout, out, on_line, log, logged))
@@ -274,9 +289,9 @@ def run(
             wait_for(proc, timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
-            _kill_tree(proc)
+            children.kill_tree(proc)
     except BaseException:
-        _kill_tree(proc)
+        children.kill_tree(proc)
         raise
     finally:
         with _live_lock:
@@ -353,86 +368,6 @@ def _pump(
         kept.add(data)
         if on_line is not None:
             on_line(line.rstrip("\n"))
-
-
-BACKGROUND_NICE = 10  # a tenth of the share of a process at the default priority, when both want the CPU
-
-
-def _pre_exec(background: bool) -> Callable[[], None] | None:
-    """What the child does before it runs its program: the death signal (Linux), a lower priority (POSIX)."""
-    death = _death_signal_hook()
-    if not background or os.name != "posix":
-        return death
-
-    def hook() -> None:
-        if death is not None:
-            death()
-        os.nice(BACKGROUND_NICE)
-
-    return hook
-
-
-def _death_signal_hook() -> Callable[[], None] | None:
-    """Linux: a pre-exec hook asking the kernel to SIGKILL the child when envcheck dies, even by kill -9.
-
-    Elsewhere there is no such request: a child of a killed envcheck runs on, and the next setup finds the
-    environment incomplete (no completion marker) and says so. The hook only calls a function resolved here,
-    in the parent, so that nothing between fork and exec needs a lock.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-    prctl.restype = ctypes.c_int
-    parent = os.getpid()
-
-    def hook() -> None:
-        prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        if os.getppid() != parent:  # envcheck died before the request was made
-            os._exit(137)
-
-    return hook
-
-
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def _descendants(pid: int) -> list[Any]:
-    """Every process below ``pid``, collected before anything is killed: once a process dies its children are
-    re-parented and can no longer be found (a Jupyter kernel lives in a session of its own, out of reach of
-    the process group)."""
-    import psutil
-
-    try:
-        return list(psutil.Process(pid).children(recursive=True))
-    except psutil.Error:
-        return []
-
-
-def _kill_tree(proc: subprocess.Popen[Any], *, wait: bool = True) -> None:
-    if proc.poll() is not None:
-        return
-    import psutil
-
-    below = _descendants(proc.pid)
-    try:
-        if os.name == "posix":
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:
-            proc.kill()
-    except (ProcessLookupError, PermissionError):
-        pass
-    for child in below:
-        with contextlib.suppress(psutil.Error):
-            child.kill()
-    if wait:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=10)
 
 
 # Signals a terminal sends to its whole foreground process group: the child gets them from the terminal itself.

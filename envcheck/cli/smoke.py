@@ -60,8 +60,10 @@ def command(
 
     Exit codes: 0 all passed (warnings allowed), 1 a check failed, 2 usage error, 3 environment unusable.
     """
+    from envcheck import runner
     from envcheck.output.display import Style, reporter, show
     from envcheck.output.smoke import REPORT
+    from envcheck.smoke.stopped import finishing_signals
     from envcheck.smoke.train import make_options, smoke_train
     from envcheck.targets import resolve_target
 
@@ -82,5 +84,8 @@ def command(
     )
     style = Style(verbose=verbose, quiet=quiet, redact=not no_redact)
     target = resolve_target(profile, file, prefix, python)
-    report = smoke_train(target, options, reporter(fmt, style))
-    raise typer.Exit(show(NAME, REPORT, report, fmt, style))
+    # a signal that orders the task to finish (Slurm's SIGTERM) ends it with its report, written whole
+    with runner.reported(*finishing_signals(options.cluster)):
+        report = smoke_train(target, options, reporter(fmt, style))
+        code = show(NAME, REPORT, report, fmt, style)
+    raise typer.Exit(code)

@@ -9,6 +9,7 @@ what happened to the job and which worker is gone instead of only "interrupted".
 from __future__ import annotations
 
 import re
+import signal
 import socket
 import threading
 from collections.abc import Mapping, Sequence
@@ -29,6 +30,18 @@ STAGES = {
 KNOCK_S = 1.0  # Slurm's KillWait (30 s by default) leaves time for one knock on every peer at once
 SCONTROL_S = 3.0
 STOPPED_HINT = "srun's own output names the task that failed first (srun: error: NODE: task N: ...); read its report"
+
+
+def finishing_signals(cluster: ClusterSpec | None) -> tuple[int, ...]:
+    """The signals that end a run with its report instead of as interrupted: in a Slurm step, SIGTERM is how
+    Slurm ends a task (``srun -K`` after another failed, scancel, the time limit), with KillWait to go."""
+    return (signal.SIGTERM,) if cluster is not None and cluster.slurm is not None else ()
+
+
+def ended_by_slurm(cluster: ClusterSpec | None) -> bool:
+    """Whether one of ``finishing_signals`` has come."""
+    number = runner.stopping_signal()
+    return number is not None and number in finishing_signals(cluster)
 
 
 def job_state(job_id: str) -> str | None:

@@ -21,7 +21,7 @@ from envcheck.probes import ProbeInterrupted, ProbeOutcome, run_probe
 from envcheck.progress import NullReporter, Reporter
 from envcheck.results import CheckResult, Status, exit_code_for, overall_status
 from envcheck.shell import command
-from envcheck.smoke import distributed, rules
+from envcheck.smoke import distributed, rules, stopped
 from envcheck.smoke import levels as table
 from envcheck.suggest import Naming
 from envcheck.targets import Target
@@ -321,12 +321,23 @@ def smoke_train(target: Target, options: SmokeOptions, reporter: Reporter | None
     reporter.phase(phase)
     try:
         outcome = run_probe(python, "smoke_train", payload, timeout=options.timeout)
-    except ProbeInterrupted as stopped:
-        number = runner.stopping_signal()
-        if options.cluster is None or options.cluster.slurm is None or number != signal.SIGTERM:
+    except ProbeInterrupted as interrupted:
+        if not stopped.ended_by_slurm(options.cluster):
             raise  # Ctrl-C, or a signal outside a Slurm step: the command is interrupted
-        with runner.cleaning_up():  # a report, not "interrupted": scontrol may run although a signal came
-            return _stopped_report(target, options, stopped.data or {}, started, signal.Signals(number).name)
+        return _stopped_report(target, options, interrupted.data or {}, started)
+    if stopped.ended_by_slurm(options.cluster):  # Slurm's SIGTERM ended the probe (stopped.finishing_signals)
+        return _stopped_report(target, options, outcome.data or {}, started)
+    report = _report(target, options, outcome, reporter, phase, started)
+    if stopped.ended_by_slurm(options.cluster):  # it came while the answer was read: the report says so
+        return _stopped_report(target, options, outcome.data or {}, started)
+    return report
+
+
+def _report(
+    target: Target, options: SmokeOptions, outcome: ProbeOutcome, reporter: Reporter, phase: str, started: float
+) -> SmokeReport:
+    """The report of a probe that ran to its end (or crashed, or ran out of time)."""
+    python = target.python
     if outcome.data is None and not _died(outcome):
         raise _unusable(python, outcome)
     facts = dict(outcome.data or {})
@@ -403,15 +414,15 @@ def _distributed_checks(facts: dict[str, Any], options: SmokeOptions, missing: s
     return checks
 
 
-def _stopped_report(
-    target: Target, options: SmokeOptions, facts: dict[str, Any], started: float, signal_name: str
-) -> SmokeReport:
+def _stopped_report(target: Target, options: SmokeOptions, facts: dict[str, Any], started: float) -> SmokeReport:
     """The report of a cluster worker that Slurm stopped: what happened to the job, which peer is gone."""
-    from envcheck.smoke import stopped
-
     assert options.cluster is not None
+    number = runner.stopping_signal()
+    assert number is not None
+    signal_name = signal.Signals(number).name
     run = distributed.run_name(options.mode)
-    facts, why = stopped.stopped_facts(facts, options.cluster, signal_name, run)
+    with runner.cleaning_up():  # a report, not "interrupted": scontrol may run although a signal came
+        facts, why = stopped.stopped_facts(facts, options.cluster, signal_name, run)
     checks = [why, *_distributed_checks(facts, options, f"Slurm stopped this task ({signal_name})")]
     return SmokeReport(
         python=str(target.python),

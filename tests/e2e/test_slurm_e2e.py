@@ -59,6 +59,7 @@ def in_allocation(script: str, cwd: Path, env: dict[str, str], tasks: int = 2) -
 
 
 def checks_of(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    assert "checks" in document, json.dumps(document.get("error"))  # an error document says why it has none
     return {c["id"]: c for c in document["checks"]}
 
 

@@ -7,12 +7,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from envcheck import runner
+from envcheck import children, runner
 from envcheck.errors import ExitCode, ProgramNotFoundError
 
 
@@ -96,7 +97,7 @@ def test_a_background_child_runs_at_a_lower_priority_and_the_usual_one_does_not(
     background = runner.run([sys.executable, "-c", NICE], timeout=30, background=True)
     assert usual.ok and background.ok, (usual.stderr, background.stderr)
     assert int(usual.stdout) == os.nice(0)
-    assert int(background.stdout) == min(19, os.nice(0) + runner.BACKGROUND_NICE)
+    assert int(background.stdout) == min(19, os.nice(0) + children.BACKGROUND_NICE)
     assert int(background.stdout) > int(usual.stdout)
 
 
@@ -206,3 +207,24 @@ def test_the_wait_returns_the_exit_code_and_keeps_its_time_limit() -> None:
     finally:
         sleeps.kill()
         sleeps.wait()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals to itself and process groups are POSIX's")
+def test_a_reported_signal_ends_the_child_and_is_remembered_not_raised() -> None:
+    """Slurm's SIGTERM orders a task to finish: the child is killed at once, the command goes on to say what
+    happened (stopping_signal), and starts nothing new; Ctrl-C in the same place still interrupts."""
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
+    with runner.stop_on_signals(), runner.reported(signal.SIGTERM):
+        started = time.monotonic()
+        timer.start()
+        done = runner.run([sys.executable, "-c", "import time; time.sleep(60)"], timeout=120)
+        assert time.monotonic() - started < 10
+        assert done.signal_name == "SIGKILL"
+        assert runner.stopping_signal() == signal.SIGTERM
+        with pytest.raises(KeyboardInterrupt):
+            runner.run([sys.executable, "-c", "pass"], timeout=30)
+    assert runner.stopping_signal() is None
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    with runner.stop_on_signals(), runner.reported(signal.SIGTERM), pytest.raises(KeyboardInterrupt):
+        timer.start()
+        runner.run([sys.executable, "-c", "import time; time.sleep(60)"], timeout=120)

@@ -66,8 +66,19 @@ def partial_answer(addresses: list[str]) -> dict[str, Any]:
     }
 
 
-def fake_slurm(monkeypatch: pytest.MonkeyPatch, answer: dict[str, Any], signum: int, job_state: str) -> list[str]:
-    """runner.run: the probe writes ``answer`` and the process gets ``signum``; scontrol says ``job_state``."""
+def failed_answer(listening: str, silent: str) -> dict[str, Any]:
+    """Worker 0's answer once it saw worker 1 go: its training failed."""
+    answer = partial_answer([listening, silent])
+    found = {"index": 1, "address": silent, "error": "stopped answering 3.2 s into training (Connection reset)"}
+    answer["distributed"].update(stage="failed", failures=[found])
+    return answer
+
+
+def fake_slurm(
+    monkeypatch: pytest.MonkeyPatch, answer: dict[str, Any], signum: int | None, job_state: str
+) -> list[str]:
+    """runner.run: the probe writes ``answer`` and the process gets ``signum`` (None: the probe exits 1 by itself,
+    its training failed); scontrol says ``job_state``."""
     calls: list[str] = []
 
     def run(argv: Sequence[str | os.PathLike[str]], *, timeout: float, **_: Any) -> runner.Completed:
@@ -77,8 +88,12 @@ def fake_slurm(monkeypatch: pytest.MonkeyPatch, answer: dict[str, Any], signum: 
             out = f"JobId=481516 JobName=envcheck JobState={job_state} Reason=None\n"
             return runner.Completed(argv=args, returncode=0, stdout=out, stderr="", duration=0.01)
         (Path(args[-1]) / "output.json").write_text(json.dumps(answer))
-        os.kill(os.getpid(), signum)  # what slurmstepd does; the handler kills the children and interrupts
-        raise AssertionError("the signal should have interrupted the probe")
+        if signum is None:
+            return runner.Completed(argv=args, returncode=1, stdout="", stderr="", duration=0.01)
+        # what slurmstepd does: the handler kills the children; Ctrl-C interrupts, Slurm's SIGTERM is reported
+        os.kill(os.getpid(), signum)
+        assert signum == signal.SIGTERM, "Ctrl-C should have interrupted the probe"
+        return runner.Completed(argv=args, returncode=-signal.SIGKILL, stdout="", stderr="", duration=0.01)
 
     monkeypatch.setattr(runner, "run", run)
     for name, value in slurm_environment().items():
@@ -153,10 +168,7 @@ def test_a_worker_that_had_named_its_dead_peer_keeps_that_failure(
     monkeypatch: pytest.MonkeyPatch, listening: str, silent: str
 ) -> None:
     """srun -K's SIGTERM may come just after the worker saw its peer go: what it found stays in the report."""
-    answer = partial_answer([listening, silent])
-    found = {"index": 1, "address": silent, "error": "stopped answering 3.2 s into training (Connection reset)"}
-    answer["distributed"].update(stage="failed", failures=[found])
-    fake_slurm(monkeypatch, answer, signal.SIGTERM, "RUNNING")
+    fake_slurm(monkeypatch, failed_answer(listening, silent), signal.SIGTERM, "RUNNING")
     checks = {c["id"]: c for c in json.loads(smoke_cluster().stdout)["checks"]}
     assert checks["distributed.stopped"]["detail"].startswith(
         "Slurm stopped this task with SIGTERM after its training had failed: job 481516 is still running"
@@ -165,3 +177,52 @@ def test_a_worker_that_had_named_its_dead_peer_keeps_that_failure(
     assert checks["distributed.workers"]["detail"] == (
         f"worker 1 at {silent} stopped answering 3.2 s into training (Connection reset)"
     )
+
+
+def test_sigterm_after_the_probe_ended_still_gives_the_report_of_what_happened(
+    monkeypatch: pytest.MonkeyPatch, listening: str, silent: str
+) -> None:
+    """The probe saw its peer go and ended by itself; srun -K's SIGTERM lands while its answer is read."""
+    from envcheck.smoke import train
+
+    fake_slurm(monkeypatch, failed_answer(listening, silent), None, "COMPLETING")
+    read = train._probe_check
+
+    def signalled(*args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(train, "_probe_check", signalled)
+    result = smoke_cluster()
+    assert result.exit_code == 1, result.stderr
+    checks = {c["id"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["distributed.stopped"]["detail"].startswith(
+        "Slurm stopped this task with SIGTERM after its training had failed: job 481516 is ending"
+    )
+    assert checks["distributed.workers"]["detail"] == (
+        f"worker 1 at {silent} stopped answering 3.2 s into training (Connection reset)"
+    )
+
+
+def test_sigterm_while_the_report_is_written_leaves_it_whole(
+    monkeypatch: pytest.MonkeyPatch, listening: str, silent: str
+) -> None:
+    """The report is written already when the signal lands: it stays one whole document, not "interrupted"."""
+    from envcheck.output import display
+
+    calls = fake_slurm(monkeypatch, failed_answer(listening, silent), None, "COMPLETING")
+    write = display.show
+
+    def signalled(*args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(display, "show", signalled)
+    result = smoke_cluster()
+    assert result.exit_code == 1, result.stderr
+    document = json.loads(result.stdout)  # one document: nothing was appended to it
+    checks = {c["id"]: c for c in document["checks"]}
+    assert checks["distributed.workers"]["detail"].startswith(f"worker 1 at {silent} stopped answering")
+    assert "distributed.stopped" not in checks  # it came after the report was made
+    assert "interrupted" not in result.stderr
+    assert "scontrol" not in calls
