@@ -134,7 +134,12 @@ class Profile:
 
 
 def profiles_dir() -> Path:
-    return Path(str(resources.files("envcheck.environments")))
+    """The shipped profiles: the package ``envcheck.environments`` once installed; in a source checkout run
+    with PYTHONPATH=. (a machine where nothing may be installed), the folder ``environments/`` beside it."""
+    try:
+        return Path(str(resources.files("envcheck.environments")))
+    except ModuleNotFoundError:
+        return Path(__file__).parents[2] / "environments"
 
 
 def available_profiles() -> list[str]:

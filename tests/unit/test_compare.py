@@ -151,3 +151,21 @@ def test_a_missing_file_is_named_exit_2(tmp_path: Path) -> None:
 def test_no_reports_is_a_usage_error() -> None:
     result = compare()
     assert result.exit_code == 2 and "no reports to compare" in result.stderr
+
+
+def test_a_gpu_machine_without_tensorflow_against_a_cpu_machine_with_it() -> None:
+    """Two real reports of two machines: verify on a Linux CPU machine with the stack, and verify `--python
+    python3` on an NVIDIA H200 machine whose python has no TensorFlow (recorded there). The user reads the GPU
+    as that machine's device, and every difference that matters by name."""
+    gpu = FIXTURES / "verify-h200-no-tensorflow.json"
+    result = cli.invoke(app, ["compare", str(FIXTURES / "verify-linux-cpu.json"), str(gpu), "--json"])
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    drift = document["drift"]
+    assert drift["versions"]["python"] == {str(FIXTURES / "verify-linux-cpu.json"): "3.11.7", str(gpu): "3.12.3"}
+    for check in ("package.tensorflow.import", "package.keras.import", "tensorflow.single-distribution"):
+        assert drift["checks"][check] == {str(FIXTURES / "verify-linux-cpu.json"): "pass", str(gpu): "fail"}
+    assert drift["checks"]["jupyter.kernelspec"][str(gpu)] == "fail"
+    assert [r["device"] for r in document["reports"]] == ["CPU only", "NVIDIA H200"]
+    text = cli.invoke(app, ["compare", str(FIXTURES / "verify-linux-cpu.json"), str(gpu)]).stdout
+    assert "NVIDIA H200" in text and "≠ package.tensorflow.import: pass on 1, fail on 1" in text

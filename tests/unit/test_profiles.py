@@ -154,3 +154,18 @@ def test_the_readers_do_not_import_each_other() -> None:
     assert imported("requirements") & {"condafile", "files"} == set()
     assert imported("condafile") & {"files"} == set()
     assert {"condafile", "requirements", "profile"} <= imported("files")
+
+
+def test_a_source_checkout_run_with_pythonpath_finds_the_profiles_beside_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Uninstalled (PYTHONPATH=. on a machine where nothing may be installed), there is no package
+    envcheck.environments: the profiles are the checkout's environments/ folder."""
+    from importlib import resources
+
+    from envcheck.profiles import profile
+
+    def uninstalled(name: str) -> None:
+        raise ModuleNotFoundError(f"No module named {name!r}")
+
+    monkeypatch.setattr(resources, "files", uninstalled)
+    assert profile.profiles_dir() == Path(__file__).parents[2] / "environments"
+    assert available_profiles() == ["deep-learning", "deep-learning-gpu"]
