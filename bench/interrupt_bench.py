@@ -13,8 +13,9 @@
    profile, but the install phase is short, so most signals land in pre-flight, create and import check.
 2. verify and smoke-train interrupts: SIGINT or SIGTERM at a random moment while they run; counted: exit 130
    within 2 s, processes left. A signal that lands as the command ends (exit 0 within 0.25 s: its work was done,
-   and its exit code stands) is counted apart, as one that came after it finished is. With ``--prefix`` they examine a real deep-learning environment; without,
-   verify examines the tiny environment and smoke-train a python whose start-up never ends.
+   and its exit code stands) is counted apart, as one that came after it finished is. With ``--prefix`` they
+   examine a real deep-learning environment; without, verify examines the tiny environment and smoke-train a
+   python whose start-up never ends.
 3. Hostile inputs (hypothesis): profile .toml files, requirements files, environment.yml files and option
    lists; every one must end with exit 0, 1, 2 or 3, one `error:` line when it fails, never a traceback.
 4. Faults in the target: a package import that hangs, one killed by SIGSEGV, one by SIGILL, garbage written

@@ -179,6 +179,17 @@ def test_a_worker_that_had_named_its_dead_peer_keeps_that_failure(
     )
 
 
+def sigterm_on_call(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> None:
+    """``module.name`` gets SIGTERM, as slurmstepd sends it, at the moment it is called, then runs."""
+    real = getattr(module, name)
+
+    def signalled(*args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, signalled)
+
+
 def test_sigterm_after_the_probe_ended_still_gives_the_report_of_what_happened(
     monkeypatch: pytest.MonkeyPatch, listening: str, silent: str
 ) -> None:
@@ -186,13 +197,7 @@ def test_sigterm_after_the_probe_ended_still_gives_the_report_of_what_happened(
     from envcheck.smoke import train
 
     fake_slurm(monkeypatch, failed_answer(listening, silent), None, "COMPLETING")
-    read = train._probe_check
-
-    def signalled(*args: Any, **kwargs: Any) -> Any:
-        os.kill(os.getpid(), signal.SIGTERM)
-        return read(*args, **kwargs)
-
-    monkeypatch.setattr(train, "_probe_check", signalled)
+    sigterm_on_call(monkeypatch, train, "_probe_check")
     result = smoke_cluster()
     assert result.exit_code == 1, result.stderr
     checks = {c["id"]: c for c in json.loads(result.stdout)["checks"]}
@@ -211,13 +216,7 @@ def test_sigterm_while_the_report_is_written_leaves_it_whole(
     from envcheck.output import display
 
     calls = fake_slurm(monkeypatch, failed_answer(listening, silent), None, "COMPLETING")
-    write = display.show
-
-    def signalled(*args: Any, **kwargs: Any) -> Any:
-        os.kill(os.getpid(), signal.SIGTERM)
-        return write(*args, **kwargs)
-
-    monkeypatch.setattr(display, "show", signalled)
+    sigterm_on_call(monkeypatch, display, "show")
     result = smoke_cluster()
     assert result.exit_code == 1, result.stderr
     document = json.loads(result.stdout)  # one document: nothing was appended to it
